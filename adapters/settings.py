@@ -1,0 +1,21 @@
+"""Service settings, read from the environment (and a `.env` file) by pydantic-settings.
+
+Secrets, as they arrive, are `SecretStr` so that a settings object printed in a log or a
+traceback shows `**********` instead of the value.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the operator can set; names match the README's environment table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default="sqlite:///./closeloop.db", validation_alias="DATABASE_URL")
+    host: str = Field(default="127.0.0.1", validation_alias="CLOSELOOP_HOST")
+    port: int = Field(default=3000, validation_alias="CLOSELOOP_PORT")
+    log_level: str = Field(default="INFO", validation_alias="CLOSELOOP_LOG_LEVEL")

@@ -1,0 +1,1 @@
+"""The platform-neutral bot: commands, router and the `Reply` every adapter renders."""

@@ -1,0 +1,1 @@
+"""Data model, ingestion and the customer-success metrics; knows no chat platform."""

@@ -1,0 +1,160 @@
+"""Engines and transactions for SQLite and PostgreSQL.
+
+The service is async, the metrics are pandas and SQL: one synchronous SQLAlchemy engine
+serves both, and the async side runs each unit of work on a bounded thread pool
+(`Database.read` / `Database.write`), so neither the event loop nor the numbers wait on
+each other and the same code runs under the CLI, the tests and the service.
+
+SQLite gets what a concurrent service needs from it on every connection: WAL (readers
+never block the writer), a busy timeout, foreign keys, and `BEGIN IMMEDIATE` for write
+transactions. The last one matters most: a deferred transaction that reads and then
+writes must upgrade its lock, and two of them deadlock, which SQLite reports at once as
+"database is locked" whatever the busy timeout. Taking the write lock up front makes
+writers queue on the busy timeout instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
+
+_BEGIN_OPTION = "closeloop_sqlite_begin"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Accept the spellings operators use and pick the driver we ship (psycopg 3)."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _install_sqlite_behaviour(engine: Engine, *, file_backed: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN, instead of pysqlite guessing.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if file_backed:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> Engine:
+    """An engine configured for this service; the only place engines are created."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        if in_memory:
+            # One shared connection, or each thread would see its own empty database.
+            engine = create_engine(
+                parsed,
+                echo=echo,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False},
+            )
+        else:
+            engine = create_engine(
+                parsed,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            )
+        _install_sqlite_behaviour(engine, file_backed=not in_memory)
+        return engine
+    return create_engine(
+        parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class Database:
+    """Sessions for reads and writes, sync for batch code and async for the service."""
+
+    def __init__(self, engine: Engine, *, workers: int = 8) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        writer = (
+            engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            if is_sqlite(engine)
+            else engine
+        )
+        self._write = sessionmaker(writer, expire_on_commit=False)
+        self._workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work; rolled back at the end so it can never write by accident."""
+        with self._read() as session, session.begin():
+            yield session
+            session.rollback()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="closeloop-db")
+        return self._executor
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in a read transaction without blocking the event loop."""
+        return await self._run(self.reading, work)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in a write transaction; the await returns after the commit."""
+        return await self._run(self.writing, work)
+
+    async def _run(
+        self,
+        unit: Callable[[], contextlib.AbstractContextManager[Session]],
+        work: Callable[[Session], T],
+    ) -> T:
+        def run() -> T:
+            with unit() as session:
+                return work(session)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), functools.partial(run))
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query (the readiness probe)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self.engine.dispose()

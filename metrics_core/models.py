@@ -1,0 +1,374 @@
+"""The data model: what Closeloop knows about accounts, people, money, usage and sentiment.
+
+One table per fact the metrics need. Money is stored as NUMERIC(14, 2) in the account's
+reporting currency and read back as float: the metrics are statistics over many accounts,
+where float arithmetic is what pandas uses anyway. Dates that are calendar days (usage
+rollups, contract terms) are `Date`; instants (a ticket opened, a survey received) are
+timezone-aware UTC `DateTime`s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    SQLite has no timezone-aware type, so values are stored naive in UTC and given their
+    timezone back on the way out; PostgreSQL stores `timestamptz`. Naive input is refused
+    rather than guessed, because a guessed timezone silently shifts SLAs and digests.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must carry a timezone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def money() -> Numeric[float]:
+    """The one money column type, so every amount has the same precision."""
+    return Numeric(14, 2, asdecimal=False)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as the enum's value (readable in SQL and CSV), checked by a named constraint.
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=20,
+    )
+
+
+class Segment(enum.StrEnum):
+    ENTERPRISE = "Enterprise"
+    MID_MARKET = "Mid-market"
+    SMB = "SMB"
+
+
+class LifecycleStage(enum.StrEnum):
+    ONBOARDING = "onboarding"
+    ADOPTING = "adopting"
+    MATURE = "mature"
+    CHURNED = "churned"
+
+
+class TeamRole(enum.StrEnum):
+    CSM = "csm"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class ArrMovementKind(enum.StrEnum):
+    NEW = "new"
+    EXPANSION = "expansion"
+    CONTRACTION = "contraction"
+    CHURN = "churn"
+
+
+class RenewalStatus(enum.StrEnum):
+    UPCOMING = "upcoming"
+    RENEWED = "renewed"
+    CHURNED = "churned"
+
+
+class TicketPriority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class SurveyKind(enum.StrEnum):
+    NPS = "nps"
+    CSAT = "csat"
+    CES = "ces"
+
+
+class ActivityKind(enum.StrEnum):
+    CALL = "call"
+    QBR = "qbr"
+    TRAINING = "training"
+    EMAIL = "email"
+
+
+class FollowUpStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TeamMember(Base):
+    """A CSM, manager or admin, with the chat identities the bot recognises them by."""
+
+    __tablename__ = "team_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[TeamRole] = mapped_column(_enum(TeamRole, "team_role"), default=TeamRole.CSM)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    teams_aad_object_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    segment: Mapped[Segment] = mapped_column(_enum(Segment, "segment"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"), index=True)
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    lifecycle_stage: Mapped[LifecycleStage] = mapped_column(
+        _enum(LifecycleStage, "lifecycle_stage"), default=LifecycleStage.ONBOARDING
+    )
+    created_on: Mapped[dt.date] = mapped_column(Date)
+
+    owner: Mapped[TeamMember | None] = relationship()
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+
+
+class Contract(Base):
+    """One term of a subscription; ARR changes within it are `ArrMovement`s."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    arr: Mapped[float] = mapped_column(money())
+
+
+class ArrMovement(Base):
+    """A change of an account's ARR; amounts are positive, the kind says which way."""
+
+    __tablename__ = "arr_movements"
+    __table_args__ = (Index("ix_arr_movements_effective_on_account", "effective_on", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    contract_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contracts.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[ArrMovementKind] = mapped_column(_enum(ArrMovementKind, "arr_movement_kind"))
+    amount: Mapped[float] = mapped_column(money())
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Renewal(Base):
+    __tablename__ = "renewals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    contract_id: Mapped[int] = mapped_column(
+        ForeignKey("contracts.id", ondelete="CASCADE"), unique=True
+    )
+    renewal_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    arr: Mapped[float] = mapped_column(money())
+    status: Mapped[RenewalStatus] = mapped_column(
+        _enum(RenewalStatus, "renewal_status"), default=RenewalStatus.UPCOMING
+    )
+
+
+class UsageDaily(Base):
+    """One account's product usage on one day, as the analytics tool rolls it up."""
+
+    __tablename__ = "usage_daily"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    active_users: Mapped[int] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    feature_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    priority: Mapped[TicketPriority] = mapped_column(_enum(TicketPriority, "ticket_priority"))
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus, "ticket_status"))
+    category: Mapped[str] = mapped_column(String(64), default="general")
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class SurveyResponse(Base):
+    """An NPS, CSAT or CES answer; a provider's re-delivery updates the same row."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint(
+            "provider", "provider_response_id", name="uq_survey_responses_provider_id"
+        ),
+        Index("ix_survey_responses_account_submitted", "account_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_response_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[SurveyKind] = mapped_column(_enum(SurveyKind, "survey_kind"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    respondent_email: Mapped[str | None] = mapped_column(String(254))
+    respondent_name: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Activity(Base):
+    """A CSM touchpoint: the relationship signal in health and the activity counts per CSM."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_account_occurred", "account_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    team_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_members.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[ActivityKind] = mapped_column(_enum(ActivityKind, "activity_kind"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CsCost(Base):
+    """What the CS organisation cost in a period (salaries, tools), for cost to retain.
+
+    `segment` is empty when the cost is not attributed to one segment.
+    """
+
+    __tablename__ = "cs_costs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    segment: Mapped[Segment | None] = mapped_column(_enum(Segment, "segment"))
+    amount: Mapped[float] = mapped_column(money())
+
+
+class FollowUp(Base):
+    """The closed-loop task a survey response opens: claimed by one CSM, closed with an outcome."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_response_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[FollowUpStatus] = mapped_column(
+        _enum(FollowUpStatus, "follow_up_status"), default=FollowUpStatus.OPEN, index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HealthSnapshot(Base):
+    """An account's health as computed on a day, so trends and movers come from history."""
+
+    __tablename__ = "health_snapshots"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float] = mapped_column(Numeric(5, 1, asdecimal=False))
+    band: Mapped[str] = mapped_column(String(16))
+    components: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

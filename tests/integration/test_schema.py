@@ -1,0 +1,142 @@
+"""The migration builds exactly the models' schema, and SQLite behaves like a server database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from metrics_core import migrate
+from metrics_core.db import Database, make_engine
+from metrics_core.models import Account, Base, Segment, SurveyKind, SurveyResponse, TeamMember
+
+
+def test_migration_matches_models(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert migrate.current_revision(db.engine) == migrate.head_revision()
+
+
+def test_upgrade_twice_is_harmless(db: Database) -> None:
+    migrate.upgrade(db.engine)
+    assert migrate.current_revision(db.engine) == migrate.head_revision()
+
+
+def _account(external_id: str = "ACME") -> Account:
+    return Account(
+        external_id=external_id,
+        name="Acme Corp",
+        domain="acme.example",
+        segment=Segment.ENTERPRISE,
+        seats=500,
+        created_on=dt.date(2024, 1, 1),
+    )
+
+
+def test_round_trip_keeps_types_and_utc(db: Database) -> None:
+    submitted = dt.datetime(2026, 11, 20, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with db.writing() as session:
+        account = _account()
+        session.add(account)
+        session.flush()
+        session.add(
+            SurveyResponse(
+                provider="generic",
+                provider_response_id="r-1",
+                kind=SurveyKind.NPS,
+                score=3,
+                comment="Too slow",
+                account_id=account.id,
+                submitted_at=submitted,
+                received_at=submitted,
+                updated_at=submitted,
+            )
+        )
+    with db.reading() as session:
+        response = session.scalars(select(SurveyResponse)).one()
+        assert response.submitted_at == submitted
+        assert response.submitted_at.tzinfo == dt.UTC
+        assert response.kind is SurveyKind.NPS
+        assert session.scalars(select(Account)).one().segment is Segment.ENTERPRISE
+
+
+def test_naive_timestamps_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), db.writing() as session:
+        session.add(
+            SurveyResponse(
+                provider="generic",
+                provider_response_id="r-1",
+                kind=SurveyKind.NPS,
+                score=3,
+                submitted_at=dt.datetime(2026, 1, 1),
+                received_at=dt.datetime(2026, 1, 1),
+                updated_at=dt.datetime(2026, 1, 1),
+            )
+        )
+        session.flush()
+
+
+def test_constraints_hold(db: Database) -> None:
+    with pytest.raises(IntegrityError), db.writing() as session:
+        session.add_all([_account("A"), _account("A")])
+        session.flush()
+    with pytest.raises(IntegrityError), db.writing() as session:
+        session.execute(
+            text(
+                "INSERT INTO accounts (external_id, name, segment, seats, lifecycle_stage, created_on)"
+                " VALUES ('B', 'B', 'Galactic', 1, 'mature', '2024-01-01')"
+            )
+        )
+    with pytest.raises(IntegrityError), db.writing() as session:
+        account = _account("C")
+        account.owner_id = 999  # no such team member: foreign keys are enforced
+        session.add(account)
+        session.flush()
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+def test_failed_write_leaves_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.writing() as session:
+        session.add(_account())
+        session.flush()
+        raise RuntimeError("boom")
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+async def test_concurrent_async_writers_never_see_database_locked(db: Database) -> None:
+    """Fifty read-modify-write transactions race on one row: all commit, none is lost.
+
+    On SQLite this holds because writers take the lock up front (BEGIN IMMEDIATE); a
+    deferred transaction would fail with "database is locked". On PostgreSQL the row
+    lock of SELECT … FOR UPDATE does it (SQLite ignores that clause).
+    """
+    with db.writing() as session:
+        session.add(TeamMember(email="csm@closeloop.example", name="CSM"))
+
+    def bump(session: Session) -> None:
+        member = session.scalars(select(TeamMember).with_for_update()).one()
+        member.name = f"{member.name}+"
+
+    await asyncio.gather(*(db.write(bump) for _ in range(50)))
+    with db.reading() as session:
+        assert session.scalars(select(TeamMember)).one().name == "CSM" + "+" * 50
+
+
+def test_sqlite_connections_are_configured(sqlite_url: str) -> None:
+    database = Database(make_engine(sqlite_url))
+    try:
+        with database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    finally:
+        database.close()
