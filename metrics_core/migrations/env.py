@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from metrics_core.models import Base, UtcDateTime
 
 
-def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations must not import the models (they change; a migration must not), so the
     # UTC wrapper is written as the column type it stores.
     if kind == "type" and isinstance(obj, UtcDateTime):

@@ -90,8 +90,8 @@ def test_constraints_hold(db: Database) -> None:
     with pytest.raises(IntegrityError), db.writing() as session:
         session.execute(
             text(
-                "INSERT INTO accounts (external_id, name, segment, seats, lifecycle_stage, created_on)"
-                " VALUES ('B', 'B', 'Galactic', 1, 'mature', '2024-01-01')"
+                "INSERT INTO accounts (external_id, name, segment, seats, lifecycle_stage,"
+                " created_on) VALUES ('B', 'B', 'Galactic', 1, 'mature', '2024-01-01')"
             )
         )
     with pytest.raises(IntegrityError), db.writing() as session:

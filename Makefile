@@ -1,0 +1,40 @@
+# The two commands of the quick start, plus the checks a change must pass.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: install, create the database and load demo data when it is empty, serve on 127.0.0.1:3000
+run: $(STAMP)
+	$(BIN)/closeloop migrate
+	$(BIN)/closeloop seed --if-empty
+	$(BIN)/closeloop serve
+
+## test: install and run the whole suite (SQLite and PostgreSQL)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## lint: ruff and mypy, as CI would
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: the benchmark suite (seeds and imports at full size; takes minutes)
+bench: $(STAMP)
+	$(BIN)/closeloop bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

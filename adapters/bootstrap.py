@@ -1,0 +1,28 @@
+"""The composition root: the one place settings, storage, the bot and its adapters meet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.settings import Settings
+from bot.catalog import build_registry
+from bot.context import BotContext
+from bot.router import Router
+from metrics_core.db import Database, make_engine
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    settings: Settings
+    db: Database
+    router: Router
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    db = Database(make_engine(settings.database_url))
+    context = BotContext(db=db, registry=build_registry())
+    return Container(settings=settings, db=db, router=Router(context))

@@ -1,0 +1,234 @@
+"""The `closeloop` command line: a thin shell over the composition root.
+
+Heavy modules (pandas, aiohttp, the bot) are imported inside the commands that need
+them, so `closeloop --help` answers at once and nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from adapters.settings import Settings
+
+app = typer.Typer(
+    name="closeloop",
+    help="Customer-success metrics and closed-loop survey follow-up in Slack and Teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    from adapters.settings import Settings
+
+    return Settings()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Alembic narrates every schema check at INFO; operators need only its warnings.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest revision."""
+    from metrics_core import migrate as migrations
+    from metrics_core.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    try:
+        before = migrations.current_revision(engine)
+        migrations.upgrade(engine)
+        after = migrations.current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        out.print(f"Schema already at the latest revision ({after}).")
+    else:
+        out.print(f"Schema upgraded from {before or 'empty'} to {after}.")
+
+
+def _ready_engine() -> Engine:
+    from metrics_core.db import make_engine
+    from metrics_core.migrate import SchemaOutOfDate, ensure_schema
+
+    engine = make_engine(_settings().database_url)
+    try:
+        ensure_schema(engine)
+    except SchemaOutOfDate as error:
+        engine.dispose()
+        raise _fail(str(error)) from None
+    return engine
+
+
+@app.command()
+def seed(
+    accounts: Annotated[int, typer.Option(min=1, help="How many accounts to generate.")] = 500,
+    days: Annotated[int, typer.Option(min=1, help="Days of usage history, ending today.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The last day of history (default: today, UTC)."),
+    ] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already has accounts.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete all existing data first.")
+    ] = False,
+) -> None:
+    """Load a deterministic synthetic data set (always includes Acme Corp and CSMs U0CSM1-8)."""
+    from metrics_core.synthetic import DatabaseNotEmpty, seed_database
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from metrics_core.migrate import clear_data
+
+    if if_empty and replace:
+        raise _fail("--if-empty and --replace contradict each other", code=2)
+    engine = _ready_engine()
+    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    try:
+        if replace:
+            clear_data(engine)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+        ) as progress:
+            task = progress.add_task("Generating", total=None)
+
+            def report(stage: str, rows: int) -> None:
+                progress.update(task, description=f"Generating {stage}", advance=rows)
+
+            summary = seed_database(
+                engine, accounts=accounts, days=days, seed=seed, as_of=day, progress=report
+            )
+    except DatabaseNotEmpty as error:
+        if if_empty:
+            out.print(f"Database already has data ({error}); nothing loaded.")
+            return
+        raise _fail(f"{error}; use --replace to start over or --if-empty to skip") from None
+    finally:
+        engine.dispose()
+    out.print(
+        f"Seeded {summary.accounts:,} accounts, {summary.usage_rows:,} usage rows, "
+        f"{summary.tickets:,} tickets, {summary.survey_responses:,} survey responses and "
+        f"{summary.activities:,} activities in {summary.seconds:.1f} s."
+    )
+
+
+@app.command(name="import")
+def import_(
+    kind: Annotated[
+        str, typer.Argument(help="What the file holds; see `closeloop import --help`.")
+    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import a CSV file, all or nothing: a bad file writes no row and names every problem.
+
+    KIND is one of: team, accounts, contacts, contracts, usage, tickets, surveys, activities.
+    """
+    from metrics_core.importing import KINDS, ImportFailed, import_csv
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    if kind not in KINDS:
+        raise _fail(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}", code=2)
+    engine = _ready_engine()
+    try:
+        with Progress(
+            *Progress.get_default_columns()[:1],
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"Importing {kind}", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = import_csv(engine, kind, file, progress=report)
+    except ImportFailed as failure:
+        err.print(f"[bold red]{file}: nothing was imported.[/]", highlight=False)
+        for problem in failure.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        if failure.more:
+            err.print(f"  … and {failure.more} more problems", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    out.print(
+        f"Imported {result.rows:,} {kind} rows from {file} ({result.inserted:,} new, "
+        f"{result.updated:,} updated) in {result.seconds:.1f} s."
+    )
+
+
+@app.command()
+def ask(
+    text: Annotated[list[str], typer.Argument(help="The command, e.g. `health acme`.")],
+    user: Annotated[
+        str | None, typer.Option("--user", help="Answer as this Slack user id (e.g. U0CSM1).")
+    ] = None,
+) -> None:
+    """Run one command through the bot core and print the reply as text."""
+    import asyncio
+
+    from adapters.bootstrap import build
+    from adapters.console import render_text
+    from bot.requests import Actor, CommandRequest, Platform
+
+    settings = _settings()
+    _configure_logging("WARNING")
+    container = build(settings)
+    request = CommandRequest.parse(" ".join(text), Actor(Platform.CONSOLE, user_id=user))
+    try:
+        reply = asyncio.run(container.router.handle(request))
+    finally:
+        container.close()
+    out.print(render_text(reply), highlight=False, markup=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the HTTP endpoints (default 127.0.0.1:3000)."""
+    import asyncio
+
+    from adapters.serve import run
+    from metrics_core.migrate import SchemaOutOfDate
+
+    settings = _settings()
+    _configure_logging(settings.log_level)
+    try:
+        asyncio.run(run(settings, host or settings.host, port or settings.port))
+    except SchemaOutOfDate as error:
+        raise _fail(str(error)) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

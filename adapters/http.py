@@ -1,0 +1,90 @@
+"""The aiohttp application: every HTTP route of the service, and nothing but translation."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from adapters.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+CONTAINER = web.AppKey("container", Container)
+METRICS = web.AppKey("metrics", CollectorRegistry)
+REQUESTS = web.AppKey("requests", Counter)
+LATENCY = web.AppKey("latency", Histogram)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers. It deliberately does not touch the database."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database answers, so traffic may be routed here."""
+    container = request.app[CONTAINER]
+    try:
+        await container.db.read(lambda session: session.connection())
+    except Exception as error:  # any failure means "not ready"; the reason goes to the log
+        log.warning("readiness check failed: %s", type(error).__name__)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "reachable"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@web.middleware
+async def instrument(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Count requests and time them by route template, never by raw path (unbounded labels)."""
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        request.app[REQUESTS].labels(request.method, name, str(status)).inc()
+        request.app[LATENCY].labels(request.method, name).observe(time.perf_counter() - started)
+
+
+def build_app(container: Container) -> web.Application:
+    app = web.Application(middlewares=[instrument])
+    registry = CollectorRegistry()
+    app[CONTAINER] = container
+    app[METRICS] = registry
+    app[REQUESTS] = Counter(
+        "closeloop_http_requests",
+        "HTTP requests served",
+        ("method", "route", "status"),
+        registry=registry,
+    )
+    app[LATENCY] = Histogram(
+        "closeloop_http_request_seconds",
+        "HTTP request latency",
+        ("method", "route"),
+        registry=registry,
+    )
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

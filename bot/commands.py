@@ -1,0 +1,42 @@
+"""The command registry: one list of commands that drives help, routing and manifests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.reply import Reply
+from bot.requests import CommandRequest
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+Handler = Callable[[CommandRequest, "BotContext"], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def register(self, command: Command) -> None:
+        if command.name in self._commands:
+            raise ValueError(f"command {command.name!r} is registered twice")
+        self._commands[command.name] = command
+
+    def get(self, name: str) -> Command | None:
+        return self._commands.get(name)
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands.values())
+
+    def names(self) -> list[str]:
+        return list(self._commands)

@@ -1,0 +1,1 @@
+"""Command handlers: each turns a request into a `Reply` using `metrics_core`."""

@@ -1,0 +1,81 @@
+"""`health <account>`: an account's health score, its band and what drives it."""
+
+from __future__ import annotations
+
+from bot.context import BotContext
+from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.requests import CommandRequest
+from metrics_core.accounts import AccountRef, find_accounts
+from metrics_core.health import Band, HealthResult, account_health
+
+BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
+USAGE = "health <account>"
+
+
+async def health_command(request: CommandRequest, context: BotContext) -> Reply:
+    query = request.args
+    if not query:
+        return Reply(
+            heading="Which account?",
+            paragraphs=(f"Usage: `{USAGE}` — an account name, domain or external id.",),
+        )
+    matches = await context.db.read(lambda session: find_accounts(session, query))
+    if not matches:
+        return Reply(
+            heading=f"No account matches “{query}”",
+            paragraphs=("Try the account's name, its domain (acme.example) or its external id.",),
+        )
+    if len(matches) > 1:
+        return Reply(
+            heading=f"“{query}” matches {len(matches)} accounts",
+            paragraphs=("Which one did you mean?",),
+            tables=(
+                Table(
+                    columns=("Account", "External id", "Segment"),
+                    rows=tuple((a.name, a.external_id, a.segment.value) for a in matches),
+                ),
+            ),
+        )
+    account = matches[0]
+    today = context.today()
+    result = await context.db.read(lambda session: account_health(session, account.id, today))
+    return health_reply(account, result)
+
+
+def health_reply(account: AccountRef, result: HealthResult) -> Reply:
+    components = sorted(result.components, key=lambda c: c.contribution, reverse=True)
+    rows = tuple(
+        (
+            c.name.capitalize(),
+            "—" if c.score is None else f"{c.score:.0f}",
+            f"{c.weight:.0%}",
+            c.detail,
+        )
+        for c in components
+    )
+    scored = [c for c in result.components if c.score is not None]
+    drag = min(scored, key=lambda c: c.score or 0.0) if scored else None
+    notes = ["Provisional scorecard: usage 50 %, support 25 %, sentiment 25 %."]
+    if result.missing:
+        notes.append(
+            f"No data for {', '.join(result.missing)}: its weight is shared among the others."
+        )
+    return Reply(
+        heading=f"{account.name} — health",
+        metrics=(
+            Metric(
+                label="Health score",
+                value=f"{result.score:.0f}/100",
+                tone=BAND_TONE[result.band],
+                detail=f"{result.band.value} band",
+            ),
+        ),
+        facts=(
+            Fact("Segment", account.segment.value),
+            Fact("Owner", account.owner_name or "unassigned"),
+            Fact("Biggest drag", f"{drag.name}: {drag.detail}" if drag else "none"),
+            Fact("As of", result.as_of.isoformat()),
+        ),
+        tables=(Table(columns=("Component", "Score", "Weight", "Why"), rows=rows),),
+        notes=tuple(notes),
+    )

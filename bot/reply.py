@@ -1,0 +1,95 @@
+"""The platform-neutral reply: what a command answers, before any chat format exists.
+
+Handlers build a `Reply` and nothing else; renderers (Block Kit, Adaptive Cards, plain
+text) are the only code that knows a format. There is deliberately no field for raw
+platform JSON: anything a renderer needs must be expressible here, so every surface
+shows the same answer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+class Tone(enum.StrEnum):
+    """How a value should feel at a glance; renderers map it to colours or emoji."""
+
+    GOOD = "good"
+    WARNING = "warning"
+    BAD = "bad"
+    NEUTRAL = "neutral"
+
+
+class Trend(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"
+    FLAT = "flat"
+
+
+class Visibility(enum.StrEnum):
+    """Who sees the answer: only the asker (the default for account data) or the channel."""
+
+    PRIVATE = "private"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A headline number with what it means: its change, direction and tone."""
+
+    label: str
+    value: str
+    delta: str | None = None
+    trend: Trend | None = None
+    tone: Tone = Tone.NEUTRAL
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"table row {row!r} does not have {len(self.columns)} cells")
+
+
+def _frozen(payload: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button: an action id the router knows and a small payload it needs."""
+
+    action_id: str
+    label: str
+    payload: Mapping[str, str] = field(default_factory=dict)
+    primary: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", _frozen(self.payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    visibility: Visibility = Visibility.PRIVATE

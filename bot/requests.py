@@ -1,0 +1,38 @@
+"""What arrives from a chat platform, once its adapter has translated it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Platform(enum.StrEnum):
+    SLACK = "slack"
+    TEAMS = "teams"
+    CONSOLE = "console"
+    WEB = "web"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked: the platform and that platform's user id (resolved to a team member later)."""
+
+    platform: Platform
+    user_id: str | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A command with its argument text, e.g. `health` with `acme` from `/health acme`."""
+
+    command: str
+    args: str
+    actor: Actor
+
+    @classmethod
+    def parse(cls, text: str, actor: Actor) -> CommandRequest:
+        """Split free text (`health acme`, `/health acme`) into command and arguments."""
+        stripped = text.strip().lstrip("/")
+        command, _, args = stripped.partition(" ")
+        return cls(command=command.lower(), args=args.strip(), actor=actor)
