@@ -226,6 +226,47 @@ def serve(
         raise _fail(str(error)) from None
 
 
+@app.command()
+def bench(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run just these cases (repeatable).")
+    ] = None,
+    scale: Annotated[
+        float,
+        typer.Option(min=0.001, max=1.0, help="Shrink every case (1.0 = the targets' sizes)."),
+    ] = 1.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results to this JSON file.")
+    ] = None,
+) -> None:
+    """Run the benchmark suite and print the results against their targets."""
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from adapters.bench import CASES, run_case
+
+    names = only or list(CASES)
+    unknown = sorted(set(names) - set(CASES))
+    if unknown:
+        raise _fail(f"unknown case {', '.join(unknown)}; cases: {', '.join(CASES)}", code=2)
+    table = Table("Case", "Metric", "Value", "Target", "")
+    results = []
+    for name in names:
+        err.print(f"Running {name} …")
+        for m in run_case(name, scale):
+            results.append(m)
+            target = "" if m.limit is None else f"≤ {m.limit:,.0f} {m.unit}"
+            verdict = {True: "[green]ok[/]", False: "[red]over[/]", None: ""}[m.ok]
+            table.add_row(m.case, m.metric, f"{m.value:,.1f} {m.unit}", target, verdict)
+    out.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps([asdict(m) for m in results], indent=2))
+    if any(m.ok is False for m in results):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

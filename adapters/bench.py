@@ -1,0 +1,154 @@
+"""`closeloop bench`: the speed and memory targets, measured.
+
+Each case runs in a fresh Python process, so its peak RSS is its own and not the
+leftover of an earlier case; the parent prepares inputs (a CSV to import, say) before
+starting the child, so preparation does not count against the case either.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    case: str
+    metric: str
+    value: float
+    unit: str
+    limit: float | None = None  # the target: value must stay at or below it
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.limit is None else self.value <= self.limit
+
+
+def _peak_rss_mib() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sqlite_url(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'bench.db'}"
+
+
+def _case_seed(workdir: Path, scale: float) -> list[Measurement]:
+    from metrics_core.synthetic import seed_database
+
+    from metrics_core.db import make_engine
+    from metrics_core.migrate import upgrade
+
+    accounts = max(50, int(10_000 * scale))
+    engine = make_engine(_sqlite_url(workdir))
+    upgrade(engine)
+    started = time.perf_counter()
+    summary = seed_database(engine, accounts=accounts, days=365, seed=7, as_of=AS_OF)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    name = f"seed {accounts:,} accounts × 365 days (SQLite)"
+    return [
+        Measurement(name, "wall time", seconds, "s", 120.0 if accounts >= 10_000 else None),
+        Measurement(name, "peak memory", _peak_rss_mib(), "MiB", 1024.0),
+        Measurement(name, "usage rows", summary.usage_rows, "rows"),
+    ]
+
+
+def _prepare_usage_csv(workdir: Path, scale: float) -> None:
+    """Accounts in the database and a usage file with `rows` rows for them."""
+    rows = max(10_000, int(1_000_000 * scale))
+    accounts = max(10, rows // 365)
+    accounts_csv = workdir / "accounts.csv"
+    with accounts_csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["external_id", "name", "segment", "seats", "created_on"])
+        for n in range(accounts):
+            writer.writerow([f"ACC-{n:05d}", f"Account {n}", "SMB", 40, "2024-01-01"])
+    usage_csv = workdir / "usage.csv"
+    first = AS_OF - dt.timedelta(days=rows // accounts + 1)
+    with usage_csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["account_external_id", "date", "active_users", "sessions", "events", "feature_reports"]
+        )
+        written = 0
+        day = 0
+        while written < rows:
+            date = (first + dt.timedelta(days=day)).isoformat()
+            for n in range(min(accounts, rows - written)):
+                users = (n * 7 + day * 3) % 40
+                writer.writerow([f"ACC-{n:05d}", date, users, users * 2, users * 25, users % 5])
+            written += min(accounts, rows - written)
+            day += 1
+
+
+def _case_import(workdir: Path, scale: float) -> list[Measurement]:
+    from metrics_core.importing import import_csv
+
+    from metrics_core.db import make_engine
+    from metrics_core.migrate import upgrade
+
+    engine = make_engine(_sqlite_url(workdir))
+    upgrade(engine)
+    import_csv(engine, "accounts", workdir / "accounts.csv")
+    before = _peak_rss_mib()
+    started = time.perf_counter()
+    result = import_csv(engine, "usage", workdir / "usage.csv")
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    name = f"import {result.rows:,} usage rows (SQLite)"
+    return [
+        Measurement(name, "wall time", seconds, "s", 30.0 if result.rows >= 1_000_000 else None),
+        Measurement(name, "peak memory", max(before, _peak_rss_mib()), "MiB"),
+        Measurement(name, "throughput", result.rows / seconds, "rows/s"),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    run: Callable[[Path, float], list[Measurement]]
+    prepare: Callable[[Path, float], None] | None = None
+
+
+CASES: dict[str, Case] = {
+    "seed": Case(_case_seed),
+    "import": Case(_case_import, prepare=_prepare_usage_csv),
+}
+
+
+def run_case(name: str, scale: float) -> list[Measurement]:
+    """Prepare a case here, then measure it in a child process of its own."""
+    case = CASES[name]
+    with tempfile.TemporaryDirectory(prefix=f"closeloop-bench-{name}-") as tmp:
+        workdir = Path(tmp)
+        if case.prepare is not None:
+            case.prepare(workdir, scale)
+        child = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "adapters.bench", name, str(workdir), str(scale)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if child.returncode != 0:
+        raise RuntimeError(f"benchmark {name!r} failed:\n{child.stderr}")
+    return [Measurement(**row) for row in json.loads(child.stdout.splitlines()[-1])]
+
+
+def _child(name: str, workdir: str, scale: str) -> None:
+    measurements = CASES[name].run(Path(workdir), float(scale))
+    print(json.dumps([asdict(m) for m in measurements]))
+
+
+if __name__ == "__main__":
+    _child(*sys.argv[1:4])
