@@ -8,12 +8,14 @@ from adapters.settings import Settings
 from bot.catalog import build_registry
 from bot.context import BotContext
 from bot.router import Router
+from metrics_core.config import Config, load_config
 from metrics_core.db import Database, make_engine
 
 
 @dataclass(frozen=True, slots=True)
 class Container:
     settings: Settings
+    config: Config
     db: Database
     router: Router
 
@@ -23,6 +25,7 @@ class Container:
 
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
+    config = load_config(settings.config_path)
     db = Database(make_engine(settings.database_url))
-    context = BotContext(db=db, registry=build_registry())
-    return Container(settings=settings, db=db, router=Router(context))
+    context = BotContext(db=db, config=config, registry=build_registry())
+    return Container(settings=settings, config=config, db=db, router=Router(context))

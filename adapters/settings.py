@@ -6,6 +6,8 @@ traceback shows `**********` instead of the value.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,6 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(default="sqlite:///./closeloop.db", validation_alias="DATABASE_URL")
+    config_path: Path | None = Field(default=None, validation_alias="CLOSELOOP_CONFIG")
     host: str = Field(default="127.0.0.1", validation_alias="CLOSELOOP_HOST")
     port: int = Field(default=3000, validation_alias="CLOSELOOP_PORT")
     log_level: str = Field(default="INFO", validation_alias="CLOSELOOP_LOG_LEVEL")

@@ -1,4 +1,4 @@
-"""What command handlers may use: the database, the clock and the command list."""
+"""What command handlers may use: the database, the configuration, the clock, the commands."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.commands import CommandRegistry
+from metrics_core.config import Config
 from metrics_core.db import Database
 
 
@@ -17,5 +18,6 @@ def utc_today() -> dt.date:
 @dataclass(frozen=True, slots=True)
 class BotContext:
     db: Database
+    config: Config
     registry: CommandRegistry
     today: Callable[[], dt.date] = utc_today

@@ -1,42 +1,36 @@
-"""Account health (0–100, higher is healthier) from usage, support and sentiment.
+"""Account health: 0–100, higher is healthier, from a configurable scorecard.
 
-This is the provisional scorecard: three components with fixed weights. When an input is
-missing (no usage rows, no survey answer) its weight is shared among the others and the
-result says so, rather than scoring the gap as zero and calling a quiet account unhealthy.
+Six components, each scored 0–100 from point-in-time inputs (`metrics_core.inputs`):
+product usage (active users against seats, and their trend), feature adoption breadth,
+support load, sentiment (latest NPS and recent CSAT), relationship (days since the last
+CSM touchpoint) and commercial signals (expansion, contraction, renewal exposure).
+Weights come from `closeloop.toml`, per segment if configured. When an input is missing
+its weight is shared among the others and the answer says so, rather than scoring a gap
+as zero and calling a quiet account unhealthy.
+
+Scoring is vectorised over a frame of accounts, so one account and the whole portfolio go
+through the same arithmetic. Daily snapshots store the results, so trends and movers are
+read from history instead of being recomputed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from metrics_core.models import (
-    Account,
-    SurveyKind,
-    SurveyResponse,
-    Ticket,
-    TicketPriority,
-    TicketStatus,
-    UsageDaily,
-)
+from metrics_core.bulk import write_frame
+from metrics_core.config import COMPONENTS, Config
+from metrics_core.inputs import account_inputs
+from metrics_core.models import HealthSnapshot, Segment
 
-USAGE_WINDOW_DAYS = 30
-SENTIMENT_WINDOW_DAYS = 365
-# Share of seats active on an average day that earns full usage marks.
-FULL_MARKS_DAILY_ACTIVE_SHARE = 0.6
-TICKET_PENALTY = {
-    TicketPriority.URGENT: 30.0,
-    TicketPriority.HIGH: 20.0,
-    TicketPriority.NORMAL: 5.0,
-    TicketPriority.LOW: 2.0,
-}
-WEIGHTS = {"usage": 0.5, "support": 0.25, "sentiment": 0.25}
-RED_BELOW = 40.0
-GREEN_FROM = 70.0
+USAGE_LEVEL_SHARE = 0.7  # of the usage component; the rest is its trend
 
 
 class Band(enum.StrEnum):
@@ -45,12 +39,100 @@ class Band(enum.StrEnum):
     GREEN = "green"
 
 
-def band_for(score: float) -> Band:
-    if score < RED_BELOW:
+def band_for(score: float, config: Config) -> Band:
+    bands = config.health.bands
+    if score < bands.red_below:
         return Band.RED
-    if score < GREEN_FROM:
+    if score < bands.green_from:
         return Band.YELLOW
     return Band.GREEN
+
+
+def _linear(value: pd.Series, zero_at: float, full_at: float) -> pd.Series:
+    """0 at `zero_at`, 100 at `full_at`, straight in between, clipped; NaN stays NaN."""
+    return ((value - zero_at) / (full_at - zero_at)).clip(0, 1) * 100
+
+
+def component_scores(inputs: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Each component's 0–100 score per account; NaN where its input is missing."""
+    rules = config.health
+    scores = pd.DataFrame(index=inputs.index, columns=list(COMPONENTS), dtype=float)
+
+    seats = inputs["seats"].where(inputs["seats"] > 0)
+    level = _linear(inputs["active_users"] / seats, 0, rules.usage.full_marks_active_share)
+    change = (
+        inputs["active_users"] / inputs["active_users_prev"].where(inputs["active_users_prev"] > 0)
+        - 1
+    )
+    trend = _linear(change, -0.5, 0.5)
+    usage = (USAGE_LEVEL_SHARE * level + (1 - USAGE_LEVEL_SHARE) * trend).fillna(level)
+    scores["usage"] = usage.where(inputs["usage_known"].astype(bool))
+
+    total = inputs["features_total"].where(inputs["features_total"] > 0)
+    breadth = inputs["features_used"] / total
+    scores["adoption"] = _linear(breadth, 0, rules.adoption.full_marks_feature_share)
+
+    support = rules.support
+    penalty = (
+        support.penalty_urgent * inputs["open_urgent"]
+        + support.penalty_high * inputs["open_high"]
+        + support.penalty_normal * inputs["open_normal"]
+        + support.penalty_low * inputs["open_low"]
+        + support.penalty_per_extra_ticket
+        * (inputs["tickets_recent"] - inputs["tickets_prev"]).clip(lower=0)
+    )
+    scores["support"] = (100 - penalty).clip(0, 100)
+
+    nps_part = inputs["latest_nps"] * 10
+    csat_part = (inputs["csat_mean"] - 1) / 4 * 100
+    scores["sentiment"] = pd.concat([nps_part, csat_part], axis=1).mean(axis=1, skipna=True)
+
+    relationship = rules.relationship
+    touch = 100 - _linear(
+        inputs["days_since_touch"], relationship.full_marks_days, relationship.zero_marks_days
+    )
+    never_touched = inputs["days_since_touch"].isna() & inputs["touches_known"].astype(bool)
+    scores["relationship"] = touch.mask(never_touched, 0.0)
+
+    arr = inputs["arr"]
+    contraction_share = inputs["contraction_recent"] / (arr + inputs["contraction_recent"])
+    commercial = (
+        75
+        + 25 * (inputs["expansion_recent"] > 0)
+        - (200 * contraction_share.fillna(0)).clip(upper=50)
+        - 10 * (inputs["days_to_renewal"] <= rules.commercial.renewal_exposure_days)
+    )
+    scores["commercial"] = commercial.clip(0, 100).where(arr.notna() & (arr > 0))
+    return scores
+
+
+def score_frame(inputs: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Scores, effective weights and bands for every account in `inputs`.
+
+    Columns: `score`, `band`, one `<component>` score and one `w_<component>` effective
+    weight per component (0 where missing; the present ones sum to 1).
+    """
+    scores = component_scores(inputs, config)
+    weights = pd.DataFrame(
+        [config.health.weights_for(Segment(s)).as_dict() for s in inputs["segment"]],
+        index=inputs.index,
+        columns=list(COMPONENTS),
+        dtype=float,
+    )
+    weights = weights.where(scores.notna(), 0.0)
+    present = weights.sum(axis=1)
+    weights = weights.div(present.where(present > 0), axis=0).fillna(0.0)
+    result = scores.copy()
+    result["score"] = (scores.fillna(0) * weights).sum(axis=1).round(1)
+    bands = config.health.bands
+    result["band"] = np.select(
+        [result["score"] < bands.red_below, result["score"] < bands.green_from],
+        [Band.RED.value, Band.YELLOW.value],
+        Band.GREEN.value,
+    )
+    for name in COMPONENTS:
+        result[f"w_{name}"] = weights[name]
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +144,13 @@ class Component:
 
     @property
     def contribution(self) -> float:
+        """Points this component adds to the score."""
         return 0.0 if self.score is None else self.score * self.weight
+
+    @property
+    def shortfall(self) -> float:
+        """Points this component costs the score against a perfect 100."""
+        return 0.0 if self.score is None else (100 - self.score) * self.weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,83 +159,141 @@ class HealthResult:
     band: Band
     components: tuple[Component, ...]
     as_of: dt.date
+    change_7d: float | None
+    change_30d: float | None
 
     @property
     def missing(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.components if c.score is None)
 
+    @property
+    def biggest_drag(self) -> Component | None:
+        """The component that costs the most points, if any costs more than one."""
+        worst = max(self.components, key=lambda c: c.shortfall)
+        return worst if worst.shortfall >= 1 else None
 
-def _usage(session: Session, account: Account, as_of: dt.date) -> tuple[float | None, str]:
-    start = as_of - dt.timedelta(days=USAGE_WINDOW_DAYS)
-    average = session.scalar(
-        select(func.avg(UsageDaily.active_users)).where(
-            UsageDaily.account_id == account.id, UsageDaily.day > start, UsageDaily.day <= as_of
-        )
+
+def _f(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def _details(row: pd.Series, config: Config) -> dict[str, str]:
+    """Why each component scored as it did, in words a CSM can repeat to the customer."""
+    window = config.health.usage.window_days
+    details: dict[str, str] = {}
+    if not row["usage_known"]:
+        details["usage"] = "no usage data"
+    else:
+        active, seats = _f(row["active_users"]) or 0.0, int(row["seats"])
+        text = f"{active:.0f} of {seats} seats active on an average day"
+        prev = _f(row["active_users_prev"])
+        if prev:
+            text += f", {active / prev - 1:+.0%} against the previous {window} days"
+        details["usage"] = text
+    total = int(row["features_total"])
+    details["adoption"] = (
+        f"{int(row['features_used'])} of {total} features used in {window} days"
+        if total
+        else "no feature data"
     )
-    if average is None:
-        return None, f"no usage in the last {USAGE_WINDOW_DAYS} days"
-    if account.seats <= 0:
-        return None, "seat count unknown"
-    share = float(average) / account.seats
-    score = min(1.0, share / FULL_MARKS_DAILY_ACTIVE_SHARE) * 100
-    return score, f"{float(average):.0f} of {account.seats} seats active on an average day"
+    open_hot = int(row["open_urgent"] + row["open_high"])
+    open_all = open_hot + int(row["open_normal"] + row["open_low"])
+    details["support"] = (
+        f"{open_all} open tickets ({open_hot} high or urgent), "
+        f"{int(row['tickets_recent'])} opened in {window} days"
+    )
+    parts = []
+    if (nps := _f(row["latest_nps"])) is not None:
+        parts.append(f"latest NPS answer {nps:.0f}/10")
+    if (csat := _f(row["csat_mean"])) is not None:
+        parts.append(f"CSAT average {csat:.1f}/5")
+    details["sentiment"] = ", ".join(parts) or "no survey answers in the window"
+    days = _f(row["days_since_touch"])
+    if days is not None:
+        details["relationship"] = f"last CSM touchpoint {days:.0f} days ago"
+    else:
+        details["relationship"] = (
+            "no CSM touchpoint recorded" if row["touches_known"] else "no activity data"
+        )
+    commercial = []
+    if row["expansion_recent"] > 0:
+        commercial.append(f"expanded by {row['expansion_recent']:,.0f}")
+    if row["contraction_recent"] > 0:
+        commercial.append(f"contracted by {row['contraction_recent']:,.0f}")
+    if (to_renewal := _f(row["days_to_renewal"])) is not None:
+        commercial.append(f"renewal in {to_renewal:.0f} days")
+    details["commercial"] = ", ".join(commercial) or "no contract data"
+    return details
 
 
-def _support(session: Session, account: Account) -> tuple[float, str]:
+def _snapshot_scores(
+    session: Session, account_id: int, days: Sequence[dt.date]
+) -> dict[dt.date, float]:
     rows = session.execute(
-        select(Ticket.priority, func.count())
-        .where(
-            Ticket.account_id == account.id,
-            Ticket.status.in_((TicketStatus.OPEN, TicketStatus.PENDING)),
+        select(HealthSnapshot.day, HealthSnapshot.score).where(
+            HealthSnapshot.account_id == account_id, HealthSnapshot.day.in_(days)
         )
-        .group_by(Ticket.priority)
     ).all()
-    open_by_priority: dict[TicketPriority, int] = dict(rows)
-    penalty = sum(TICKET_PENALTY[p] * n for p, n in open_by_priority.items())
-    total = sum(open_by_priority.values())
-    urgent = open_by_priority.get(TicketPriority.URGENT, 0) + open_by_priority.get(
-        TicketPriority.HIGH, 0
-    )
-    return max(0.0, 100.0 - penalty), f"{total} open tickets, {urgent} high or urgent"
+    return {day: float(score) for day, score in rows}
 
 
-def _sentiment(session: Session, account: Account, as_of: dt.date) -> tuple[float | None, str]:
-    since = dt.datetime.combine(
-        as_of - dt.timedelta(days=SENTIMENT_WINDOW_DAYS), dt.time(), tzinfo=dt.UTC
-    )
-    latest = session.execute(
-        select(SurveyResponse.score, SurveyResponse.submitted_at)
-        .where(
-            SurveyResponse.account_id == account.id,
-            SurveyResponse.kind == SurveyKind.NPS,
-            SurveyResponse.submitted_at >= since,
-        )
-        .order_by(SurveyResponse.submitted_at.desc())
-        .limit(1)
-    ).first()
-    if latest is None:
-        return None, f"no NPS answer in the last {SENTIMENT_WINDOW_DAYS} days"
-    score, submitted = latest
-    return float(score) * 10, f"latest NPS answer {score}/10 on {submitted:%Y-%m-%d}"
-
-
-def account_health(session: Session, account_id: int, as_of: dt.date) -> HealthResult:
-    """The health of one account as of a day."""
-    account = session.get_one(Account, account_id)
-    raw = {
-        "usage": _usage(session, account, as_of),
-        "support": _support(session, account),
-        "sentiment": _sentiment(session, account, as_of),
-    }
-    present = sum(WEIGHTS[name] for name, (score, _) in raw.items() if score is not None)
+def account_health(
+    session: Session, account_id: int, as_of: dt.date, config: Config
+) -> HealthResult | None:
+    """One account's health with its components and change; None if it is not a customer."""
+    inputs, _ = account_inputs(session, as_of, config, [account_id])
+    if inputs.empty:
+        return None
+    scored = score_frame(inputs, config).iloc[0]
+    row = inputs.iloc[0]
+    details = _details(row, config)
     components = tuple(
         Component(
             name=name,
-            score=None if score is None else round(score, 1),
-            weight=0.0 if score is None or present == 0 else WEIGHTS[name] / present,
-            detail=detail,
+            score=_f(scored[name]),
+            weight=float(scored[f"w_{name}"]),
+            detail=details[name],
         )
-        for name, (score, detail) in raw.items()
+        for name in COMPONENTS
     )
-    total = round(sum(c.contribution for c in components), 1)
-    return HealthResult(score=total, band=band_for(total), components=components, as_of=as_of)
+    week, month = as_of - dt.timedelta(days=7), as_of - dt.timedelta(days=30)
+    history = _snapshot_scores(session, account_id, (week, month))
+    score = float(scored["score"])
+    return HealthResult(
+        score=score,
+        band=Band(scored["band"]),
+        components=components,
+        as_of=as_of,
+        change_7d=round(score - history[week], 1) if week in history else None,
+        change_30d=round(score - history[month], 1) if month in history else None,
+    )
+
+
+def portfolio_health(session: Session, as_of: dt.date, config: Config) -> pd.DataFrame:
+    """Every customer's score, band, components and inputs as of a day."""
+    inputs, _ = account_inputs(session, as_of, config)
+    return inputs.join(score_frame(inputs, config))
+
+
+def store_snapshots(engine: Engine, as_of: dt.date, config: Config) -> int:
+    """Compute and store (or replace) every customer's health for `as_of`."""
+    with Session(engine) as session, session.begin():
+        scored = portfolio_health(session, as_of, config)
+        frame = pd.DataFrame(
+            {
+                "account_id": scored.index.astype(int),
+                "day": as_of,
+                "score": scored["score"].astype(float),
+                "band": scored["band"].astype(str),
+                "components": [
+                    {name: (None if pd.isna(v) else round(float(v), 1)) for name, v in row.items()}
+                    for row in scored[list(COMPONENTS)].to_dict("records")
+                ],
+            }
+        )
+        return write_frame(
+            session.connection(),
+            HealthSnapshot.__table__,  # type: ignore[arg-type]
+            frame,
+            conflict=["account_id", "day"],
+        )

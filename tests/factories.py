@@ -6,9 +6,15 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from metrics_core.arr import Term, account_history
 from metrics_core.models import (
     Account,
+    Activity,
+    ActivityKind,
+    ArrMovement,
+    Contract,
     LifecycleStage,
+    Renewal,
     Segment,
     SurveyKind,
     SurveyResponse,
@@ -59,7 +65,12 @@ def account(
 
 
 def daily_usage(
-    session: Session, account_id: int, last_day: dt.date, days: int, active_users: int
+    session: Session,
+    account_id: int,
+    last_day: dt.date,
+    days: int,
+    active_users: int,
+    features: dict[str, int] | None = None,
 ) -> None:
     session.add_all(
         UsageDaily(
@@ -68,10 +79,60 @@ def daily_usage(
             active_users=active_users,
             sessions=active_users * 2,
             events=active_users * 20,
-            feature_counts={},
+            feature_counts=features or {},
         )
         for offset in range(days)
     )
+
+
+def activity(
+    session: Session,
+    account_id: int,
+    external_id: str,
+    when: dt.datetime,
+    kind: ActivityKind = ActivityKind.CALL,
+) -> None:
+    session.add(
+        Activity(external_id=external_id, account_id=account_id, kind=kind, occurred_at=when)
+    )
+
+
+def contracts(session: Session, account_id: int, terms: list[Term]) -> None:
+    """Contracts with the movements and renewals `metrics_core.arr` derives from them."""
+    ids = {}
+    for term in terms:
+        contract = Contract(
+            external_id=str(term.key),
+            account_id=account_id,
+            start_date=term.start,
+            end_date=term.end,
+            arr=term.arr,
+        )
+        session.add(contract)
+        session.flush()
+        ids[term.key] = contract.id
+    movements, renewals = account_history(terms)
+    session.add_all(
+        ArrMovement(
+            account_id=account_id,
+            contract_id=ids[m.term_key],
+            kind=m.kind,
+            amount=m.amount,
+            effective_on=m.effective_on,
+        )
+        for m in movements
+    )
+    session.add_all(
+        Renewal(
+            account_id=account_id,
+            contract_id=ids[r.term_key],
+            renewal_date=r.renewal_date,
+            arr=r.arr,
+            status=r.status,
+        )
+        for r in renewals
+    )
+    session.flush()
 
 
 def ticket(
@@ -94,13 +155,18 @@ def ticket(
 
 
 def nps(
-    session: Session, account_id: int | None, response_id: str, score: int, when: dt.datetime
+    session: Session,
+    account_id: int | None,
+    response_id: str,
+    score: int,
+    when: dt.datetime,
+    kind: SurveyKind = SurveyKind.NPS,
 ) -> None:
     session.add(
         SurveyResponse(
             provider="test",
             provider_response_id=response_id,
-            kind=SurveyKind.NPS,
+            kind=kind,
             score=score,
             account_id=account_id,
             submitted_at=when,

@@ -1,15 +1,25 @@
-"""`health <account>`: an account's health score, its band and what drives it."""
+"""`health <account>`: an account's health score, what drives it and how it moved."""
 
 from __future__ import annotations
 
 from bot.context import BotContext
-from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
 from bot.requests import CommandRequest
 from metrics_core.accounts import AccountRef, find_accounts
 from metrics_core.health import Band, HealthResult, account_health
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
 USAGE = "health <account>"
+
+
+def _change(value: float | None, days: int) -> str:
+    return f"no snapshot {days} days ago" if value is None else f"{value:+.0f} in {days} days"
+
+
+def _trend(value: float | None) -> Trend | None:
+    if value is None:
+        return None
+    return Trend.UP if value >= 1 else Trend.DOWN if value <= -1 else Trend.FLAT
 
 
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
@@ -38,7 +48,14 @@ async def health_command(request: CommandRequest, context: BotContext) -> Reply:
         )
     account = matches[0]
     today = context.today()
-    result = await context.db.read(lambda session: account_health(session, account.id, today))
+    result = await context.db.read(
+        lambda session: account_health(session, account.id, today, context.config)
+    )
+    if result is None:
+        return Reply(
+            heading=f"{account.name} is not a customer on {today:%Y-%m-%d}",
+            paragraphs=("Churned accounts have a history but no current health.",),
+        )
     return health_reply(account, result)
 
 
@@ -49,16 +66,17 @@ def health_reply(account: AccountRef, result: HealthResult) -> Reply:
             c.name.capitalize(),
             "—" if c.score is None else f"{c.score:.0f}",
             f"{c.weight:.0%}",
+            f"{c.contribution:.1f}",
             c.detail,
         )
         for c in components
     )
-    scored = [c for c in result.components if c.score is not None]
-    drag = min(scored, key=lambda c: c.score or 0.0) if scored else None
-    notes = ["Provisional scorecard: usage 50 %, support 25 %, sentiment 25 %."]
+    drag = result.biggest_drag
+    notes = []
     if result.missing:
         notes.append(
-            f"No data for {', '.join(result.missing)}: its weight is shared among the others."
+            f"No data for {', '.join(result.missing)}: "
+            f"{'its' if len(result.missing) == 1 else 'their'} weight is shared among the others."
         )
     return Reply(
         heading=f"{account.name} — health",
@@ -66,6 +84,8 @@ def health_reply(account: AccountRef, result: HealthResult) -> Reply:
             Metric(
                 label="Health score",
                 value=f"{result.score:.0f}/100",
+                delta=f"{_change(result.change_7d, 7)}, {_change(result.change_30d, 30)}",
+                trend=_trend(result.change_30d),
                 tone=BAND_TONE[result.band],
                 detail=f"{result.band.value} band",
             ),
@@ -73,9 +93,12 @@ def health_reply(account: AccountRef, result: HealthResult) -> Reply:
         facts=(
             Fact("Segment", account.segment.value),
             Fact("Owner", account.owner_name or "unassigned"),
-            Fact("Biggest drag", f"{drag.name}: {drag.detail}" if drag else "none"),
+            Fact(
+                "Biggest drag",
+                f"{drag.name} (−{drag.shortfall:.0f} points): {drag.detail}" if drag else "none",
+            ),
             Fact("As of", result.as_of.isoformat()),
         ),
-        tables=(Table(columns=("Component", "Score", "Weight", "Why"), rows=rows),),
+        tables=(Table(columns=("Component", "Score", "Weight", "Points", "Why"), rows=rows),),
         notes=tuple(notes),
     )

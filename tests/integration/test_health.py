@@ -1,4 +1,19 @@
-"""Health scores against hand-computed cases, on SQLite and PostgreSQL."""
+"""The health scorecard against a hand-computed account, on SQLite and PostgreSQL.
+
+Acme on 2026-11-20, default weights (usage 30, adoption 15, support 15, sentiment 15,
+relationship 10, commercial 15):
+
+- usage: 30 of 100 seats active a day (share 0.3 of the 0.6 full-marks share: level 50),
+  down from 40 a day (change −25 %: trend (−0.25 + 0.5) / 1 = 25): 0.7·50 + 0.3·25 = 42.5
+- adoption: 2 of the product's 5 features (0.4 of the 0.75 full-marks share): 53.33
+- support: open high (−20), pending normal (−5), 2 opened in the window against 1 in the
+  one before (−5 per extra): 70
+- sentiment: latest NPS answer 8: 80 (an older 2 does not count)
+- relationship: last call 10 days ago (full marks up to 30): 100
+- commercial: 75 + 25 (expanded this year) − 10 (renewal in 41 days ≤ 60): 90
+
+score = .30·42.5 + .15·53.33 + .15·70 + .15·80 + .10·100 + .15·90 = 66.75 → 66.8, yellow.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +21,37 @@ import datetime as dt
 
 import pytest
 
+from metrics_core.arr import Term
+from metrics_core.config import Config, Health, Weights
 from metrics_core.db import Database
-from metrics_core.health import Band, account_health, band_for
-from metrics_core.models import TicketPriority, TicketStatus
+from metrics_core.health import (
+    Band,
+    account_health,
+    band_for,
+    portfolio_health,
+    store_snapshots,
+)
+from metrics_core.models import Segment, SurveyKind, TicketPriority, TicketStatus
 from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 20)
+DEFAULTS = Config()
 
 
-def _acme(db: Database, *, with_nps: bool = True) -> int:
+def _portfolio(db: Database, *, with_nps: bool = True, with_touch: bool = True) -> int:
     with db.writing() as session:
         acme = f.account(session, seats=100)
-        # 30 of 100 seats active every day: share 0.3 of the 0.6 full-marks share -> 50.
-        f.daily_usage(session, acme.id, AS_OF, days=30, active_users=30)
-        # Usage before the window must not count.
-        f.daily_usage(session, acme.id, AS_OF - dt.timedelta(days=30), days=10, active_users=100)
+        f.daily_usage(session, acme.id, AS_OF, 30, 30, {"reports": 5, "api": 2})
+        f.daily_usage(session, acme.id, AS_OF - dt.timedelta(days=30), 30, 40, {"reports": 9})
+        beta = f.account(session, "BETA", "Beta GmbH", seats=10, domain="beta.example")
+        f.daily_usage(
+            session,
+            beta.id,
+            AS_OF,
+            5,
+            8,
+            {"reports": 1, "dashboards": 1, "alerts": 1, "exports": 1},
+        )
         f.ticket(session, acme.id, "T1", TicketPriority.HIGH, TicketStatus.OPEN, f.utc(2026, 11, 1))
         f.ticket(
             session, acme.id, "T2", TicketPriority.NORMAL, TicketStatus.PENDING, f.utc(2026, 11, 2)
@@ -29,43 +60,123 @@ def _acme(db: Database, *, with_nps: bool = True) -> int:
             session, acme.id, "T3", TicketPriority.URGENT, TicketStatus.CLOSED, f.utc(2026, 10, 1)
         )
         if with_nps:
-            f.nps(session, acme.id, "old", 2, f.utc(2026, 6, 1))
             f.nps(session, acme.id, "new", 8, f.utc(2026, 11, 10))
+            f.nps(session, acme.id, "old", 2, f.utc(2026, 6, 1))
+        if with_touch:
+            f.activity(session, acme.id, "A1", f.utc(2026, 11, 10))
+        f.contracts(
+            session,
+            acme.id,
+            [
+                Term("C1", dt.date(2024, 1, 1), dt.date(2025, 12, 31), 100_000),
+                Term("C2", dt.date(2026, 1, 1), dt.date(2026, 12, 31), 120_000),
+            ],
+        )
         return acme.id
 
 
 def test_health_is_the_weighted_sum_of_its_components(db: Database) -> None:
-    acme = _acme(db)
+    acme = _portfolio(db)
     with db.reading() as session:
-        result = account_health(session, acme, AS_OF)
+        result = account_health(session, acme, AS_OF, DEFAULTS)
+    assert result is not None
     scores = {c.name: c.score for c in result.components}
-    # usage 50, support 100 - 20 (open high) - 5 (pending normal) = 75, sentiment 8/10 -> 80
-    assert scores == {"usage": 50.0, "support": 75.0, "sentiment": 80.0}
-    assert result.score == pytest.approx(50 * 0.5 + 75 * 0.25 + 80 * 0.25, abs=0.05)
+    assert scores == pytest.approx(
+        {
+            "usage": 42.5,
+            "adoption": 40 / 0.75,
+            "support": 70.0,
+            "sentiment": 80.0,
+            "relationship": 100.0,
+            "commercial": 90.0,
+        }
+    )
+    assert result.score == 66.8
     assert result.band is Band.YELLOW
     assert result.missing == ()
+    assert result.biggest_drag is not None
+    assert result.biggest_drag.name == "usage"  # costs .30 · 57.5 = 17.25 points
+    details = {c.name: c.detail for c in result.components}
+    assert (
+        details["usage"]
+        == "30 of 100 seats active on an average day, -25% against the previous 30 days"
+    )
+    assert details["support"] == "2 open tickets (1 high or urgent), 2 opened in 30 days"
+    assert details["commercial"] == "expanded by 20,000, renewal in 41 days"
 
 
-def test_missing_sentiment_shares_its_weight(db: Database) -> None:
-    acme = _acme(db, with_nps=False)
+def test_a_missing_input_shares_its_weight(db: Database) -> None:
+    acme = _portfolio(db, with_nps=False)
     with db.reading() as session:
-        result = account_health(session, acme, AS_OF)
+        result = account_health(session, acme, AS_OF, DEFAULTS)
+    assert result is not None
     weights = {c.name: c.weight for c in result.components}
     assert weights["sentiment"] == 0
-    assert weights["usage"] == pytest.approx(2 / 3)
-    assert weights["support"] == pytest.approx(1 / 3)
-    assert result.score == pytest.approx(50 * 2 / 3 + 75 / 3, abs=0.05)
+    assert weights["usage"] == pytest.approx(30 / 85)
+    assert sum(weights.values()) == pytest.approx(1)
+    expected = (30 * 42.5 + 15 * 40 / 0.75 + 15 * 70 + 10 * 100 + 15 * 90) / 85
+    assert result.score == pytest.approx(expected, abs=0.05)
     assert result.missing == ("sentiment",)
 
 
-def test_account_with_no_usage_and_no_answers(db: Database) -> None:
-    with db.writing() as session:
-        quiet = f.account(session, "Q", "Quiet Ltd", domain=None).id
+def test_without_activity_data_relationship_is_missing_not_zero(db: Database) -> None:
+    acme = _portfolio(db, with_touch=False)
     with db.reading() as session:
-        result = account_health(session, quiet, AS_OF)
-    assert result.missing == ("usage", "sentiment")
-    assert result.score == 100.0  # support alone: nothing open
-    assert result.band is Band.GREEN
+        result = account_health(session, acme, AS_OF, DEFAULTS)
+    assert result is not None
+    assert "relationship" in result.missing
+
+
+def test_csat_joins_nps_in_sentiment(db: Database) -> None:
+    acme = _portfolio(db)
+    with db.writing() as session:
+        f.nps(session, acme, "c1", 5, f.utc(2026, 11, 1), kind=SurveyKind.CSAT)
+        f.nps(session, acme, "c2", 3, f.utc(2026, 11, 2), kind=SurveyKind.CSAT)
+    with db.reading() as session:
+        result = account_health(session, acme, AS_OF, DEFAULTS)
+    assert result is not None
+    sentiment = next(c for c in result.components if c.name == "sentiment")
+    assert sentiment.score == pytest.approx((80 + 75) / 2)  # CSAT mean 4 -> (4-1)/4 = 75
+
+
+def test_segment_weights_replace_the_default(db: Database) -> None:
+    acme = _portfolio(db)
+    usage_only = Weights(usage=1, adoption=0, support=0, sentiment=0, relationship=0, commercial=0)
+    config = Config(health=Health(segments={Segment.ENTERPRISE: usage_only}))
+    with db.reading() as session:
+        result = account_health(session, acme, AS_OF, config)
+    assert result is not None
+    assert result.score == 42.5
+    assert result.band is Band.YELLOW
+
+
+def test_snapshots_give_the_change_and_match_the_portfolio(db: Database) -> None:
+    acme = _portfolio(db)
+    week_ago = AS_OF - dt.timedelta(days=7)
+    assert store_snapshots(db.engine, week_ago, DEFAULTS) == 2
+    with db.reading() as session:
+        then = account_health(session, acme, week_ago, DEFAULTS)
+        now = account_health(session, acme, AS_OF, DEFAULTS)
+        portfolio = portfolio_health(session, AS_OF, DEFAULTS)
+    assert then is not None
+    assert now is not None
+    assert now.change_7d == pytest.approx(now.score - then.score, abs=0.05)
+    assert now.change_30d is None  # no snapshot that far back
+    assert portfolio.loc[acme, "score"] == now.score
+
+
+def test_a_churned_account_has_no_health(db: Database) -> None:
+    with db.writing() as session:
+        gone = f.account(session, "GONE", "Gone Inc", domain=None)
+        f.contracts(
+            session,
+            gone.id,
+            [Term("G1", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 5_000, churned=True)],
+        )
+        gone_id = gone.id
+    with db.reading() as session:
+        assert account_health(session, gone_id, AS_OF, DEFAULTS) is None
+        assert account_health(session, gone_id, dt.date(2025, 6, 1), DEFAULTS) is not None
 
 
 @pytest.mark.parametrize(
@@ -73,4 +184,4 @@ def test_account_with_no_usage_and_no_answers(db: Database) -> None:
     [(0, Band.RED), (39.9, Band.RED), (40, Band.YELLOW), (69.9, Band.YELLOW), (70, Band.GREEN)],
 )
 def test_bands_follow_the_documented_thresholds(score: float, band: Band) -> None:
-    assert band_for(score) is band
+    assert band_for(score, DEFAULTS) is band

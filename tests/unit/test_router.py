@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.reply import Reply
 from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
+from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
 
 ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
@@ -25,7 +26,7 @@ def memory_db() -> Iterator[Database]:
 
 
 def _router(db: Database, registry: CommandRegistry) -> Router:
-    return Router(BotContext(db=db, registry=registry))
+    return Router(BotContext(db=db, config=Config(), registry=registry))
 
 
 def test_parse_splits_command_and_arguments() -> None:

@@ -1,0 +1,167 @@
+"""`closeloop.toml`: the CS team's own definitions (scorecards, thresholds, margins).
+
+Every field has a default, so an empty or missing file gives the documented scorecard;
+`closeloop.example.toml` lists them all. A bad file is refused with the file name and
+the dotted path of each bad field, because a typo in a weight silently skews every
+health score the team looks at.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from metrics_core.models import Segment
+
+COMPONENTS = ("usage", "adoption", "support", "sentiment", "relationship", "commercial")
+
+Weight = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(gt=0, le=1)]
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the file and the fields."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weights(_Strict):
+    """Relative weights of the health components; they need not sum to 100."""
+
+    usage: Weight = 30
+    adoption: Weight = 15
+    support: Weight = 15
+    sentiment: Weight = 15
+    relationship: Weight = 10
+    commercial: Weight = 15
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Weights:
+        if sum(self.as_dict().values()) <= 0:
+            raise ValueError("at least one component needs a positive weight")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in COMPONENTS}
+
+
+class Bands(_Strict):
+    red_below: Annotated[float, Field(ge=0, le=100)] = 40
+    green_from: Annotated[float, Field(ge=0, le=100)] = 70
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bands:
+        if self.red_below > self.green_from:
+            raise ValueError("red_below must not exceed green_from")
+        return self
+
+
+class UsageRules(_Strict):
+    window_days: Annotated[int, Field(ge=7, le=120)] = 30
+    full_marks_active_share: Share = 0.6
+    """Share of seats active on an average day that earns full usage marks."""
+
+
+class AdoptionRules(_Strict):
+    full_marks_feature_share: Share = 0.75
+    """Share of the product's features used in the window that earns full adoption marks."""
+
+
+class SupportRules(_Strict):
+    penalty_urgent: Weight = 30
+    penalty_high: Weight = 20
+    penalty_normal: Weight = 5
+    penalty_low: Weight = 2
+    penalty_per_extra_ticket: Weight = 5
+    """Per ticket opened in the window beyond the previous window's count."""
+
+
+class SentimentRules(_Strict):
+    window_days: Annotated[int, Field(ge=30, le=730)] = 365
+
+
+class RelationshipRules(_Strict):
+    full_marks_days: Annotated[int, Field(ge=0)] = 30
+    zero_marks_days: Annotated[int, Field(ge=1)] = 120
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RelationshipRules:
+        if self.zero_marks_days <= self.full_marks_days:
+            raise ValueError("zero_marks_days must be greater than full_marks_days")
+        return self
+
+
+class CommercialRules(_Strict):
+    lookback_days: Annotated[int, Field(ge=30)] = 365
+    renewal_exposure_days: Annotated[int, Field(ge=0)] = 60
+
+
+class Health(_Strict):
+    bands: Bands = Bands()
+    weights: Weights = Weights()
+    segments: dict[Segment, Weights] = {}
+    """Per-segment weights that replace the default ones for that segment."""
+    usage: UsageRules = UsageRules()
+    adoption: AdoptionRules = AdoptionRules()
+    support: SupportRules = SupportRules()
+    sentiment: SentimentRules = SentimentRules()
+    relationship: RelationshipRules = RelationshipRules()
+    commercial: CommercialRules = CommercialRules()
+
+    def weights_for(self, segment: Segment) -> Weights:
+        return self.segments.get(segment, self.weights)
+
+
+class UsageDrop(_Strict):
+    threshold: Share = 0.3
+    """Flag an account whose usage fell by at least this share against its baseline."""
+    baseline_weeks: Annotated[int, Field(ge=1, le=12)] = 4
+    recent_days: Annotated[int, Field(ge=7, le=28)] = 7
+
+
+class Churn(_Strict):
+    horizon_days: Annotated[int, Field(ge=30, le=365)] = 120
+    """Predict churn at renewals due within this many days of the as-of date."""
+    min_churned_accounts: Annotated[int, Field(ge=5)] = 20
+    """Below this many labelled churns the transparent rule-based risk is used."""
+    high_risk_from: Share = 0.5
+
+
+class Revenue(_Strict):
+    gross_margin: Share = 0.8
+    currency: str = "USD"
+
+
+class Config(_Strict):
+    health: Health = Health()
+    usage_drop: UsageDrop = UsageDrop()
+    churn: Churn = Churn()
+    revenue: Revenue = Revenue()
+
+
+def _location(error_loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in error_loc) or "(top level)"
+
+
+def load_config(path: Path | None) -> Config:
+    """The configuration in `path`, or the defaults when no file is given."""
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{_location(e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)
+        )
+        raise ConfigError(f"{path}: {problems}") from None
