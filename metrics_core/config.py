@@ -122,6 +122,8 @@ class UsageDrop(_Strict):
     """Flag an account whose usage fell by at least this share against its baseline."""
     baseline_weeks: Annotated[int, Field(ge=1, le=12)] = 4
     recent_days: Annotated[int, Field(ge=7, le=28)] = 7
+    health_penalty: Weight = 20
+    """Points off the usage component while an account is flagged."""
 
 
 class Churn(_Strict):

@@ -66,6 +66,7 @@ def component_scores(inputs: pd.DataFrame, config: Config) -> pd.DataFrame:
     )
     trend = _linear(change, -0.5, 0.5)
     usage = (USAGE_LEVEL_SHARE * level + (1 - USAGE_LEVEL_SHARE) * trend).fillna(level)
+    usage = (usage - config.usage_drop.health_penalty * inputs["usage_drop"]).clip(lower=0)
     scores["usage"] = usage.where(inputs["usage_known"].astype(bool))
 
     total = inputs["features_total"].where(inputs["features_total"] > 0)
@@ -189,6 +190,11 @@ def _details(row: pd.Series, config: Config) -> dict[str, str]:
         prev = _f(row["active_users_prev"])
         if prev:
             text += f", {active / prev - 1:+.0%} against the previous {window} days"
+        if row["usage_drop"]:
+            text += (
+                f"; usage dropped {-row['usage_drop_change']:.0%} below its usual "
+                f"level in the last {config.usage_drop.recent_days} days"
+            )
         details["usage"] = text
     total = int(row["features_total"])
     details["adoption"] = (

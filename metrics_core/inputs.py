@@ -32,6 +32,7 @@ from metrics_core.models import (
     TicketStatus,
     UsageDaily,
 )
+from metrics_core.usage_signals import usage_drops
 
 INPUT_COLUMNS = (
     "segment",
@@ -43,6 +44,8 @@ INPUT_COLUMNS = (
     "active_users_prev",
     "usage_days",
     "usage_known",
+    "usage_drop",
+    "usage_drop_change",
     "features_used",
     "features_total",
     "open_urgent",
@@ -396,6 +399,9 @@ def account_inputs(
     frame["active_users"] = frame["user_days"] / recent_days
     frame["active_users_prev"] = (frame["user_days_prev"] / prev_days).where(prev_days > 0)
     frame["usage_known"] = _any_rows(session, UsageDaily.day, as_of)
+    drops = usage_drops(session, as_of, config, account_ids)
+    frame["usage_drop"] = drops["flagged"].reindex(frame.index).fillna(False).astype(bool)
+    frame["usage_drop_change"] = drops["change"].reindex(frame.index).astype(float)
     frame["touches_known"] = _any_rows(session, Activity.occurred_at, _end_of(as_of))
     frame["features_total"] = features_total
     frame["segment"] = frame["segment"].map(lambda s: getattr(s, "value", s))

@@ -8,6 +8,7 @@ because CI must prove both databases.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from metrics_core import migrate
 from metrics_core.db import Database, make_engine
+from metrics_core.models import Base
 
 POSTGRES_URL = os.environ.get(
     "CLOSELOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -68,17 +70,66 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """The URL of an empty database, once for SQLite and once for PostgreSQL."""
+    """The URL of an empty, unmigrated database, once for SQLite and once for PostgreSQL."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("postgres_schema_url"))
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test instead of migrating each time."""
+    path = tmp_path_factory.mktemp("template") / "closeloop.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated(postgres_server: str) -> Iterator[str]:
+    """One migrated schema for the session; tests empty its tables before they start."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{postgres_server}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _emptied(url: str) -> str:
+    engine = make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a migrated, empty database (SQLite, then PostgreSQL)."""
+    if request.param == "sqlite":
+        path = tmp_path / "closeloop.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return _emptied(request.getfixturevalue("_postgres_migrated"))
+
+
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    """A migrated database (SQLite, then PostgreSQL)."""
-    database = Database(make_engine(database_url))
-    migrate.upgrade(database.engine)
+def db(migrated_url: str) -> Iterator[Database]:
+    """A migrated, empty database (SQLite, then PostgreSQL)."""
+    database = Database(make_engine(migrated_url))
     try:
         yield database
     finally:
@@ -86,10 +137,11 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+def sqlite_db(tmp_path: Path, _sqlite_template: Path) -> Iterator[Database]:
     """A migrated SQLite database, for tests whose subject is not storage."""
-    database = Database(make_engine(sqlite_url))
-    migrate.upgrade(database.engine)
+    path = tmp_path / "closeloop.db"
+    shutil.copyfile(_sqlite_template, path)
+    database = Database(make_engine(f"sqlite:///{path}"))
     try:
         yield database
     finally:

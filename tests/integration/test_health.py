@@ -185,3 +185,22 @@ def test_a_churned_account_has_no_health(db: Database) -> None:
 )
 def test_bands_follow_the_documented_thresholds(score: float, band: Band) -> None:
     assert band_for(score, DEFAULTS) is band
+
+
+def test_a_flagged_usage_drop_costs_the_usage_component(db: Database) -> None:
+    with db.writing() as session:
+        falling = f.account(session, "FALL", "Falling Ltd", seats=10, domain=None)
+        f.daily_usage(session, falling.id, AS_OF, 7, 3)  # last week: 3 a day
+        f.daily_usage(session, falling.id, AS_OF - dt.timedelta(days=7), 53, 6)  # before: 6
+        falling_id = falling.id
+    with db.reading() as session:
+        result = account_health(session, falling_id, AS_OF, DEFAULTS)
+    assert result is not None
+    usage = next(c for c in result.components if c.name == "usage")
+    # 30-day average (7·3 + 23·6) / 30 = 5.3 of 10 seats: level 5.3/10/0.6 = 88.33;
+    # previous 30 days 6 a day: change −11.67 %, trend 38.33; 0.7·88.33 + 0.3·38.33 = 73.33;
+    # the week halved against its 4-week baseline (21 vs 42): flagged, −20 points.
+    assert usage.score == pytest.approx(
+        0.7 * (5.3 / 10 / 0.6 * 100) + 0.3 * (50 - 100 * 0.7 / 6) - 20, abs=0.05
+    )
+    assert "usage dropped 50% below its usual level in the last 7 days" in usage.detail

@@ -17,16 +17,18 @@ from metrics_core.db import Database, make_engine
 from metrics_core.models import Account, Base, Segment, SurveyKind, SurveyResponse, TeamMember
 
 
-def test_migration_matches_models(db: Database) -> None:
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
-    assert migrate.current_revision(db.engine) == migrate.head_revision()
-
-
-def test_upgrade_twice_is_harmless(db: Database) -> None:
-    migrate.upgrade(db.engine)
-    assert migrate.current_revision(db.engine) == migrate.head_revision()
+def test_migration_builds_exactly_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        migrate.upgrade(engine)  # a second run is harmless
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
 
 
 def _account(external_id: str = "ACME") -> Account:
