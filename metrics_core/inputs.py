@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from metrics_core.config import Config
+from metrics_core.frames import movements
 from metrics_core.models import (
     Account,
     Activity,
@@ -32,6 +33,7 @@ from metrics_core.models import (
     TicketStatus,
     UsageDaily,
 )
+from metrics_core.revenue import arr_by_account
 from metrics_core.usage_signals import usage_drops
 
 INPUT_COLUMNS = (
@@ -100,25 +102,7 @@ def _frame(session: Session, statement: AnySelect, columns: Sequence[str]) -> pd
     return frame.set_index("account_id")
 
 
-def _signed_arr() -> ColumnElement[Any]:
-    return func.sum(
-        case(
-            (
-                ArrMovement.kind.in_((ArrMovementKind.NEW, ArrMovementKind.EXPANSION)),
-                ArrMovement.amount,
-            ),
-            else_=-ArrMovement.amount,
-        )
-    )
-
-
 def _accounts(session: Session, as_of: dt.date, ids: Sequence[int] | None) -> pd.DataFrame:
-    arr = (
-        select(ArrMovement.account_id, _signed_arr().label("arr"), func.count().label("moves"))
-        .where(ArrMovement.effective_on <= as_of)
-        .group_by(ArrMovement.account_id)
-        .subquery()
-    )
     statement = _only(
         select(
             Account.id,
@@ -127,20 +111,21 @@ def _accounts(session: Session, as_of: dt.date, ids: Sequence[int] | None) -> pd
             Account.owner_id,
             Account.created_on,
             Account.lifecycle_stage,
-            arr.c.arr,
-            arr.c.moves,
-        )
-        .outerjoin(arr, arr.c.account_id == Account.id)
-        .where(Account.created_on <= as_of),
+        ).where(Account.created_on <= as_of),
         Account.id,
         ids,
     )
     frame = _frame(
         session,
         statement,
-        ("segment", "seats", "owner_id", "created_on", "lifecycle_stage", "arr", "moves"),
+        ("segment", "seats", "owner_id", "created_on", "lifecycle_stage"),
     )
     frame["tenure_days"] = [(as_of - d).days for d in frame["created_on"]]
+    # ARR at the end of the day, by revenue's one definition of ARR.
+    moves = movements(session, list(frame.index) if ids is not None else None, until=as_of)
+    arr = arr_by_account(moves, as_of + dt.timedelta(days=1)) if len(moves) else pd.Series()
+    frame["arr"] = arr.reindex(frame.index).astype(float)
+    frame["moves"] = moves.groupby("account_id").size().reindex(frame.index).fillna(0)
     return frame
 
 
@@ -374,6 +359,8 @@ def account_inputs(
     account has no health, only a history.
     """
     window = config.health.usage.window_days
+    if account_ids is not None and len(account_ids) == 0:
+        return pd.DataFrame(columns=list(INPUT_COLUMNS), index=pd.Index([], name="account_id")), 0
     frame = _accounts(session, as_of, account_ids)
     features, features_total = _features(session, as_of, window, account_ids)
     parts = [

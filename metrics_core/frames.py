@@ -1,0 +1,100 @@
+"""Loaders: the DataFrames the pure metric modules (`revenue`, `surveys`) take.
+
+The metric modules never touch the database, so they can be tested against numbers
+worked by hand; these functions are the only bridge, one query each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from metrics_core.models import Account, ArrMovement, SurveyKind, SurveyResponse, TeamMember
+
+MOVEMENT_COLUMNS = ("account_id", "kind", "amount", "effective_on", "segment")
+SURVEY_COLUMNS = (
+    "id",
+    "kind",
+    "score",
+    "comment",
+    "submitted_at",
+    "respondent_name",
+    "respondent_email",
+    "account_id",
+    "account",
+    "segment",
+    "owner",
+)
+
+
+def movements(
+    session: Session, account_ids: Sequence[int] | None = None, until: dt.date | None = None
+) -> pd.DataFrame:
+    """ARR movements with the account's segment, for `metrics_core.revenue`."""
+    statement = select(
+        ArrMovement.account_id,
+        ArrMovement.kind,
+        ArrMovement.amount,
+        ArrMovement.effective_on,
+        Account.segment,
+    ).join(Account, Account.id == ArrMovement.account_id)
+    if account_ids is not None:
+        statement = statement.where(ArrMovement.account_id.in_(account_ids))
+    if until is not None:
+        statement = statement.where(ArrMovement.effective_on <= until)
+    rows = session.execute(statement).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(MOVEMENT_COLUMNS))
+    frame["kind"] = frame["kind"].map(lambda k: k.value)
+    frame["segment"] = frame["segment"].map(lambda s: s.value)
+    return frame
+
+
+def survey_responses(
+    session: Session,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    kind: SurveyKind | None = None,
+    account_ids: Sequence[int] | None = None,
+    segment: str | None = None,
+) -> pd.DataFrame:
+    """Responses submitted in [since, until) with account, segment and owner, for `surveys`.
+
+    Unmatched responses (no account) are included unless the caller filters by account
+    or segment: they still count towards the company's NPS.
+    """
+    owner = aliased(TeamMember)
+    statement = (
+        select(
+            SurveyResponse.id,
+            SurveyResponse.kind,
+            SurveyResponse.score,
+            SurveyResponse.comment,
+            SurveyResponse.submitted_at,
+            SurveyResponse.respondent_name,
+            SurveyResponse.respondent_email,
+            SurveyResponse.account_id,
+            Account.name,
+            Account.segment,
+            owner.name,
+        )
+        .outerjoin(Account, Account.id == SurveyResponse.account_id)
+        .outerjoin(owner, owner.id == Account.owner_id)
+        .where(SurveyResponse.submitted_at >= since, SurveyResponse.submitted_at < until)
+    )
+    if kind is not None:
+        statement = statement.where(SurveyResponse.kind == kind)
+    if account_ids is not None:
+        statement = statement.where(SurveyResponse.account_id.in_(account_ids))
+    if segment is not None:
+        statement = statement.where(Account.segment == segment)
+    rows = session.execute(statement).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(SURVEY_COLUMNS))
+    frame["kind"] = frame["kind"].map(lambda k: k.value)
+    frame["segment"] = frame["segment"].map(lambda s: None if s is None else s.value)
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    return frame
