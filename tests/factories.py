@@ -91,9 +91,16 @@ def activity(
     external_id: str,
     when: dt.datetime,
     kind: ActivityKind = ActivityKind.CALL,
+    by: TeamMember | None = None,
 ) -> None:
     session.add(
-        Activity(external_id=external_id, account_id=account_id, kind=kind, occurred_at=when)
+        Activity(
+            external_id=external_id,
+            account_id=account_id,
+            kind=kind,
+            occurred_at=when,
+            team_member_id=by.id if by else None,
+        )
     )
 
 

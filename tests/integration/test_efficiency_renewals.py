@@ -1,0 +1,122 @@
+"""Cost to retain, books, activity counts, renewals due and the renewal forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from metrics_core.arr import Term
+from metrics_core.config import Config
+from metrics_core.db import Database
+from metrics_core.efficiency import activity_counts, books, cost_to_retain
+from metrics_core.models import ActivityKind, CsCost, Segment, TeamRole
+from metrics_core.renewals import forecast, renewals_due
+from metrics_core.risk import Method, RiskModel
+from tests import factories as f
+
+AS_OF = dt.date(2026, 11, 20)
+D = dt.date
+
+
+def test_cost_to_retain_against_the_benchmark(db: Database) -> None:
+    with db.writing() as session:
+        acme = f.account(session)
+        f.contracts(session, acme.id, [Term("C1", D(2024, 1, 1), D(2027, 12, 31), 100_000)])
+        smb = f.account(session, "S", "Small", segment=Segment.SMB, domain=None)
+        f.contracts(session, smb.id, [Term("S1", D(2024, 1, 1), D(2027, 12, 31), 20_000)])
+        for month in range(12):  # 12 × 500 Enterprise and 12 × 100 SMB in the trailing year
+            start = D(2025, 12, 1) + dt.timedelta(days=31 * month)
+            session.add(
+                CsCost(period_start=start, period_end=start, segment=Segment.ENTERPRISE, amount=500)
+            )
+            session.add(
+                CsCost(period_start=start, period_end=start, segment=Segment.SMB, amount=100)
+            )
+        session.add(CsCost(period_start=D(2024, 1, 1), period_end=D(2024, 1, 31), amount=99_999))
+    with db.reading() as session:
+        everyone = cost_to_retain(session, AS_OF)
+        enterprise = cost_to_retain(session, AS_OF, segment=Segment.ENTERPRISE)
+    assert everyone.cs_cost == 7_200  # the 2024 row is outside the year
+    assert everyone.arr_managed == 120_000
+    assert everyone.ratio == pytest.approx(0.06)
+    assert everyone.position == "between the median (6 %) and the 75th percentile (10 %)"
+    assert enterprise.ratio == pytest.approx(6_000 / 100_000)
+    with db.reading() as session:
+        nothing = cost_to_retain(session, D(2020, 1, 1))
+    assert nothing.ratio is None
+
+
+def test_books_and_activity_counts(db: Database) -> None:
+    with db.writing() as session:
+        jo = f.team_member(session, "jo@closeloop.example", name="Jo")
+        f.team_member(session, "al@closeloop.example", name="Al")
+        f.team_member(session, "mo@closeloop.example", name="Mo", role=TeamRole.MANAGER)
+        acme = f.account(session, owner=jo)
+        f.contracts(session, acme.id, [Term("C1", D(2024, 1, 1), D(2027, 12, 31), 120_000)])
+        gone = f.account(session, "G", "Gone", owner=jo, domain=None)
+        f.contracts(
+            session, gone.id, [Term("G1", D(2024, 1, 1), D(2025, 12, 31), 9_000, churned=True)]
+        )
+        for n, (when, kind) in enumerate(
+            [
+                (f.utc(2026, 11, 2), ActivityKind.CALL),
+                (f.utc(2026, 11, 9), ActivityKind.CALL),
+                (f.utc(2026, 10, 15), ActivityKind.QBR),
+                (f.utc(2026, 6, 1), ActivityKind.CALL),  # too old for 3 months
+            ]
+        ):
+            f.activity(session, acme.id, f"A{n}", when, kind, by=jo)
+    with db.reading() as session:
+        table = books(session, AS_OF)
+        counts = activity_counts(session, AS_OF)
+    assert table[["csm", "accounts", "arr"]].values.tolist() == [
+        ["Jo", 1, 120_000.0],
+        ["Al", 0, 0.0],
+    ]
+    assert counts.values.tolist() == [["Jo", "2026-10", 0, 1, 0, 0], ["Jo", "2026-11", 2, 0, 0, 0]]
+
+
+def _renewal_book(db: Database) -> None:
+    """20 first renewals (15 renewed), 12 second renewals of those (10 renewed), 3 due soon."""
+    with db.writing() as session:
+        for n in range(20):
+            account = f.account(session, f"R{n}", f"Renewer {n}", domain=None)
+            first = Term(f"R{n}a", D(2024, 1, 1), D(2024, 12, 31), 1_000, churned=n >= 15)
+            terms = [first]
+            if n < 15:
+                terms.append(
+                    Term(f"R{n}b", D(2025, 1, 1), D(2025, 12, 31), 1_000, churned=10 <= n < 12)
+                )
+            if n < 10:
+                terms.append(Term(f"R{n}c", D(2026, 1, 1), D(2026, 12, 31), 1_000))
+            f.contracts(session, account.id, terms)
+
+
+def test_forecast_fits_the_renewal_history(db: Database) -> None:
+    _renewal_book(db)
+    with db.reading() as session:
+        result = forecast(session, AS_OF, 60)
+    # Life table: 15/20 renew the first time, 10/12 the second: 1000, 750, 625 survivors.
+    assert result.fit is not None
+    assert result.fit.survival(1) == pytest.approx(0.75, abs=0.01)
+    assert result.fit.survival(2) == pytest.approx(0.625, abs=0.01)
+    # The 10 renewals due on 2026-12-31 are each account's third.
+    assert result.due == 10
+    assert result.arr_due == 10_000
+    assert result.expected_renewals == pytest.approx(10 * result.fit.retention_rate(3))
+    assert 0.8 < result.fit.retention_rate(3) < 1  # the sBG's rising retention
+
+
+def test_renewals_due_with_health_and_risk(db: Database) -> None:
+    _renewal_book(db)
+    rules = RiskModel(Method.RULES, None, 0, 0)
+    with db.reading() as session:
+        soon = renewals_due(session, AS_OF, 30, Config(), rules)
+        later = renewals_due(session, AS_OF, 60, Config(), rules)
+    assert soon.empty
+    assert len(later) == 10
+    assert set(later["renewal_date"]) == {D(2026, 12, 31)}
+    assert later["arr"].sum() == 10_000
+    assert later["probability"].between(0, 1).all()
+    assert later["band"].notna().all()
