@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/closeloop migrate
 	$(BIN)/closeloop seed --if-empty
+	$(BIN)/closeloop snapshot --backfill 30
 	$(BIN)/closeloop serve
 
 ## test: install and run the whole suite (SQLite and PostgreSQL)

@@ -45,10 +45,9 @@ def _sqlite_url(workdir: Path) -> str:
 
 
 def _case_seed(workdir: Path, scale: float) -> list[Measurement]:
-    from metrics_core.synthetic import seed_database
-
     from metrics_core.db import make_engine
     from metrics_core.migrate import upgrade
+    from metrics_core.synthetic import seed_database
 
     accounts = max(50, int(10_000 * scale))
     engine = make_engine(_sqlite_url(workdir))
@@ -94,9 +93,8 @@ def _prepare_usage_csv(workdir: Path, scale: float) -> None:
 
 
 def _case_import(workdir: Path, scale: float) -> list[Measurement]:
-    from metrics_core.importing import import_csv
-
     from metrics_core.db import make_engine
+    from metrics_core.importing import import_csv
     from metrics_core.migrate import upgrade
 
     engine = make_engine(_sqlite_url(workdir))

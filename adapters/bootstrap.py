@@ -23,9 +23,9 @@ class Container:
         self.db.close()
 
 
-def build(settings: Settings | None = None) -> Container:
+def build(settings: Settings | None = None, config: Config | None = None) -> Container:
     settings = settings or Settings()
-    config = load_config(settings.config_path)
+    config = config or load_config(settings.config_path)
     db = Database(make_engine(settings.database_url))
     context = BotContext(db=db, config=config, registry=build_registry())
     return Container(settings=settings, config=config, db=db, router=Router(context))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from adapters.settings import Settings
+    from metrics_core.config import Config
 
 app = typer.Typer(
     name="closeloop",
@@ -26,14 +27,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Answers are read by people and by scripts: never wrap them at the terminal's width.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
     from adapters.settings import Settings
 
     return Settings()
+
+
+def _config(settings: Settings) -> Config:
+    from metrics_core.config import ConfigError, load_config
+
+    try:
+        return load_config(settings.config_path)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
 
 
 def _configure_logging(level: str) -> None:
@@ -98,10 +109,10 @@ def seed(
     ] = False,
 ) -> None:
     """Load a deterministic synthetic data set (always includes Acme Corp and CSMs U0CSM1-8)."""
-    from metrics_core.synthetic import DatabaseNotEmpty, seed_database
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from metrics_core.migrate import clear_data
+    from metrics_core.synthetic import DatabaseNotEmpty, seed_database
 
     if if_empty and replace:
         raise _fail("--if-empty and --replace contradict each other", code=2)
@@ -111,7 +122,11 @@ def seed(
         if replace:
             clear_data(engine)
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
         ) as progress:
             task = progress.add_task("Generating", total=None)
 
@@ -123,7 +138,7 @@ def seed(
             )
     except DatabaseNotEmpty as error:
         if if_empty:
-            out.print(f"Database already has data ({error}); nothing loaded.")
+            out.print(f"Nothing loaded: the database already has {error.accounts:,} accounts.")
             return
         raise _fail(f"{error}; use --replace to start over or --if-empty to skip") from None
     finally:
@@ -133,6 +148,37 @@ def seed(
         f"{summary.tickets:,} tickets, {summary.survey_responses:,} survey responses and "
         f"{summary.activities:,} activities in {summary.seconds:.1f} s."
     )
+
+
+@app.command()
+def snapshot(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The day to score (default: today, UTC)."),
+    ] = None,
+    backfill: Annotated[
+        int, typer.Option(min=0, help="Also score this many earlier days that have no snapshot.")
+    ] = 0,
+) -> None:
+    """Store every customer's health for a day, so trends and movers come from history."""
+    from metrics_core.health import backfill_snapshots
+
+    settings = _settings()
+    config = _config(settings)
+    engine = _ready_engine()
+    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    try:
+        with err.status("Scoring …") as status:
+            done = backfill_snapshots(
+                engine,
+                day,
+                backfill,
+                config,
+                progress=lambda d: status.update(f"Scored {d:%Y-%m-%d}"),
+            )
+    finally:
+        engine.dispose()
+    out.print(f"Stored health snapshots for {len(done)} day(s), up to {day:%Y-%m-%d}.")
 
 
 @app.command(name="import")
@@ -146,8 +192,9 @@ def import_(
 
     KIND is one of: team, accounts, contacts, contracts, usage, tickets, surveys, activities.
     """
-    from metrics_core.importing import KINDS, ImportFailed, import_csv
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from metrics_core.importing import KINDS, ImportFailed, import_csv
 
     if kind not in KINDS:
         raise _fail(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}", code=2)
@@ -169,10 +216,8 @@ def import_(
             result = import_csv(engine, kind, file, progress=report)
     except ImportFailed as failure:
         err.print(f"[bold red]{file}: nothing was imported.[/]", highlight=False)
-        for problem in failure.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
-        if failure.more:
-            err.print(f"  … and {failure.more} more problems", highlight=False)
+        for line in failure.summary().splitlines()[:-1]:  # the last says nothing was imported
+            err.print(f"  {line}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
@@ -198,7 +243,7 @@ def ask(
 
     settings = _settings()
     _configure_logging("WARNING")
-    container = build(settings)
+    container = build(settings, _config(settings))
     request = CommandRequest.parse(" ".join(text), Actor(Platform.CONSOLE, user_id=user))
     try:
         reply = asyncio.run(container.router.handle(request))
@@ -219,9 +264,10 @@ def serve(
     from metrics_core.migrate import SchemaOutOfDate
 
     settings = _settings()
+    config = _config(settings)
     _configure_logging(settings.log_level)
     try:
-        asyncio.run(run(settings, host or settings.host, port or settings.port))
+        asyncio.run(run(settings, config, host or settings.host, port or settings.port))
     except SchemaOutOfDate as error:
         raise _fail(str(error)) from None
 

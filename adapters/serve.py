@@ -11,14 +11,15 @@ from aiohttp import web
 from adapters.bootstrap import build
 from adapters.http import build_app
 from adapters.settings import Settings
+from metrics_core.config import Config
 from metrics_core.migrate import require_head
 
 log = logging.getLogger(__name__)
 
 
-async def run(settings: Settings, host: str, port: int) -> None:
+async def run(settings: Settings, config: Config, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM; in-flight requests finish before the database closes."""
-    container = build(settings)
+    container = build(settings, config)
     try:
         await asyncio.to_thread(require_head, container.db.engine)
         runner = web.AppRunner(build_app(container), handle_signals=False)

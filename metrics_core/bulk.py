@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import JSON, Connection, Date, DateTime, Table
 
@@ -23,10 +24,15 @@ ProgressCallback = Callable[[int], None]
 CHUNK_ROWS = 50_000
 
 
+# One encoder for all values: `json.dumps` with options builds a new encoder per call,
+# which is most of the cost of a million `feature_counts`.
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def _json(value: Any) -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return _JSON.encode(value)
 
 
 def _column_for_db(series: pd.Series, column_type: Any, dialect: str) -> list[Any]:
@@ -39,17 +45,25 @@ def _column_for_db(series: pd.Series, column_type: Any, dialect: str) -> list[An
             text = stamps.dt.tz_localize(None).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
         else:
             text = stamps.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-        return [None if pd.isna(v) else v for v in text.tolist()]
+        return _text_or_none(text)
     if isinstance(column_type, Date):
-        text = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
-        return [None if pd.isna(v) else v for v in text.tolist()]
-    values = series.tolist()
+        return _text_or_none(pd.to_datetime(series).dt.strftime("%Y-%m-%d"))
+    values: list[Any] = series.tolist()
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":
+        return values  # plain NumPy integers and booleans cannot be missing
     return [
         None
         if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA
         else (v.value if isinstance(v, enum.Enum) else v)
         for v in values
     ]
+
+
+def _text_or_none(text: pd.Series) -> list[Any]:
+    values: list[Any] = text.tolist()
+    if not text.isna().any():
+        return values  # the common case, without a Python test per value
+    return [None if pd.isna(v) else v for v in values]
 
 
 def _rows(frame: pd.DataFrame, table: Table, dialect: str) -> list[tuple[Any, ...]]:

@@ -95,6 +95,15 @@ def make_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> En
     )
 
 
+def writer(engine: Engine) -> Engine:
+    """The same engine, beginning its transactions ready to write (`BEGIN IMMEDIATE` on SQLite).
+
+    Batch code that reads before it writes (seeding, snapshots) must use this, or two
+    such transactions can deadlock on the lock upgrade.
+    """
+    return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if is_sqlite(engine) else engine
+
+
 class Database:
     """Sessions for reads and writes, sync for batch code and async for the service."""
 

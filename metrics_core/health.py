@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from metrics_core.bulk import write_frame
 from metrics_core.config import COMPONENTS, Config
+from metrics_core.db import writer
 from metrics_core.inputs import account_inputs
 from metrics_core.models import HealthSnapshot, Segment
 
@@ -178,6 +179,10 @@ def _f(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _details(row: pd.Series, config: Config) -> dict[str, str]:
     """Why each component scored as it did, in words a CSM can repeat to the customer."""
     window = config.health.usage.window_days
@@ -204,9 +209,10 @@ def _details(row: pd.Series, config: Config) -> dict[str, str]:
     )
     open_hot = int(row["open_urgent"] + row["open_high"])
     open_all = open_hot + int(row["open_normal"] + row["open_low"])
+    opened = int(row["tickets_recent"])
     details["support"] = (
-        f"{open_all} open tickets ({open_hot} high or urgent), "
-        f"{int(row['tickets_recent'])} opened in {window} days"
+        f"{_count(open_all, 'open ticket')} ({open_hot} high or urgent), "
+        f"{opened} opened in {window} days"
     )
     parts = []
     if (nps := _f(row["latest_nps"])) is not None:
@@ -283,7 +289,7 @@ def portfolio_health(session: Session, as_of: dt.date, config: Config) -> pd.Dat
 
 def store_snapshots(engine: Engine, as_of: dt.date, config: Config) -> int:
     """Compute and store (or replace) every customer's health for `as_of`."""
-    with Session(engine) as session, session.begin():
+    with Session(writer(engine)) as session, session.begin():
         scored = portfolio_health(session, as_of, config)
         frame = pd.DataFrame(
             {
@@ -303,3 +309,31 @@ def store_snapshots(engine: Engine, as_of: dt.date, config: Config) -> int:
             frame,
             conflict=["account_id", "day"],
         )
+
+
+def backfill_snapshots(
+    engine: Engine,
+    as_of: dt.date,
+    days: int,
+    config: Config,
+    progress: Callable[[dt.date], None] | None = None,
+) -> list[dt.date]:
+    """Snapshots for `as_of` and the `days` before it that have none yet (oldest first).
+
+    Today's snapshot is always recomputed (the day is not over); past days that already
+    have one are kept, because history should say what was known then.
+    """
+    first = as_of - dt.timedelta(days=days)
+    with Session(engine) as session:
+        done = set(
+            session.scalars(
+                select(HealthSnapshot.day).where(HealthSnapshot.day >= first).distinct()
+            )
+        )
+    wanted = [first + dt.timedelta(days=n) for n in range(days + 1)]
+    todo = [day for day in wanted if day == as_of or day not in done]
+    for day in todo:
+        store_snapshots(engine, day, config)
+        if progress is not None:
+            progress(day)
+    return todo

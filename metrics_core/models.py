@@ -136,6 +136,14 @@ class SurveyKind(enum.StrEnum):
     CES = "ces"
 
 
+SCORE_RANGES: dict[SurveyKind, tuple[int, int]] = {
+    SurveyKind.NPS: (0, 10),
+    SurveyKind.CSAT: (1, 5),
+    SurveyKind.CES: (1, 7),
+}
+"""The answer scale of each survey kind, inclusive: NPS 0–10, CSAT 1–5, CES 2.0 1–7."""
+
+
 class ActivityKind(enum.StrEnum):
     CALL = "call"
     QBR = "qbr"

@@ -34,6 +34,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from metrics_core.models import SCORE_RANGES, SurveyKind
+
 __all__ = [
     "Z_95",
     "IntervalMethod",
@@ -48,7 +50,7 @@ __all__ = [
 Z_95 = 1.96
 PROMOTER_FROM = 9
 PASSIVE_FROM = 7
-NPS_MIN, NPS_MAX = 0, 10
+NPS_MIN, NPS_MAX = SCORE_RANGES[SurveyKind.NPS]
 
 IntervalMethod = Literal["wald", "adjusted-wald"]
 # Rocks (2016), adjusted Wald: pseudo-answers added before computing the interval.

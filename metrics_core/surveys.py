@@ -36,8 +36,8 @@ import pandas as pd
 from scipy import stats
 
 from metrics_core import nps as nps_module
-from metrics_core.models import SurveyKind
-from metrics_core.nps import Z_95, NpsResult, validated_scores
+from metrics_core.models import SCORE_RANGES, SurveyKind
+from metrics_core.nps import NPS_MAX, NPS_MIN, Z_95, NpsResult, validated_scores
 
 __all__ = [
     "CesResult",
@@ -53,8 +53,9 @@ __all__ = [
     "wilson_interval",
 ]
 
-CSAT_MIN, CSAT_MAX, CSAT_SATISFIED_FROM = 1, 5, 4
-CES_MIN, CES_MAX = 1, 7
+CSAT_MIN, CSAT_MAX = SCORE_RANGES[SurveyKind.CSAT]
+CSAT_SATISFIED_FROM = 4
+CES_MIN, CES_MAX = SCORE_RANGES[SurveyKind.CES]
 DETRACTOR_BELOW = 7  # NPS 0–6, the same cut as metrics_core.nps
 
 
@@ -370,7 +371,7 @@ def latest_detractors(frame: pd.DataFrame, limit: int = 5) -> pd.DataFrame:
         raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
     _, rows = _of_kind(frame, SurveyKind.NPS)
     _require(rows, ("comment",))
-    scores = validated_scores(rows["score"], low=0, high=10, label="NPS")
+    scores = validated_scores(rows["score"], low=NPS_MIN, high=NPS_MAX, label="NPS")
     text = rows["comment"].fillna("").astype(str).str.strip()
     chosen = rows.loc[(scores < DETRACTOR_BELOW) & (text != "").to_numpy(dtype=bool)]
     chosen = chosen.assign(submitted_at=_utc_instants(chosen["submitted_at"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from adapters.cli import app
 from metrics_core.db import Database, make_engine
 from metrics_core.migrate import current_revision, head_revision
+from metrics_core.models import HealthSnapshot, Ticket
 from tests import factories as f
 
 
@@ -64,3 +66,81 @@ def test_ask_help(runner: CliRunner) -> None:
     assert runner.invoke(app, ["migrate"]).exit_code == 0
     result = runner.invoke(app, ["ask", "help"])
     assert "health <account>" in result.output
+
+
+def test_snapshot_backfills_only_missing_days(runner: CliRunner, sqlite_url: str) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    db = Database(make_engine(sqlite_url))
+    with db.writing() as session:
+        f.account(session)
+    first = runner.invoke(app, ["snapshot", "--as-of", "2026-11-20", "--backfill", "3"])
+    assert first.exit_code == 0, first.output
+    assert "for 4 day(s), up to 2026-11-20" in first.output
+    again = runner.invoke(app, ["snapshot", "--as-of", "2026-11-20", "--backfill", "3"])
+    assert "for 1 day(s)" in again.output  # only the as-of day is scored again
+    with db.reading() as session:
+        assert session.query(HealthSnapshot).count() == 4
+    db.close()
+
+
+def test_a_bad_config_file_stops_with_its_name(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "closeloop.toml"
+    config.write_text("[health.weights]\nusage = 'lots'\n", encoding="utf-8")
+    monkeypatch.setenv("CLOSELOOP_CONFIG", str(config))
+    result = runner.invoke(app, ["ask", "help"])
+    assert result.exit_code == 1
+    assert f"{config}: health.weights.usage" in result.output
+
+
+def test_seed_refuses_data_unless_told_then_answers_about_acme(runner: CliRunner) -> None:
+    args = ["seed", "--accounts", "30", "--days", "40", "--as-of", "2026-11-20"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Seeded 30 accounts" in first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1
+    assert "already has 30 accounts" in again.output
+    assert "--replace" in again.output
+    skipped = runner.invoke(app, [*args, "--if-empty"])
+    assert skipped.exit_code == 0
+    assert "Nothing loaded: the database already has 30 accounts." in skipped.output
+    replaced = runner.invoke(app, [*args, "--replace", "--seed", "8"])
+    assert replaced.exit_code == 0, replaced.output
+    assert "Seeded 30 accounts" in replaced.output
+    answer = runner.invoke(app, ["ask", "health", "acme"])
+    assert "Acme Corp — health" in answer.output
+
+
+def test_import_reports_every_problem_and_writes_nothing(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    good = tmp_path / "accounts.csv"
+    good.write_text(
+        "external_id,name,segment,created_on\nACME,Acme Corp,Enterprise,2024-01-01\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["import", "accounts", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 accounts rows" in result.output
+    bad = tmp_path / "tickets.csv"
+    bad.write_text(
+        "external_id,account_external_id,priority,status,opened_at\n"
+        "T1,ACME,high,open,2026-11-01T10:00:00Z\n"
+        "T2,NOPE,high,open,2026-11-01T10:00:00Z\n"
+        "T3,ACME,sky-high,open,2026-11-01T10:00:00Z\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["import", "tickets", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}: nothing was imported." in result.output
+    assert "tickets.csv:3: column 'account_external_id': account 'NOPE'" in result.output
+    assert "tickets.csv:4: column 'priority'" in result.output
+    db = Database(make_engine(sqlite_url))
+    with db.reading() as session:
+        assert session.query(Ticket).count() == 0
+    db.close()
+    unknown = runner.invoke(app, ["import", "invoices", str(good)])
+    assert unknown.exit_code == 2
+    assert "choose one of: team, accounts" in unknown.output

@@ -1,0 +1,55 @@
+"""`closeloop import activities`: CSM touchpoints (calls, QBRs, trainings, emails)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from metrics_core.importing import values
+from metrics_core.importing.kind import KindImporter, Progress, length, present_columns
+from metrics_core.importing.problems import ProblemLog
+from metrics_core.importing.reading import Rows
+from metrics_core.importing.references import account_ids, team_member_ids
+from metrics_core.importing.upsert import Counts, Target, upsert
+from metrics_core.models import Activity, ActivityKind, Base
+
+_TABLE = Base.metadata.tables[Activity.__tablename__]
+
+
+def check(rows: Rows, log: ProblemLog) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "external_id": values.text(
+                rows, log, "external_id", required=True, limit=length(_TABLE.c.external_id)
+            ),
+            "account_external_id": values.text(rows, log, "account_external_id", required=True),
+            "kind": values.choice(rows, log, "kind", ActivityKind, required=True),
+            "occurred_at": values.timestamp(rows, log, "occurred_at", required=True),
+            "csm_email": values.email(rows, log, "csm_email"),
+            "note": values.text(rows, log, "note"),
+        }
+    )
+    values.unique(rows, log, "external_id", frame[["external_id"]], lambda key: f"'{key[0]}'")
+    return frame
+
+
+def store(
+    connection: Connection, rows: Rows, frame: pd.DataFrame, log: ProblemLog, progress: Progress
+) -> Counts:
+    accounts = account_ids(
+        connection, rows, log, "account_external_id", frame["account_external_id"]
+    )
+    members = team_member_ids(connection, rows, log, "csm_email", frame["csm_email"])
+    log.raise_if_any()
+    table_frame = frame[["external_id", "kind", "occurred_at"]].assign(
+        account_id=accounts.astype("int64")
+    )
+    optional = present_columns(
+        frame.assign(team_member_id=members), rows, {"team_member_id": "csm_email", "note": "note"}
+    )
+    return upsert(
+        connection, Target(_TABLE, ("external_id",)), table_frame.join(optional), progress=progress
+    )
+
+
+IMPORTER = KindImporter(check, store)
