@@ -113,6 +113,109 @@ def _case_import(workdir: Path, scale: float) -> list[Measurement]:
     ]
 
 
+def _prepare_portfolio(workdir: Path, scale: float) -> None:
+    """The data set the metric targets are stated for: 10,000 accounts × 365 days."""
+    from metrics_core.db import make_engine
+    from metrics_core.migrate import upgrade
+    from metrics_core.synthetic import seed_database
+
+    engine = make_engine(_sqlite_url(workdir))
+    upgrade(engine)
+    seed_database(engine, accounts=max(50, int(10_000 * scale)), days=365, seed=7, as_of=AS_OF)
+    engine.dispose()
+
+
+def _timed(work: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _case_metrics(workdir: Path, scale: float) -> list[Measurement]:
+    import random
+    import statistics
+
+    from sqlalchemy import select
+
+    from metrics_core.config import Config
+    from metrics_core.db import Database, make_engine
+    from metrics_core.frames import movements
+    from metrics_core.health import account_health
+    from metrics_core.models import Account
+    from metrics_core.portfolio import portfolio
+    from metrics_core.revenue import retention
+    from metrics_core.risk import train
+
+    config = Config()
+    db = Database(make_engine(_sqlite_url(workdir)))
+    full = scale >= 1.0
+    with db.reading() as session:
+        ids = list(session.scalars(select(Account.id)))
+        accounts = len(ids)
+    sample = random.Random(7).sample(ids, min(300, len(ids)))
+
+    def one_health(account_id: int) -> None:
+        with db.reading() as session:
+            account_health(session, account_id, AS_OF, config)
+
+    one_health(sample[0])  # warm caches and imports, as a running service has them
+    health_times = []
+    for account_id in sample:
+        started = time.perf_counter()
+        one_health(account_id)
+        health_times.append(time.perf_counter() - started)
+    health_times.sort()
+    with db.reading() as session:
+        started = time.perf_counter()
+        model = train(session, AS_OF, config)
+        training = time.perf_counter() - started
+
+    def whole_book() -> None:
+        with db.reading() as session:
+            portfolio(session, AS_OF, config, model)
+
+    book_times = _timed(whole_book, 3)
+
+    def nrr_year() -> None:
+        with db.reading() as session:
+            moves = movements(session, until=AS_OF)
+        retention(moves, AS_OF - dt.timedelta(days=365), AS_OF)
+
+    nrr_times = _timed(nrr_year, 7)
+    db.close()
+    name = f"metrics on {accounts:,} accounts × 365 days (SQLite)"
+    p99 = health_times[min(len(health_times) - 1, int(len(health_times) * 0.99))]
+    return [
+        Measurement(
+            name,
+            "one account's health, median",
+            statistics.median(health_times) * 1000,
+            "ms",
+            10.0 if full else None,
+        ),
+        Measurement(name, "one account's health, p99", p99 * 1000, "ms"),
+        Measurement(
+            name,
+            "portfolio health + risk, median",
+            statistics.median(book_times),
+            "s",
+            2.0 if full else None,
+        ),
+        Measurement(
+            name,
+            "NRR/GRR for a year, median",
+            statistics.median(nrr_times) * 1000,
+            "ms",
+            200.0 if full else None,
+        ),
+        Measurement(name, f"churn model training ({model.method.value})", training, "s"),
+        Measurement(name, "peak memory", _peak_rss_mib(), "MiB"),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     run: Callable[[Path, float], list[Measurement]]
@@ -122,6 +225,7 @@ class Case:
 CASES: dict[str, Case] = {
     "seed": Case(_case_seed),
     "import": Case(_case_import, prepare=_prepare_usage_csv),
+    "metrics": Case(_case_metrics, prepare=_prepare_portfolio),
 }
 
 

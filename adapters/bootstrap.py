@@ -10,6 +10,7 @@ from bot.context import BotContext
 from bot.router import Router
 from metrics_core.config import Config, load_config
 from metrics_core.db import Database, make_engine
+from metrics_core.risk import RiskModels
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,5 +28,5 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     settings = settings or Settings()
     config = config or load_config(settings.config_path)
     db = Database(make_engine(settings.database_url))
-    context = BotContext(db=db, config=config, registry=build_registry())
+    context = BotContext(db=db, config=config, registry=build_registry(), risk=RiskModels(config))
     return Container(settings=settings, config=config, db=db, router=Router(context))

@@ -272,6 +272,63 @@ def serve(
         raise _fail(str(error)) from None
 
 
+model_app = typer.Typer(help="The churn-risk model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Evaluate as of this day (default: today, UTC)."),
+    ] = None,
+) -> None:
+    """Backtest the churn model on renewals it never saw: ROC AUC, top decile, calibration."""
+    from rich.table import Table
+
+    from metrics_core.db import Database
+    from metrics_core.risk import Method, backtest
+
+    settings = _settings()
+    config = _config(settings)
+    engine = _ready_engine()
+    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    db = Database(engine)
+    try:
+        with err.status("Training and testing …"), db.reading() as session:
+            report = backtest(session, day, config)
+    finally:
+        db.close()
+    if report is None:
+        raise _fail("not enough renewal history for a backtest (needs three past cut-offs)")
+    method = (
+        "logistic regression"
+        if report.method is Method.MODEL
+        else "rule-based risk (too few churned accounts in the training window for a model)"
+    )
+    out.print(f"Method: {method}")
+    out.print(
+        f"Trained on {report.train_rows:,} rows with renewals up to {report.split:%Y-%m-%d}; "
+        f"tested on {report.test_rows:,} rows with renewals after it "
+        f"(churn rate {report.base_rate:.1%})."
+    )
+    out.print(f"ROC AUC: {'—' if report.auc is None else f'{report.auc:.3f}'}")
+    if report.top_decile_precision is not None and report.top_decile_recall is not None:
+        out.print(
+            f"Top decile by risk: precision {report.top_decile_precision:.1%} "
+            f"(vs {report.base_rate:.1%} at random), recall {report.top_decile_recall:.1%}"
+        )
+    table = Table("Predicted", "Rows", "Mean predicted", "Observed", title="Calibration")
+    for row in report.calibration.itertuples():
+        table.add_row(
+            f"{row.bin_low:.0%}–{row.bin_high:.0%}",
+            f"{row.count:,}",
+            f"{row.mean_predicted:.1%}",
+            f"{row.observed_rate:.1%}",
+        )
+    out.print(table)
+
+
 @app.command()
 def bench(
     only: Annotated[
@@ -305,7 +362,8 @@ def bench(
             results.append(m)
             target = "" if m.limit is None else f"≤ {m.limit:,.0f} {m.unit}"
             verdict = {True: "[green]ok[/]", False: "[red]over[/]", None: ""}[m.ok]
-            table.add_row(m.case, m.metric, f"{m.value:,.1f} {m.unit}", target, verdict)
+            value = f"{m.value:,.0f}" if abs(m.value) >= 1000 else f"{m.value:,.1f}"
+            table.add_row(m.case, m.metric, f"{value} {m.unit}", target, verdict)
     out.print(table)
     if json_out is not None:
         json_out.write_text(json.dumps([asdict(m) for m in results], indent=2))

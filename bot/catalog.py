@@ -3,20 +3,44 @@
 from __future__ import annotations
 
 from bot.commands import Command, CommandRegistry
-from bot.handlers.health import USAGE as HEALTH_USAGE
-from bot.handlers.health import health_command
+from bot.handlers import churn, health, kpis, nps, renewals
 from bot.handlers.help import help_command
 
 
 def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
-    registry.register(
+    for command in (
         Command(
-            name="health",
-            usage=HEALTH_USAGE,
-            summary="An account's health score (0–100), its band and what drives it",
-            handler=health_command,
-        )
-    )
-    registry.register(Command(name="help", usage="help", summary="This list", handler=help_command))
+            "health",
+            health.USAGE,
+            "An account's health score (0–100), what drives it and how it moved",
+            health.health_command,
+        ),
+        Command(
+            "churn",
+            churn.USAGE,
+            "Churn risk of an account with its drivers, or the riskiest accounts",
+            churn.churn_command,
+        ),
+        Command(
+            "nps",
+            nps.USAGE,
+            "NPS, CSAT and CES with intervals, trend, breakdowns and detractor verbatims",
+            nps.nps_command,
+        ),
+        Command(
+            "renewals",
+            renewals.USAGE,
+            "Open renewals ahead with ARR at stake, health, risk and a forecast",
+            renewals.renewals_command,
+        ),
+        Command(
+            "kpis",
+            kpis.USAGE,
+            "NRR, GRR, logo retention, expansion, churn, CLV and cost to retain",
+            kpis.kpis_command,
+        ),
+        Command("help", "help", "This list", help_command),
+    ):
+        registry.register(command)
     return registry

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.commands import CommandRegistry
 from metrics_core.config import Config
 from metrics_core.db import Database
+from metrics_core.risk import RiskModels
 
 
 def utc_today() -> dt.date:
@@ -20,4 +21,5 @@ class BotContext:
     db: Database
     config: Config
     registry: CommandRegistry
+    risk: RiskModels
     today: Callable[[], dt.date] = utc_today

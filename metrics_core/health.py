@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from metrics_core.bulk import write_frame
 from metrics_core.config import COMPONENTS, Config
 from metrics_core.db import writer
-from metrics_core.inputs import account_inputs
+from metrics_core.inputs import Columns, Inputs, account_inputs
 from metrics_core.models import HealthSnapshot, Segment
 
 USAGE_LEVEL_SHARE = 0.7  # of the usage component; the rest is its trend
@@ -49,92 +52,115 @@ def band_for(score: float, config: Config) -> Band:
     return Band.GREEN
 
 
-def _linear(value: pd.Series, zero_at: float, full_at: float) -> pd.Series:
+def _linear(value: NDArray[Any], zero_at: float, full_at: float) -> NDArray[Any]:
     """0 at `zero_at`, 100 at `full_at`, straight in between, clipped; NaN stays NaN."""
-    return ((value - zero_at) / (full_at - zero_at)).clip(0, 1) * 100
+    return np.clip((value - zero_at) / (full_at - zero_at), 0, 1) * 100
 
 
-def component_scores(inputs: pd.DataFrame, config: Config) -> pd.DataFrame:
+def _divide(numerator: NDArray[Any], denominator: NDArray[Any]) -> NDArray[Any]:
+    """Elementwise division, NaN where the denominator is not positive."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
+def component_scores(c: Columns, config: Config) -> Columns:
     """Each component's 0–100 score per account; NaN where its input is missing."""
     rules = config.health
-    scores = pd.DataFrame(index=inputs.index, columns=list(COMPONENTS), dtype=float)
-
-    seats = inputs["seats"].where(inputs["seats"] > 0)
-    level = _linear(inputs["active_users"] / seats, 0, rules.usage.full_marks_active_share)
-    change = (
-        inputs["active_users"] / inputs["active_users_prev"].where(inputs["active_users_prev"] > 0)
-        - 1
+    level = _linear(_divide(c["active_users"], c["seats"]), 0, rules.usage.full_marks_active_share)
+    trend = _linear(_divide(c["active_users"], c["active_users_prev"]) - 1, -0.5, 0.5)
+    usage = np.where(
+        np.isnan(trend), level, USAGE_LEVEL_SHARE * level + (1 - USAGE_LEVEL_SHARE) * trend
     )
-    trend = _linear(change, -0.5, 0.5)
-    usage = (USAGE_LEVEL_SHARE * level + (1 - USAGE_LEVEL_SHARE) * trend).fillna(level)
-    usage = (usage - config.usage_drop.health_penalty * inputs["usage_drop"]).clip(lower=0)
-    scores["usage"] = usage.where(inputs["usage_known"].astype(bool))
-
-    total = inputs["features_total"].where(inputs["features_total"] > 0)
-    breadth = inputs["features_used"] / total
-    scores["adoption"] = _linear(breadth, 0, rules.adoption.full_marks_feature_share)
+    usage = np.clip(usage - config.usage_drop.health_penalty * c["usage_drop"], 0, None)
 
     support = rules.support
     penalty = (
-        support.penalty_urgent * inputs["open_urgent"]
-        + support.penalty_high * inputs["open_high"]
-        + support.penalty_normal * inputs["open_normal"]
-        + support.penalty_low * inputs["open_low"]
+        support.penalty_urgent * c["open_urgent"]
+        + support.penalty_high * c["open_high"]
+        + support.penalty_normal * c["open_normal"]
+        + support.penalty_low * c["open_low"]
         + support.penalty_per_extra_ticket
-        * (inputs["tickets_recent"] - inputs["tickets_prev"]).clip(lower=0)
+        * np.clip(c["tickets_recent"] - c["tickets_prev"], 0, None)
     )
-    scores["support"] = (100 - penalty).clip(0, 100)
 
-    nps_part = inputs["latest_nps"] * 10
-    csat_part = (inputs["csat_mean"] - 1) / 4 * 100
-    scores["sentiment"] = pd.concat([nps_part, csat_part], axis=1).mean(axis=1, skipna=True)
+    nps_part = c["latest_nps"] * 10
+    csat_part = (c["csat_mean"] - 1) / 4 * 100
+    both = np.vstack([nps_part, csat_part])
+    with np.errstate(invalid="ignore"):
+        counts = np.sum(~np.isnan(both), axis=0)
+        sentiment = np.where(counts > 0, np.nansum(both, axis=0) / np.maximum(counts, 1), np.nan)
 
     relationship = rules.relationship
     touch = 100 - _linear(
-        inputs["days_since_touch"], relationship.full_marks_days, relationship.zero_marks_days
+        c["days_since_touch"], relationship.full_marks_days, relationship.zero_marks_days
     )
-    never_touched = inputs["days_since_touch"].isna() & inputs["touches_known"].astype(bool)
-    scores["relationship"] = touch.mask(never_touched, 0.0)
+    never_touched = np.isnan(c["days_since_touch"]) & c["touches_known"].astype(bool)
 
-    arr = inputs["arr"]
-    contraction_share = inputs["contraction_recent"] / (arr + inputs["contraction_recent"])
+    arr = c["arr"]
+    contraction_share = np.nan_to_num(
+        _divide(c["contraction_recent"], arr + c["contraction_recent"])
+    )
+    with np.errstate(invalid="ignore"):
+        near_renewal = c["days_to_renewal"] <= rules.commercial.renewal_exposure_days
     commercial = (
         75
-        + 25 * (inputs["expansion_recent"] > 0)
-        - (200 * contraction_share.fillna(0)).clip(upper=50)
-        - 10 * (inputs["days_to_renewal"] <= rules.commercial.renewal_exposure_days)
+        + 25 * (c["expansion_recent"] > 0)
+        - np.clip(200 * contraction_share, None, 50)
+        - 10 * near_renewal
     )
-    scores["commercial"] = commercial.clip(0, 100).where(arr.notna() & (arr > 0))
-    return scores
+    return {
+        "usage": np.where(c["usage_known"].astype(bool), usage, np.nan),
+        "adoption": _linear(
+            _divide(c["features_used"], c["features_total"]),
+            0,
+            rules.adoption.full_marks_feature_share,
+        ),
+        "support": np.clip(100 - penalty, 0, 100),
+        "sentiment": sentiment,
+        "relationship": np.where(never_touched, 0.0, touch),
+        "commercial": np.where(np.nan_to_num(arr) > 0, np.clip(commercial, 0, 100), np.nan),
+    }
 
 
-def score_frame(inputs: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """Scores, effective weights and bands for every account in `inputs`.
+def score_columns(inputs: Inputs, config: Config) -> Columns:
+    """Scores, effective weights and bands for every account of `inputs`.
 
-    Columns: `score`, `band`, one `<component>` score and one `w_<component>` effective
+    Keys: `score`, `band`, one score per component and one `w_<component>` effective
     weight per component (0 where missing; the present ones sum to 1).
     """
-    scores = component_scores(inputs, config)
-    weights = pd.DataFrame(
-        [config.health.weights_for(Segment(s)).as_dict() for s in inputs["segment"]],
-        index=inputs.index,
-        columns=list(COMPONENTS),
-        dtype=float,
-    )
-    weights = weights.where(scores.notna(), 0.0)
-    present = weights.sum(axis=1)
-    weights = weights.div(present.where(present > 0), axis=0).fillna(0.0)
-    result = scores.copy()
-    result["score"] = (scores.fillna(0) * weights).sum(axis=1).round(1)
+    scores = component_scores(inputs.columns, config)
+    segments = inputs.columns["segment"]
+    weights = {name: np.zeros(len(inputs)) for name in COMPONENTS}
+    for segment in set(segments.tolist()):
+        rows = segments == segment
+        for name, weight in config.health.weights_for(Segment(segment)).as_dict().items():
+            weights[name][rows] = weight
+    for name in COMPONENTS:
+        weights[name] = np.where(np.isnan(scores[name]), 0.0, weights[name])
+    present = np.sum([weights[name] for name in COMPONENTS], axis=0)
+    total = np.zeros(len(inputs))
+    result: Columns = {}
+    for name in COMPONENTS:
+        weights[name] = _divide(weights[name], present)
+        weights[name] = np.nan_to_num(weights[name])
+        total += np.nan_to_num(scores[name]) * weights[name]
+        result[name] = scores[name]
+        result[f"w_{name}"] = weights[name]
+    result["score"] = np.round(total, 1)
     bands = config.health.bands
     result["band"] = np.select(
         [result["score"] < bands.red_below, result["score"] < bands.green_from],
         [Band.RED.value, Band.YELLOW.value],
         Band.GREEN.value,
     )
-    for name in COMPONENTS:
-        result[f"w_{name}"] = weights[name]
     return result
+
+
+def score_frame(inputs: Inputs, config: Config) -> pd.DataFrame:
+    """`score_columns` as a DataFrame indexed by account id."""
+    return pd.DataFrame(
+        score_columns(inputs, config), index=pd.Index(inputs.ids, name="account_id")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +201,15 @@ class HealthResult:
         return worst if worst.shortfall >= 1 else None
 
 
-def _f(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+def _f(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _details(row: pd.Series, config: Config) -> dict[str, str]:
+def _details(row: dict[str, Any], config: Config) -> dict[str, str]:
     """Why each component scored as it did, in words a CSM can repeat to the customer."""
     window = config.health.usage.window_days
     details: dict[str, str] = {}
@@ -253,12 +279,11 @@ def account_health(
     session: Session, account_id: int, as_of: dt.date, config: Config
 ) -> HealthResult | None:
     """One account's health with its components and change; None if it is not a customer."""
-    inputs, _ = account_inputs(session, as_of, config, [account_id])
-    if inputs.empty:
+    inputs = account_inputs(session, as_of, config, [account_id])
+    if len(inputs) == 0:
         return None
-    scored = score_frame(inputs, config).iloc[0]
-    row = inputs.iloc[0]
-    details = _details(row, config)
+    scored = {name: values[0] for name, values in score_columns(inputs, config).items()}
+    details = _details({name: values[0] for name, values in inputs.columns.items()}, config)
     components = tuple(
         Component(
             name=name,
@@ -283,8 +308,8 @@ def account_health(
 
 def portfolio_health(session: Session, as_of: dt.date, config: Config) -> pd.DataFrame:
     """Every customer's score, band, components and inputs as of a day."""
-    inputs, _ = account_inputs(session, as_of, config)
-    return inputs.join(score_frame(inputs, config))
+    inputs = account_inputs(session, as_of, config)
+    return inputs.frame().join(score_frame(inputs, config))
 
 
 def store_snapshots(engine: Engine, as_of: dt.date, config: Config) -> int:

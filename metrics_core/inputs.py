@@ -4,22 +4,40 @@ One function gathers them for one account or the whole portfolio, so `/health ac
 the portfolio view can never disagree. Everything is "as of" a day: only rows dated on or
 before it count, and ticket state is rebuilt from opened/closed times rather than read
 from the current status, so history (snapshots, backtests) sees what was known then.
-Each input is one grouped SQL query; pandas only joins the results.
+Each input is one grouped SQL query whose rows are scattered into numpy columns aligned
+with the account ids: no DataFrame is built on the way, because for one account the
+fixed cost of pandas (tens of microseconds an operation) would dwarf the queries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, case, func, literal, or_, select, text
+from numpy.typing import NDArray
+from sqlalchemy import (
+    Connection,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from metrics_core import product_features
 from metrics_core.config import Config
-from metrics_core.frames import movements
 from metrics_core.models import (
     Account,
     Activity,
@@ -32,9 +50,10 @@ from metrics_core.models import (
     TicketPriority,
     TicketStatus,
     UsageDaily,
+    UtcDateTime,
 )
-from metrics_core.revenue import arr_by_account
-from metrics_core.usage_signals import usage_drops
+from metrics_core.revenue import arr_sql
+from metrics_core.usage_signals import usage_drop_columns
 
 INPUT_COLUMNS = (
     "segment",
@@ -92,18 +111,82 @@ AnySelect = Select[*tuple[Any, ...]]
 S = TypeVar("S", bound=AnySelect)
 
 
-def _only(statement: S, column: Any, ids: Sequence[int] | None) -> S:
-    return statement if ids is None else statement.where(column.in_(ids))
+def _only(statement: S, column: Any, filtered: bool) -> S:
+    """Restrict to the `ids` parameter when asked for some accounts, not the whole book."""
+    return statement.where(column.in_(bindparam("ids", expanding=True))) if filtered else statement
 
 
-def _frame(session: Session, statement: AnySelect, columns: Sequence[str]) -> pd.DataFrame:
-    rows = session.execute(statement).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", *columns])
-    return frame.set_index("account_id")
+def _day(name: str) -> Any:
+    return bindparam(name, type_=Date())
 
 
-def _accounts(session: Session, as_of: dt.date, ids: Sequence[int] | None) -> pd.DataFrame:
-    statement = _only(
+def _instant(name: str) -> Any:
+    return bindparam(name, type_=UtcDateTime())
+
+
+Columns = dict[str, NDArray[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Every input of a set of accounts: `columns[name][i]` belongs to account `ids[i]`.
+
+    Numeric columns are float arrays (NaN where unknown); `segment` holds strings.
+    """
+
+    ids: NDArray[np.int64]
+    columns: Columns
+    features_total: int
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def frame(self) -> pd.DataFrame:
+        """The same data as a DataFrame indexed by account id, for pandas consumers."""
+        return pd.DataFrame(
+            {name: self.columns[name] for name in INPUT_COLUMNS},
+            index=pd.Index(self.ids, name="account_id"),
+        )
+
+    def take(self, mask: NDArray[np.bool_]) -> Inputs:
+        return Inputs(
+            self.ids[mask],
+            {name: values[mask] for name, values in self.columns.items()},
+            self.features_total,
+        )
+
+
+def _scatter(
+    connection: Connection,
+    statement: Any,
+    params: dict[str, Any],
+    position: dict[int, int],
+    names: Sequence[str],
+    *,
+    convert: Any = float,
+) -> Columns:
+    """Run a query whose rows are (account_id, *values) into arrays aligned with `position`.
+
+    Statements are built once (see the cached `_*_sql` builders) and run on the Core
+    connection: building SQL expressions and ORM result handling cost more than the
+    queries themselves for one account.
+    """
+    columns = {name: np.full(len(position), np.nan) for name in names}
+    for row in connection.execute(statement, params):
+        index = position.get(row[0])
+        if index is None:
+            continue
+        for name, value in zip(names, row[1:], strict=True):
+            if value is not None:
+                columns[name][index] = convert(value)
+    return columns
+
+
+@functools.cache
+def _accounts_sql(filtered: bool) -> AnySelect:
+    # ARR at the end of the as-of day, by revenue's definition of ARR.
+    arr = _only(arr_sql(_day("after")), ArrMovement.account_id, filtered).subquery()
+    return _only(
         select(
             Account.id,
             Account.segment,
@@ -111,87 +194,112 @@ def _accounts(session: Session, as_of: dt.date, ids: Sequence[int] | None) -> pd
             Account.owner_id,
             Account.created_on,
             Account.lifecycle_stage,
-        ).where(Account.created_on <= as_of),
+            arr.c.arr,
+            arr.c.moves,
+        )
+        .outerjoin(arr, arr.c.account_id == Account.id)
+        .where(Account.created_on <= _day("as_of"))
+        .order_by(Account.id),
         Account.id,
-        ids,
+        filtered,
     )
-    frame = _frame(
-        session,
-        statement,
-        ("segment", "seats", "owner_id", "created_on", "lifecycle_stage"),
+
+
+def _accounts(
+    session: Session, as_of: dt.date, ids: Sequence[int] | None
+) -> tuple[NDArray[np.int64], Columns]:
+    rows = (
+        session.connection()
+        .execute(
+            _accounts_sql(ids is not None),
+            {
+                "as_of": as_of,
+                "after": as_of + dt.timedelta(days=1),
+                "ids": list(ids) if ids is not None else None,
+            },
+        )
+        .all()
     )
-    frame["tenure_days"] = [(as_of - d).days for d in frame["created_on"]]
-    # ARR at the end of the day, by revenue's one definition of ARR.
-    moves = movements(session, list(frame.index) if ids is not None else None, until=as_of)
-    arr = arr_by_account(moves, as_of + dt.timedelta(days=1)) if len(moves) else pd.Series()
-    frame["arr"] = arr.reindex(frame.index).astype(float)
-    frame["moves"] = moves.groupby("account_id").size().reindex(frame.index).fillna(0)
-    return frame
+    account_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    columns: Columns = {
+        "segment": np.array([r[1].value for r in rows], dtype=object),
+        "seats": np.array([float(r[2]) for r in rows]),
+        "owner_id": np.array([np.nan if r[3] is None else float(r[3]) for r in rows]),
+        "tenure_days": np.array([float((as_of - r[4]).days) for r in rows]),
+        "churned_stage": np.array([r[5].value == "churned" for r in rows], dtype=bool),
+    }
+    columns["arr"] = np.array([np.nan if r[6] is None else float(r[6]) for r in rows])
+    columns["moves"] = np.array([float(r[7] or 0) for r in rows])
+    return account_ids, columns
 
 
-def _usage(
-    session: Session, as_of: dt.date, window: int, ids: Sequence[int] | None
-) -> pd.DataFrame:
-    """Active-user days in the window and the one before it.
-
-    Sums, not averages: a day without a row is a day nobody used the product, and an
-    average over the remaining days would hide exactly the decline health is meant to show.
-    """
-    recent_from = as_of - dt.timedelta(days=window)
-    prev_from = as_of - dt.timedelta(days=2 * window)
-    recent = UsageDaily.day > recent_from
-    statement = _only(
+@functools.cache
+def _usage_sql(filtered: bool) -> AnySelect:
+    recent = UsageDaily.day > _day("recent_from")
+    return _only(
         select(
             UsageDaily.account_id,
             func.sum(case((recent, UsageDaily.active_users), else_=0)),
             func.sum(case((~recent, UsageDaily.active_users), else_=0)),
             func.count(case((recent, 1))),
         )
-        .where(UsageDaily.day > prev_from, UsageDaily.day <= as_of)
+        .where(UsageDaily.day > _day("prev_from"), UsageDaily.day <= _day("as_of"))
         .group_by(UsageDaily.account_id),
         UsageDaily.account_id,
-        ids,
+        filtered,
     )
-    return _frame(session, statement, ("user_days", "user_days_prev", "usage_days"))
+
+
+def _usage(
+    connection: Connection, as_of: dt.date, window: int, ids: list[int] | None, at: dict[int, int]
+) -> Columns:
+    """Active-user days in the window and the one before it.
+
+    Sums, not averages: a day without a row is a day nobody used the product, and an
+    average over the remaining days would hide exactly the decline health is meant to show.
+    """
+    params = {
+        "as_of": as_of,
+        "recent_from": as_of - dt.timedelta(days=window),
+        "prev_from": as_of - dt.timedelta(days=2 * window),
+        "ids": ids,
+    }
+    return _scatter(
+        connection,
+        _usage_sql(ids is not None),
+        params,
+        at,
+        ("user_days", "user_days_prev", "usage_days"),
+    )
+
+
+@functools.cache
+def _features_sql(dialect: str, filtered: bool) -> Any:
+    keys = (
+        "json_each(u.feature_counts) AS f"
+        if dialect == "sqlite"
+        else "LATERAL json_object_keys(u.feature_counts) AS f(key)"
+    )
+    where = "u.day > :since AND u.day <= :until"
+    statement = text(
+        f"SELECT u.account_id, COUNT(DISTINCT f.key) FROM usage_daily AS u, {keys} "
+        f"WHERE {where}{' AND u.account_id IN :ids' if filtered else ''} GROUP BY u.account_id"
+    ).bindparams(_day("since"), _day("until"))
+    return statement.bindparams(bindparam("ids", expanding=True)) if filtered else statement
 
 
 def _features(
-    session: Session, as_of: dt.date, window: int, ids: Sequence[int] | None
-) -> tuple[pd.DataFrame, int]:
-    """Distinct features each account used in the window, and how many the product has."""
-    keys = (
-        "json_each(u.feature_counts) AS f"
-        if session.get_bind().dialect.name == "sqlite"
-        else "LATERAL json_object_keys(u.feature_counts) AS f(key)"
-    )
-    params: dict[str, Any] = {"since": as_of - dt.timedelta(days=window), "until": as_of}
-    where = "u.day > :since AND u.day <= :until"
-    if ids is not None:
-        where += " AND u.account_id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
-    rows = session.execute(
-        text(
-            f"SELECT u.account_id, COUNT(DISTINCT f.key) FROM usage_daily AS u, {keys} "
-            f"WHERE {where} GROUP BY u.account_id"
-        ),
-        params,
-    ).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", "features_used"])
-    total = session.execute(
-        text(
-            f"SELECT COUNT(DISTINCT f.key) FROM usage_daily AS u, {keys} "
-            "WHERE u.day > :since AND u.day <= :until"
-        ),
-        {"since": as_of - dt.timedelta(days=90), "until": as_of},
-    ).scalar_one()
-    return frame.set_index("account_id"), int(total)
+    connection: Connection, as_of: dt.date, window: int, ids: list[int] | None, at: dict[int, int]
+) -> Columns:
+    """Distinct features each account used in the window."""
+    params = {"since": as_of - dt.timedelta(days=window), "until": as_of, "ids": ids}
+    statement = _features_sql(connection.dialect.name, ids is not None)
+    return _scatter(connection, statement, params, at, ("features_used",))
 
 
-def _tickets(
-    session: Session, as_of: dt.date, window: int, ids: Sequence[int] | None
-) -> pd.DataFrame:
-    end = _end_of(as_of)
-    recent_from = end - dt.timedelta(days=window)
-    prev_from = end - dt.timedelta(days=2 * window)
+@functools.cache
+def _tickets_sql(filtered: bool) -> AnySelect:
+    end, recent_from = _instant("end"), _instant("recent_from")
     still_open = and_(
         Ticket.opened_at < end,
         or_(
@@ -206,7 +314,7 @@ def _tickets(
     def open_with(priority: TicketPriority) -> ColumnElement[Any]:
         return func.count(case((and_(still_open, Ticket.priority == priority), 1)))
 
-    statement = _only(
+    return _only(
         select(
             Ticket.account_id,
             open_with(TicketPriority.URGENT),
@@ -216,27 +324,38 @@ def _tickets(
             func.count(case((Ticket.opened_at >= recent_from, 1))),
             func.count(case((Ticket.opened_at < recent_from, 1))),
         )
-        .where(
-            Ticket.opened_at < end,
-            or_(still_open, Ticket.opened_at >= prev_from),
-        )
+        .where(Ticket.opened_at < end, or_(still_open, Ticket.opened_at >= _instant("prev_from")))
         .group_by(Ticket.account_id),
         Ticket.account_id,
-        ids,
+        filtered,
     )
-    return _frame(
-        session,
-        statement,
+
+
+def _tickets(
+    connection: Connection, as_of: dt.date, window: int, ids: list[int] | None, at: dict[int, int]
+) -> Columns:
+    end = _end_of(as_of)
+    params = {
+        "end": end,
+        "recent_from": end - dt.timedelta(days=window),
+        "prev_from": end - dt.timedelta(days=2 * window),
+        "ids": ids,
+    }
+    return _scatter(
+        connection,
+        _tickets_sql(ids is not None),
+        params,
+        at,
         ("open_urgent", "open_high", "open_normal", "open_low", "tickets_recent", "tickets_prev"),
     )
 
 
-def _sentiment(
-    session: Session, as_of: dt.date, window: int, ids: Sequence[int] | None
-) -> pd.DataFrame:
-    end = _end_of(as_of)
-    since = end - dt.timedelta(days=window)
-    in_window = and_(SurveyResponse.submitted_at >= since, SurveyResponse.submitted_at < end)
+@functools.cache
+def _latest_nps_sql(filtered: bool) -> AnySelect:
+    in_window = and_(
+        SurveyResponse.submitted_at >= _instant("since"),
+        SurveyResponse.submitted_at < _instant("end"),
+    )
     ranked = _only(
         select(
             SurveyResponse.account_id,
@@ -249,72 +368,89 @@ def _sentiment(
             .label("rank"),
         ).where(in_window, SurveyResponse.kind == SurveyKind.NPS),
         SurveyResponse.account_id,
-        ids,
+        filtered,
     ).subquery()
-    nps = _frame(
-        session,
-        select(ranked.c.account_id, ranked.c.score).where(ranked.c.rank == 1),
-        ("latest_nps",),
+    return select(ranked.c.account_id, ranked.c.score).where(ranked.c.rank == 1)
+
+
+@functools.cache
+def _csat_sql(filtered: bool) -> AnySelect:
+    return _only(
+        select(SurveyResponse.account_id, func.avg(SurveyResponse.score))
+        .where(
+            SurveyResponse.submitted_at >= _instant("since"),
+            SurveyResponse.submitted_at < _instant("end"),
+            SurveyResponse.kind == SurveyKind.CSAT,
+        )
+        .group_by(SurveyResponse.account_id),
+        SurveyResponse.account_id,
+        filtered,
     )
-    csat = _frame(
-        session,
-        _only(
-            select(SurveyResponse.account_id, func.avg(SurveyResponse.score))
-            .where(in_window, SurveyResponse.kind == SurveyKind.CSAT)
-            .group_by(SurveyResponse.account_id),
-            SurveyResponse.account_id,
-            ids,
-        ),
-        ("csat_mean",),
+
+
+def _sentiment(
+    connection: Connection, as_of: dt.date, window: int, ids: list[int] | None, at: dict[int, int]
+) -> Columns:
+    end = _end_of(as_of)
+    params = {"since": end - dt.timedelta(days=window), "end": end, "ids": ids}
+    filtered = ids is not None
+    nps = _scatter(connection, _latest_nps_sql(filtered), params, at, ("latest_nps",))
+    csat = _scatter(connection, _csat_sql(filtered), params, at, ("csat_mean",))
+    return nps | csat
+
+
+@functools.cache
+def _touches_sql(filtered: bool) -> AnySelect:
+    return _only(
+        select(Activity.account_id, func.max(Activity.occurred_at))
+        .where(Activity.occurred_at < _instant("end"))
+        .group_by(Activity.account_id),
+        Activity.account_id,
+        filtered,
     )
-    return nps.join(csat, how="outer")
 
 
-def _touches(session: Session, as_of: dt.date, ids: Sequence[int] | None) -> pd.DataFrame:
-    frame = _frame(
-        session,
-        _only(
-            select(Activity.account_id, func.max(Activity.occurred_at))
-            .where(Activity.occurred_at < _end_of(as_of))
-            .group_by(Activity.account_id),
-            Activity.account_id,
-            ids,
-        ),
-        ("last_touch",),
+def _touches(
+    connection: Connection, as_of: dt.date, ids: list[int] | None, at: dict[int, int]
+) -> Columns:
+    end = _end_of(as_of)
+
+    def days_before_end(instant: Any) -> float:
+        # MAX() bypasses the column type on SQLite: the value may come back naive or as text.
+        moment = dt.datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return float((end - moment).days)
+
+    return _scatter(
+        connection,
+        _touches_sql(ids is not None),
+        {"end": end, "ids": ids},
+        at,
+        ("days_since_touch",),
+        convert=days_before_end,
     )
-    last = pd.to_datetime(frame.pop("last_touch"), utc=True)
-    frame["days_since_touch"] = (pd.Timestamp(_end_of(as_of)) - last).dt.days.astype(float)
-    return frame
 
 
-def _commercial(
-    session: Session, as_of: dt.date, config: Config, ids: Sequence[int] | None
-) -> pd.DataFrame:
-    since = as_of - dt.timedelta(days=config.health.commercial.lookback_days)
-    moves = _frame(
-        session,
-        _only(
-            select(
-                ArrMovement.account_id,
-                func.sum(
-                    case(
-                        (ArrMovement.kind == ArrMovementKind.EXPANSION, ArrMovement.amount), else_=0
-                    )
-                ),
-                func.sum(
-                    case(
-                        (ArrMovement.kind == ArrMovementKind.CONTRACTION, ArrMovement.amount),
-                        else_=0,
-                    )
-                ),
-            )
-            .where(ArrMovement.effective_on > since, ArrMovement.effective_on <= as_of)
-            .group_by(ArrMovement.account_id),
+@functools.cache
+def _movement_sums_sql(filtered: bool) -> AnySelect:
+    def total(kind: ArrMovementKind) -> ColumnElement[Any]:
+        return func.sum(case((ArrMovement.kind == kind, ArrMovement.amount), else_=0))
+
+    return _only(
+        select(
             ArrMovement.account_id,
-            ids,
-        ),
-        ("expansion_recent", "contraction_recent"),
+            total(ArrMovementKind.EXPANSION),
+            total(ArrMovementKind.CONTRACTION),
+        )
+        .where(ArrMovement.effective_on > _day("since"), ArrMovement.effective_on <= _day("as_of"))
+        .group_by(ArrMovement.account_id),
+        ArrMovement.account_id,
+        filtered,
     )
+
+
+@functools.cache
+def _next_renewal_sql(filtered: bool) -> AnySelect:
     ranked = _only(
         select(
             Renewal.account_id,
@@ -323,17 +459,41 @@ def _commercial(
             func.row_number()
             .over(partition_by=Renewal.account_id, order_by=Renewal.renewal_date)
             .label("rank"),
-        ).where(Renewal.renewal_date >= as_of),
+        ).where(Renewal.renewal_date >= _day("as_of")),
         Renewal.account_id,
-        ids,
+        filtered,
     ).subquery()
-    renewals = _frame(
-        session,
-        select(ranked.c.account_id, ranked.c.renewal_date, ranked.c.arr).where(ranked.c.rank == 1),
-        ("renewal_date", "renewal_arr"),
+    return select(ranked.c.account_id, ranked.c.renewal_date, ranked.c.arr).where(
+        ranked.c.rank == 1
     )
-    renewals["days_to_renewal"] = [float((d - as_of).days) for d in renewals.pop("renewal_date")]
-    return moves.join(renewals, how="outer")
+
+
+def _commercial(
+    connection: Connection,
+    as_of: dt.date,
+    config: Config,
+    ids: list[int] | None,
+    at: dict[int, int],
+) -> Columns:
+    since = as_of - dt.timedelta(days=config.health.commercial.lookback_days)
+    filtered = ids is not None
+    params = {"since": since, "as_of": as_of, "ids": ids}
+    moves = _scatter(
+        connection,
+        _movement_sums_sql(filtered),
+        params,
+        at,
+        ("expansion_recent", "contraction_recent"),
+    )
+    renewal = {name: np.full(len(at), np.nan) for name in ("days_to_renewal", "renewal_arr")}
+    for account_id, day, arr in connection.execute(_next_renewal_sql(filtered), params):
+        index = at.get(account_id)
+        if index is not None:
+            if isinstance(day, str):  # SQLite returns subquery dates untyped
+                day = dt.date.fromisoformat(day)
+            renewal["days_to_renewal"][index] = float((day - as_of).days)
+            renewal["renewal_arr"][index] = float(arr)
+    return moves | renewal
 
 
 def _any_rows(session: Session, column: Any, before: dt.date | dt.datetime) -> bool:
@@ -353,43 +513,53 @@ def account_inputs(
     account_ids: Sequence[int] | None = None,
     *,
     customers_only: bool = True,
-) -> tuple[pd.DataFrame, int]:
-    """One row per account (indexed by account id) with every input, and the product's
-    feature count. `customers_only` drops accounts that had churned by `as_of`: a churned
-    account has no health, only a history.
+) -> Inputs:
+    """Every input of the given accounts (all when None) as of a day.
+
+    `customers_only` drops accounts that had churned by `as_of`: a churned account has no
+    health, only a history.
     """
     window = config.health.usage.window_days
-    if account_ids is not None and len(account_ids) == 0:
-        return pd.DataFrame(columns=list(INPUT_COLUMNS), index=pd.Index([], name="account_id")), 0
-    frame = _accounts(session, as_of, account_ids)
-    features, features_total = _features(session, as_of, window, account_ids)
-    parts = [
-        _usage(session, as_of, window, account_ids),
-        features,
-        _tickets(session, as_of, window, account_ids),
-        _sentiment(session, as_of, config.health.sentiment.window_days, account_ids),
-        _touches(session, as_of, account_ids),
-        _commercial(session, as_of, config, account_ids),
-    ]
-    for part in parts:
-        frame = frame.join(part, how="left")
+    ids, columns = _accounts(session, as_of, account_ids)
     if customers_only:
         # With contracts, a customer has ARR > 0; without any, trust the lifecycle stage.
-        has_moves = frame["moves"].fillna(0) > 0
-        paying = frame["arr"].fillna(0) > 0
-        not_churned = frame["lifecycle_stage"].astype(str) != "churned"
-        frame = frame[(has_moves & paying) | (~has_moves & not_churned)]
-    frame[list(ZERO_WHEN_ABSENT)] = frame[list(ZERO_WHEN_ABSENT)].fillna(0)
+        has_moves = columns["moves"] > 0
+        paying = np.nan_to_num(columns["arr"]) > 0
+        keep = (has_moves & paying) | (~has_moves & ~columns["churned_stage"])
+        ids, columns = ids[keep], {name: values[keep] for name, values in columns.items()}
+    if len(ids) == 0:
+        nothing = {
+            name: np.zeros(0, dtype=object if name == "segment" else float)
+            for name in INPUT_COLUMNS
+        }
+        return Inputs(ids, nothing, 0)
+    at = {int(a): i for i, a in enumerate(ids)}
+    # Filter the queries by id only when asked for some accounts: for the whole book a
+    # plain scan is faster than an IN list of thousands.
+    wanted = list(at) if account_ids is not None else None
+    connection = session.connection()
+    columns |= _usage(connection, as_of, window, wanted, at)
+    columns |= _features(connection, as_of, window, wanted, at)
+    columns |= _tickets(connection, as_of, window, wanted, at)
+    columns |= _sentiment(connection, as_of, config.health.sentiment.window_days, wanted, at)
+    columns |= _touches(connection, as_of, wanted, at)
+    columns |= _commercial(connection, as_of, config, wanted, at)
+    drops = usage_drop_columns(session, as_of, config, wanted, at)
+    for name in ZERO_WHEN_ABSENT:
+        columns[name] = np.nan_to_num(columns[name], nan=0.0)
     # Average daily active users over the days the account was a customer in each window.
-    recent_days = frame["tenure_days"].clip(lower=1, upper=window)
-    prev_days = (frame["tenure_days"] - window).clip(lower=0, upper=window)
-    frame["active_users"] = frame["user_days"] / recent_days
-    frame["active_users_prev"] = (frame["user_days_prev"] / prev_days).where(prev_days > 0)
-    frame["usage_known"] = _any_rows(session, UsageDaily.day, as_of)
-    drops = usage_drops(session, as_of, config, account_ids)
-    frame["usage_drop"] = drops["flagged"].reindex(frame.index).fillna(False).astype(bool)
-    frame["usage_drop_change"] = drops["change"].reindex(frame.index).astype(float)
-    frame["touches_known"] = _any_rows(session, Activity.occurred_at, _end_of(as_of))
-    frame["features_total"] = features_total
-    frame["segment"] = frame["segment"].map(lambda s: getattr(s, "value", s))
-    return frame[list(INPUT_COLUMNS)].astype({"seats": float, "arr": float}), features_total
+    recent_days = np.clip(columns["tenure_days"], 1, window)
+    prev_days = np.clip(columns["tenure_days"] - window, 0, window)
+    columns["active_users"] = columns["user_days"] / recent_days
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns["active_users_prev"] = np.where(
+            prev_days > 0, columns["user_days_prev"] / prev_days, np.nan
+        )
+    columns["usage_known"] = np.full(len(ids), _any_rows(session, UsageDaily.day, as_of))
+    columns["touches_known"] = np.full(
+        len(ids), _any_rows(session, Activity.occurred_at, _end_of(as_of))
+    )
+    columns |= drops
+    features_total = product_features.count(session, as_of)
+    columns["features_total"] = np.full(len(ids), float(features_total))
+    return Inputs(ids, {name: columns[name] for name in INPUT_COLUMNS}, features_total)

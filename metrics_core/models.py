@@ -271,6 +271,19 @@ class UsageDaily(Base):
     feature_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
+class ProductFeature(Base):
+    """A feature of the product, as first seen in usage: the denominator of adoption breadth.
+
+    Kept as its own small table, written when usage arrives, so "how many features does
+    the product have" is a lookup rather than a scan of every usage row's JSON.
+    """
+
+    __tablename__ = "product_features"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen: Mapped[dt.date] = mapped_column(Date)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

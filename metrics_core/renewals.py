@@ -125,7 +125,7 @@ def renewals_due(
     )
     if frame.empty:
         return frame.assign(score=[], band=[], probability=[], drivers=[])
-    inputs, _ = account_inputs(session, as_of, config, list(map(int, frame["account_id"])))
+    inputs = account_inputs(session, as_of, config, list(map(int, frame["account_id"])))
     health = score_frame(inputs, config)[["score", "band"]]
     risk = churn_risk(session, as_of, config, model, inputs=inputs)[["probability", "drivers"]]
     return frame.join(health.join(risk), on="account_id")

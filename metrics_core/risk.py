@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +29,8 @@ from sqlalchemy.orm import Session
 from metrics_core.churn import ChurnModel
 from metrics_core.config import Config
 from metrics_core.evaluation import calibration_table, roc_auc, top_decile
-from metrics_core.inputs import account_inputs
-from metrics_core.models import Renewal, RenewalStatus, UsageDaily
+from metrics_core.inputs import Inputs, account_inputs
+from metrics_core.models import Account, Renewal, RenewalStatus, TeamMember, UsageDaily
 
 CUT_SPACING_DAYS = 30
 # The inputs compare two usage windows, so a cut needs this much history before it.
@@ -41,8 +42,9 @@ class Method(enum.StrEnum):
     RULES = "rules"
 
 
-def features(inputs: pd.DataFrame) -> pd.DataFrame:
+def features(source: Inputs) -> pd.DataFrame:
     """The model's features, named as a CSM would read them among the drivers."""
+    inputs = source.frame()
     seats = inputs["seats"].where(inputs["seats"] > 0)
     total = inputs["features_total"].where(inputs["features_total"] > 0)
     previous = inputs["active_users_prev"].where(inputs["active_users_prev"] > 0)
@@ -118,13 +120,13 @@ def training_set(
         label = _renewal_labels(session, cut, cut + horizon)
         if label.empty:
             continue
-        inputs, _ = account_inputs(session, cut, config, list(map(int, label.index)))
-        label = label.reindex(inputs.index).dropna()
-        frames.append(features(inputs.loc[label.index]))
+        inputs = account_inputs(session, cut, config, list(map(int, label.index)))
+        label = label.reindex(inputs.ids).dropna()
+        frames.append(features(inputs).loc[label.index])
         labels.append(label.astype(int))
         cuts.append(pd.Series(cut, index=label.index))
     if not frames:
-        empty = features(account_inputs(session, as_of, config, [])[0])
+        empty = features(account_inputs(session, as_of, config, []))
         return TrainingSet(empty, pd.Series(dtype=int), pd.Series(dtype=object))
     return TrainingSet(pd.concat(frames), pd.concat(labels), pd.concat(cuts))
 
@@ -208,7 +210,7 @@ def churn_risk(
     config: Config,
     model: RiskModel,
     account_ids: Sequence[int] | None = None,
-    inputs: pd.DataFrame | None = None,
+    inputs: Inputs | None = None,
 ) -> pd.DataFrame:
     """Per account: `probability`, `drivers` and `method`, as of a day.
 
@@ -216,13 +218,13 @@ def churn_risk(
     and risk from one set of inputs).
     """
     if inputs is None:
-        inputs, _ = account_inputs(session, as_of, config, account_ids)
-    if inputs.empty:
+        inputs = account_inputs(session, as_of, config, account_ids)
+    if len(inputs) == 0:
         return pd.DataFrame(columns=["probability", "drivers", "method"])
     probability, drivers = model.score(features(inputs))
     return pd.DataFrame(
         {"probability": probability, "drivers": drivers, "method": model.method.value},
-        index=inputs.index,
+        index=pd.Index(inputs.ids, name="account_id"),
     )
 
 
@@ -275,3 +277,54 @@ def backtest(session: Session, as_of: dt.date, config: Config) -> Backtest | Non
         base_rate=float(test_y.mean()) if len(test_y) else 0.0,
         calibration=calibration_table(test_y, probability),
     )
+
+
+class RiskModels:
+    """One trained model per as-of day, shared by every request of the process.
+
+    Training reads months of history, so it happens once a day, not per question;
+    concurrent first requests wait for the same training instead of each starting one.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._models: dict[dt.date, RiskModel] = {}
+
+    def get(self, session: Session, as_of: dt.date) -> RiskModel:
+        with self._lock:
+            if as_of not in self._models:
+                self._models = {as_of: train(session, as_of, self._config)}
+            return self._models[as_of]
+
+
+def _with_names(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
+    ids = list(map(int, frame.index))
+    rows = session.execute(
+        select(Account.id, Account.name, TeamMember.name)
+        .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
+        .where(Account.id.in_(ids))
+    ).all()
+    names = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", "account", "owner"])
+    return frame.join(names.set_index("account_id"))
+
+
+def account_risk(
+    session: Session, as_of: dt.date, config: Config, model: RiskModel, account_id: int
+) -> pd.Series | None:
+    """One account's risk with its ARR and next renewal; None if it is not a customer."""
+    inputs = account_inputs(session, as_of, config, [account_id])
+    if len(inputs) == 0:
+        return None
+    risk = churn_risk(session, as_of, config, model, inputs=inputs)
+    return risk.join(inputs.frame()[["arr", "days_to_renewal", "renewal_arr"]]).iloc[0]
+
+
+def top_risks(
+    session: Session, as_of: dt.date, config: Config, model: RiskModel, count: int
+) -> pd.DataFrame:
+    """The `count` customers most likely to churn, with ARR, renewal, account and owner."""
+    inputs = account_inputs(session, as_of, config)
+    risk = churn_risk(session, as_of, config, model, inputs=inputs)
+    top = risk.join(inputs.frame()[["arr", "days_to_renewal"]]).nlargest(count, "probability")
+    return _with_names(session, top) if len(top) else top.assign(account=[], owner=[])

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from metrics_core import product_features
 from metrics_core.arr import Term, account_history
 from metrics_core.models import (
     Account,
@@ -83,6 +84,9 @@ def daily_usage(
         )
         for offset in range(days)
     )
+    if features:
+        first = last_day - dt.timedelta(days=days - 1)
+        product_features.record(session.connection(), dict.fromkeys(features, first))
 
 
 def activity(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from bot.accounts import resolve_account
 from bot.context import BotContext
 from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
 from bot.requests import CommandRequest
-from metrics_core.accounts import AccountRef, find_accounts
+from metrics_core.accounts import AccountRef
 from metrics_core.health import Band, HealthResult, account_health
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
@@ -23,40 +26,23 @@ def _trend(value: float | None) -> Trend | None:
 
 
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
-    query = request.args
-    if not query:
-        return Reply(
-            heading="Which account?",
-            paragraphs=(f"Usage: `{USAGE}` — an account name, domain or external id.",),
-        )
-    matches = await context.db.read(lambda session: find_accounts(session, query))
-    if not matches:
-        return Reply(
-            heading=f"No account matches “{query}”",
-            paragraphs=("Try the account's name, its domain (acme.example) or its external id.",),
-        )
-    if len(matches) > 1:
-        return Reply(
-            heading=f"“{query}” matches {len(matches)} accounts",
-            paragraphs=("Which one did you mean?",),
-            tables=(
-                Table(
-                    columns=("Account", "External id", "Segment"),
-                    rows=tuple((a.name, a.external_id, a.segment.value) for a in matches),
-                ),
-            ),
-        )
-    account = matches[0]
+    account = await resolve_account(request.args, context, USAGE)
+    if isinstance(account, Reply):
+        return account
     today = context.today()
     result = await context.db.read(
         lambda session: account_health(session, account.id, today, context.config)
     )
     if result is None:
-        return Reply(
-            heading=f"{account.name} is not a customer on {today:%Y-%m-%d}",
-            paragraphs=("Churned accounts have a history but no current health.",),
-        )
+        return not_a_customer(account, today)
     return health_reply(account, result)
+
+
+def not_a_customer(account: AccountRef, today: dt.date) -> Reply:
+    return Reply(
+        heading=f"{account.name} is not a customer on {today:%Y-%m-%d}",
+        paragraphs=("Churned accounts have a history but no current health or risk.",),
+    )
 
 
 def health_reply(account: AccountRef, result: HealthResult) -> Reply:

@@ -7,10 +7,13 @@ rows), so everything here is column-wise; the only per-row Python is building th
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from metrics_core import product_features
 from metrics_core.importing import values
 from metrics_core.importing.columns import FEATURE_PREFIX
 from metrics_core.importing.kind import KindImporter, Progress, present_columns
@@ -68,6 +71,7 @@ def store(
     features = _feature_columns(rows)
     if features:
         table_frame["feature_counts"] = feature_counts(frame, features)
+        product_features.record(connection, first_used(frame, features))
     first, last = frame["date"].min().date(), frame["date"].max().date()
     return upsert(
         connection,
@@ -77,6 +81,16 @@ def store(
         narrow=[_TABLE.c.day.between(first, last)],
         progress=progress,
     )
+
+
+def first_used(frame: pd.DataFrame, columns: list[str]) -> dict[str, dt.date]:
+    """The first day each feature column has a use, for the product's feature list."""
+    seen = {}
+    for column in columns:
+        used = frame["date"][frame[column].to_numpy(dtype=np.int64) > 0]
+        if len(used):
+            seen[column[len(FEATURE_PREFIX) :]] = used.min().date()
+    return seen
 
 
 def feature_counts(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, int]]:

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
+from metrics_core import product_features
 from metrics_core.arr import account_history
 from metrics_core.bulk import write_frame
 from metrics_core.db import writer
 from metrics_core.models import Base
-from metrics_core.synthetic.accounts import AccountPlan, plan_accounts, segment_counts
+from metrics_core.synthetic.accounts import FEATURES, AccountPlan, plan_accounts, segment_counts
 from metrics_core.synthetic.activities import plan_activities, plan_cs_costs
 from metrics_core.synthetic.surveys import plan_surveys
 from metrics_core.synthetic.team import plan_team
@@ -234,6 +235,7 @@ def seed_database(
         for block, begin in enumerate(range(0, accounts, USAGE_BLOCK_ACCOUNTS)):
             rows = np.arange(begin, min(begin + USAGE_BLOCK_ACCOUNTS, accounts), dtype=np.int64)
             tables.write("usage_daily", usage_block(plan, rows, _rng(seed, "usage", block)))
+        product_features.record(connection, dict.fromkeys(FEATURES, window.first))
 
         rng = _rng(seed, "tickets")
         tickets = plan_tickets(plan, rng, Picker(rng), id_base["tickets"])

@@ -1,0 +1,205 @@
+"""`nps [<account>|<segment>] [<period>]`: NPS with its interval, CSAT, CES, trend, verbatims.
+
+Every score is shown with its response count and 95 % interval, so a +60 from five
+answers is never read like a +60 from five hundred.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from bot.accounts import resolve_account
+from bot.args import Period, parse_period, parse_segment, trailing
+from bot.context import BotContext
+from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.requests import CommandRequest
+from metrics_core.frames import survey_responses
+from metrics_core.models import Segment, SurveyKind
+from metrics_core.nps import NpsResult, nps
+from metrics_core.surveys import (
+    CesResult,
+    CsatResult,
+    breakdown,
+    ces,
+    csat,
+    latest_detractors,
+    monthly_trend,
+)
+
+USAGE = "nps [account | segment] [period]"
+DEFAULT_DAYS = 90
+TREND_MONTHS = 6
+VERBATIMS = 3
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _nps_interval(result: NpsResult) -> str:
+    if result.score is None:
+        return "no answers"
+    return f"95 % CI {result.ci_low:+.0f} to {result.ci_high:+.0f}, n = {result.n}"
+
+
+def _tone(result: NpsResult) -> Tone:
+    if result.score is None:
+        return Tone.NEUTRAL
+    return Tone.GOOD if result.score >= 30 else Tone.WARNING if result.score >= 0 else Tone.BAD
+
+
+def _csat_text(result: CsatResult) -> str:
+    if result.score is None:
+        return "no answers"
+    interval = f"95 % CI {result.ci_low:.0f}–{result.ci_high:.0f} %"
+    return f"{result.score:.0f} % satisfied ({interval}, n = {result.n})"
+
+
+def _ces_text(result: CesResult) -> str:
+    if result.score is None:
+        return "no answers"
+    interval = (
+        f"95 % CI {result.ci_low:.1f}–{result.ci_high:.1f}, " if result.ci_low is not None else ""
+    )
+    return f"{result.score:.1f} of 7 ({interval}n = {result.n})"
+
+
+async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
+    today = context.today()
+    period: Period | None = None
+    segment: Segment | None = None
+    rest: list[str] = []
+    for word in request.args.split():
+        if period is None and (found := parse_period(word, today)) is not None:
+            period = found
+        elif segment is None and (seg := parse_segment(word)) is not None:
+            segment = seg
+        else:
+            rest.append(word)
+    period = period or trailing(today, DEFAULT_DAYS, f"last {DEFAULT_DAYS} days")
+    account_ids: list[int] | None = None
+    scope = segment.value if segment else "all customers"
+    if rest:
+        account = await resolve_account(" ".join(rest), context, USAGE)
+        if isinstance(account, Reply):
+            return account
+        account_ids, scope = [account.id], account.name
+    trend_start = (
+        (pd.Timestamp(period.end - dt.timedelta(days=1)).to_period("M") - (TREND_MONTHS - 1))
+        .to_timestamp()
+        .date()
+    )
+    since = min(period.start, trend_start)
+    frame = await context.db.read(
+        lambda session: survey_responses(
+            session,
+            _utc(since),
+            _utc(period.end),
+            account_ids=account_ids,
+            segment=segment.value if segment else None,
+        )
+    )
+    in_period = frame[frame["submitted_at"] >= pd.Timestamp(_utc(period.start))]
+    return nps_reply(
+        scope,
+        period,
+        in_period,
+        frame,
+        trend_start,
+        by_segment=segment is None and account_ids is None,
+    )
+
+
+def nps_reply(
+    scope: str,
+    period: Period,
+    in_period: pd.DataFrame,
+    history: pd.DataFrame,
+    trend_start: dt.date,
+    *,
+    by_segment: bool,
+) -> Reply:
+    scores = in_period[in_period["kind"] == SurveyKind.NPS.value]["score"]
+    result = nps(scores)
+    csat_result = csat(in_period[in_period["kind"] == SurveyKind.CSAT.value]["score"])
+    ces_result = ces(in_period[in_period["kind"] == SurveyKind.CES.value]["score"])
+    heading = f"NPS — {scope}, {period.label}"
+    if result.n == 0 and csat_result.n == 0 and ces_result.n == 0:
+        return Reply(heading=heading, paragraphs=("No survey answers in this period.",))
+    metrics = [
+        Metric(
+            label="NPS",
+            value="—" if result.score is None else f"{result.score:+.0f}",
+            tone=_tone(result),
+            detail=_nps_interval(result),
+        )
+    ]
+    facts = []
+    if result.n:
+        facts.append(
+            Fact(
+                "Promoters / passives / detractors",
+                f"{result.promoters} / {result.passives} / {result.detractors}",
+            )
+        )
+    facts.append(Fact("CSAT", _csat_text(csat_result)))
+    facts.append(Fact("CES", _ces_text(ces_result)))
+    tables = []
+    nps_history = history[history["kind"] == SurveyKind.NPS.value]
+    trend = monthly_trend(nps_history, SurveyKind.NPS, start=trend_start, end=period.end)
+    tables.append(
+        Table(
+            ("Month", "NPS", "n"),
+            tuple(
+                (
+                    f"{point.month:%b %Y}",
+                    "—" if point.result.score is None else f"{point.result.score:+.0f}",
+                    str(point.n),
+                )
+                for point in trend
+            ),
+            title="Monthly trend",
+        )
+    )
+    nps_rows = in_period[in_period["kind"] == SurveyKind.NPS.value]
+    if by_segment and len(nps_rows):
+        tables.append(_breakdown_table(nps_rows, "segment", "Segment", "By segment"))
+    if len(nps_rows):
+        tables.append(_breakdown_table(nps_rows, "owner", "CSM", "By CSM", limit=8))
+    verbatims = latest_detractors(nps_rows, VERBATIMS)
+    paragraphs = tuple(
+        f"“{row.comment}” — {row.respondent_name or 'anonymous'}, "
+        f"{row.account or 'unmatched'} ({row.score}/10, {row.submitted_at:%Y-%m-%d})"
+        for row in verbatims.itertuples()
+    )
+    return Reply(
+        heading=heading,
+        metrics=tuple(metrics),
+        facts=tuple(facts),
+        paragraphs=(("Latest detractors:", *paragraphs) if paragraphs else ()),
+        tables=tuple(tables),
+        notes=("Intervals are 95 %: NPS by its trinomial variance, CSAT by Wilson, CES by t.",),
+    )
+
+
+def _breakdown_table(
+    rows: pd.DataFrame, column: str, label: str, title: str, limit: int = 10
+) -> Table:
+    groups = breakdown(rows, SurveyKind.NPS, column)[:limit]
+    return Table(
+        (label, "NPS", "95 % CI", "n"),
+        tuple(
+            (
+                str(group.group) if group.group is not None else "unassigned",
+                "—" if group.result.score is None else f"{group.result.score:+.0f}",
+                "—"
+                if group.result.ci_low is None
+                else f"{group.result.ci_low:+.0f} to {group.result.ci_high:+.0f}",
+                str(group.n),
+            )
+            for group in groups
+        ),
+        title=f"{title} (worst first)",
+    )

@@ -1,0 +1,107 @@
+"""`renewals [days]`: open renewals ahead with ARR at stake, health, risk and a forecast."""
+
+from __future__ import annotations
+
+import math
+
+from bot.args import parse_count
+from bot.context import BotContext
+from bot.formatting import money, percent
+from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.requests import CommandRequest
+from metrics_core.renewals import forecast, renewals_due
+from metrics_core.retention import SbgFit
+
+USAGE = "renewals [days]"
+DEFAULT_DAYS = 90
+MAX_ROWS = 15
+HOMOGENEOUS_FROM = 1_000  # alpha + beta beyond this: no heterogeneity left to report
+
+
+def _forecast_note(fit: SbgFit) -> str:
+    method = "Forecast: shifted-beta-geometric fit of past renewals by renewal number"
+    if fit.alpha + fit.beta > HOMOGENEOUS_FROM:
+        # The Beta mixing distribution has collapsed: every account churns at one rate.
+        rate = fit.beta / (fit.alpha + fit.beta)
+        return f"{method}; churn rates barely differ between accounts ({rate:.0%} renew each time)."
+    return f"{method} (alpha {fit.alpha:.2f}, beta {fit.beta:.2f})."
+
+
+async def renewals_command(request: CommandRequest, context: BotContext) -> Reply:
+    words = request.args.split()
+    days = DEFAULT_DAYS
+    if words:
+        parsed = parse_count(words[0].rstrip("dD"), high=730)
+        if parsed is None or len(words) > 1:
+            return Reply(
+                heading=f"“{request.args}” is not a number of days",
+                paragraphs=(f"Usage: `{USAGE}`, e.g. `renewals 30` (1 to 730 days).",),
+            )
+        days = parsed
+    today = context.today()
+    model = await context.db.read(lambda session: context.risk.get(session, today))
+    due = await context.db.read(
+        lambda session: renewals_due(session, today, days, context.config, model)
+    )
+    outlook = await context.db.read(lambda session: forecast(session, today, days))
+    heading = f"Renewals in the next {days} days"
+    if due.empty:
+        return Reply(heading=heading, paragraphs=("No open renewals in this window.",))
+    currency = context.config.revenue.currency
+    high_from = context.config.churn.high_risk_from
+    risky = due[due["probability"] >= high_from]
+    ordered = due.assign(stake=due["arr"] * due["probability"]).sort_values(
+        ["stake", "renewal_date"], ascending=[False, True]
+    )
+    rows = tuple(
+        (
+            row.account,
+            f"{row.renewal_date:%Y-%m-%d}",
+            money(row.arr, currency),
+            "—" if math.isnan(row.score) else f"{row.score:.0f} {row.band}",
+            percent(row.probability, 0),
+            row.owner or "unassigned",
+        )
+        for row in ordered.head(MAX_ROWS).itertuples()
+    )
+    facts = [
+        Fact("Due", f"{len(due)} renewals, {money(float(due['arr'].sum()), currency)} ARR"),
+        Fact(
+            f"High risk (≥ {high_from:.0%})",
+            f"{len(risky)} renewals, {money(float(risky['arr'].sum()), currency)} ARR",
+        ),
+    ]
+    notes = []
+    if outlook.fit is not None and not math.isnan(outlook.expected_arr):
+        facts.append(
+            Fact(
+                "Cohort forecast",
+                f"{outlook.expected_renewals:.0f} of {outlook.due} expected to renew, "
+                f"{money(outlook.expected_arr, currency)} ARR",
+            )
+        )
+        notes.append(_forecast_note(outlook.fit))
+    elif outlook.observed_rate is not None:
+        facts.append(
+            Fact(
+                "Forecast",
+                f"{outlook.observed_rate:.0%} renew, the observed first-renewal rate "
+                "(too little history for a cohort model)",
+            )
+        )
+    if len(due) > MAX_ROWS:
+        notes.append(f"Showing the {MAX_ROWS} with the most risk-weighted ARR of {len(due)}.")
+    at_stake = float((due["arr"] * due["probability"]).sum())
+    return Reply(
+        heading=heading,
+        metrics=(
+            Metric(
+                "Risk-weighted ARR at stake",
+                money(at_stake, currency),
+                tone=Tone.BAD if len(risky) else Tone.NEUTRAL,
+            ),
+        ),
+        facts=tuple(facts),
+        tables=(Table(("Account", "Renews", "ARR", "Health", "Risk", "Owner"), rows),),
+        notes=tuple(notes),
+    )
