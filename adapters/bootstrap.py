@@ -18,6 +18,7 @@ class Container:
     settings: Settings
     config: Config
     db: Database
+    risk: RiskModels
     router: Router
 
     def close(self) -> None:
@@ -28,5 +29,6 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     settings = settings or Settings()
     config = config or load_config(settings.config_path)
     db = Database(make_engine(settings.database_url))
-    context = BotContext(db=db, config=config, registry=build_registry(), risk=RiskModels(config))
-    return Container(settings=settings, config=config, db=db, router=Router(context))
+    risk = RiskModels(config)
+    context = BotContext(db=db, config=config, registry=build_registry(), risk=risk)
+    return Container(settings=settings, config=config, db=db, risk=risk, router=Router(context))

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 
 from aiohttp import web
 
-from adapters.bootstrap import build
+from adapters.bootstrap import Container, build
 from adapters.http import build_app
 from adapters.settings import Settings
 from metrics_core.config import Config
 from metrics_core.migrate import require_head
 
 log = logging.getLogger(__name__)
+
+
+async def _warm_risk_model(container: Container) -> None:
+    """Train today's churn model before the first question needs it, not during it."""
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        model = await container.db.read(lambda session: container.risk.get(session, today))
+    except Exception:  # the first `churn` command retries and reports; serving goes on
+        log.exception("could not train the churn model at start")
+        return
+    log.info(
+        "churn risk ready: %s, %d training rows, %d churned accounts",
+        model.method.value,
+        model.trained_rows,
+        model.churned_accounts,
+    )
 
 
 async def run(settings: Settings, config: Config, host: str, port: int) -> None:
@@ -26,12 +43,14 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("Closeloop listening on http://%s:%d", host, port)
+        warming = asyncio.create_task(_warm_risk_model(container))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         log.info("shutting down")
+        warming.cancel()
         await runner.cleanup()
     finally:
         container.close()

@@ -104,6 +104,11 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if is_sqlite(engine) else engine
 
 
+def reader(engine: Engine) -> Engine:
+    """The same engine, beginning plain read transactions even if `engine` is a `writer`."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if is_sqlite(engine) else engine
+
+
 class Database:
     """Sessions for reads and writes, sync for batch code and async for the service."""
 

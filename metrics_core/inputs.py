@@ -11,9 +11,11 @@ fixed cost of pandas (tens of microseconds an operation) would dwarf the queries
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,11 +35,14 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from metrics_core import product_features
 from metrics_core.config import Config
+from metrics_core.db import reader
 from metrics_core.models import (
     Account,
     Activity,
@@ -53,7 +58,7 @@ from metrics_core.models import (
     UtcDateTime,
 )
 from metrics_core.revenue import arr_sql
-from metrics_core.usage_signals import usage_drop_columns
+from metrics_core.usage_signals import drops_from_sums, last_year, week_params, week_sum_columns
 
 INPUT_COLUMNS = (
     "segment",
@@ -112,8 +117,35 @@ S = TypeVar("S", bound=AnySelect)
 
 
 def _only(statement: S, column: Any, filtered: bool) -> S:
-    """Restrict to the `ids` parameter when asked for some accounts, not the whole book."""
-    return statement.where(column.in_(bindparam("ids", expanding=True))) if filtered else statement
+    """Restrict to the `ids` parameter when asked for some accounts, else to every account.
+
+    Both forms lead the planner to the per-account indexes (usage's primary key is
+    (account_id, day)): for the whole book it walks the accounts and seeks each one's few
+    rows in the window, instead of scanning every row the table has ever held.
+    """
+    if filtered:
+        return statement.where(column.in_(bindparam("ids", expanding=True)))
+    driver = Account.__table__.alias("driver")
+    return statement.join(driver, driver.c.id == column)
+
+
+def _per_account(column: Any, values: Sequence[Any], where: Sequence[Any], filtered: bool) -> Any:
+    """`SELECT <account>, *values … GROUP BY <account>`, shaped for the per-account indexes.
+
+    For the whole book the rows are grouped by the id of a joined accounts table, which
+    makes SQLite walk the accounts and seek each one's rows in the window through the
+    (account_id, …) index, rather than scan every row the table holds; for some accounts
+    the ids are a bound list.
+    """
+    if filtered:
+        key = column
+        statement = select(key, *values).where(*where, key.in_(bindparam("ids", expanding=True)))
+    else:
+        driver = Account.__table__.alias("driver")
+        key = driver.c.id
+        statement = select(key, *values).join_from(driver, column.table, column == key)
+        statement = statement.where(*where)
+    return statement.group_by(key)
 
 
 def _day(name: str) -> Any:
@@ -234,43 +266,80 @@ def _accounts(
 
 
 @functools.cache
-def _usage_sql(filtered: bool) -> AnySelect:
+def _usage_sql(weeks: int, filtered: bool) -> Any:
+    """Usage windows and this year's usage-drop week sums, in one range of days."""
     recent = UsageDaily.day > _day("recent_from")
-    return _only(
-        select(
-            UsageDaily.account_id,
-            func.sum(case((recent, UsageDaily.active_users), else_=0)),
-            func.sum(case((~recent, UsageDaily.active_users), else_=0)),
-            func.count(case((recent, 1))),
-        )
-        .where(UsageDaily.day > _day("prev_from"), UsageDaily.day <= _day("as_of"))
-        .group_by(UsageDaily.account_id),
+    earlier = ~recent & (UsageDaily.day > _day("prev_from"))
+    return _per_account(
         UsageDaily.account_id,
+        (
+            func.sum(case((recent, UsageDaily.active_users), else_=0)),
+            func.sum(case((earlier, UsageDaily.active_users), else_=0)),
+            func.count(case((recent, 1))),
+            *week_sum_columns("n", weeks),
+        ),
+        (UsageDaily.day > _day("scan_from"), UsageDaily.day <= _day("as_of")),
+        filtered,
+    )
+
+
+@functools.cache
+def _last_year_sql(weeks: int, filtered: bool) -> Any:
+    """The same weeks a year earlier, for the seasonal expectation of usage drops."""
+    return _per_account(
+        UsageDaily.account_id,
+        week_sum_columns("y", weeks),
+        (UsageDaily.day > _day("yfirst"), UsageDaily.day <= _day("yhi0")),
         filtered,
     )
 
 
 def _usage(
-    connection: Connection, as_of: dt.date, window: int, ids: list[int] | None, at: dict[int, int]
+    connection: Connection,
+    as_of: dt.date,
+    config: Config,
+    ids: list[int] | None,
+    at: dict[int, int],
 ) -> Columns:
-    """Active-user days in the window and the one before it.
+    """Active-user days in the window and the one before it, and the usage-drop flags.
 
     Sums, not averages: a day without a row is a day nobody used the product, and an
     average over the remaining days would hide exactly the decline health is meant to show.
     """
-    params = {
+    window = config.health.usage.window_days
+    weeks, length = config.usage_drop.baseline_weeks, config.usage_drop.recent_days
+    this_year = week_params("n", as_of, weeks, length)
+    prev_from = as_of - dt.timedelta(days=2 * window)
+    params: dict[str, Any] = {
         "as_of": as_of,
         "recent_from": as_of - dt.timedelta(days=window),
-        "prev_from": as_of - dt.timedelta(days=2 * window),
+        "prev_from": prev_from,
+        "scan_from": min(prev_from, this_year["nfirst"]),
         "ids": ids,
+        **this_year,
+        **week_params("y", last_year(as_of), weeks, length),
     }
-    return _scatter(
-        connection,
-        _usage_sql(ids is not None),
-        params,
-        at,
-        ("user_days", "user_days_prev", "usage_days"),
-    )
+    columns: Columns = {
+        name: np.zeros(len(at)) for name in ("user_days", "user_days_prev", "usage_days")
+    }
+    now = np.full((len(at), weeks + 1), np.nan)
+    for row in connection.execute(_usage_sql(weeks, ids is not None), params):
+        index = at.get(row[0])
+        if index is None:
+            continue
+        columns["user_days"][index] = float(row[1] or 0)
+        columns["user_days_prev"][index] = float(row[2] or 0)
+        columns["usage_days"][index] = float(row[3] or 0)
+        now[index] = [np.nan if v is None else float(v) for v in row[4:]]
+    then = np.full((len(at), weeks + 1), np.nan)
+    for row in connection.execute(_last_year_sql(weeks, ids is not None), params):
+        index = at.get(row[0])
+        if index is not None:
+            then[index] = [np.nan if v is None else float(v) for v in row[1:]]
+    drops = drops_from_sums(now, then, ~np.isnan(now).all(axis=1), config)
+    columns["usage_drop"] = drops["flagged"]
+    columns["usage_drop_change"] = drops["change"]
+    return columns
 
 
 @functools.cache
@@ -280,10 +349,17 @@ def _features_sql(dialect: str, filtered: bool) -> Any:
         if dialect == "sqlite"
         else "LATERAL json_object_keys(u.feature_counts) AS f(key)"
     )
+    # Driven from accounts for the whole book, so each account's days are a range seek.
+    source = (
+        "usage_daily AS u"
+        if filtered
+        else "accounts AS driver JOIN usage_daily AS u ON u.account_id = driver.id"
+    )
     where = "u.day > :since AND u.day <= :until"
+    key = "u.account_id" if filtered else "driver.id"
     statement = text(
-        f"SELECT u.account_id, COUNT(DISTINCT f.key) FROM usage_daily AS u, {keys} "
-        f"WHERE {where}{' AND u.account_id IN :ids' if filtered else ''} GROUP BY u.account_id"
+        f"SELECT {key}, COUNT(DISTINCT f.key) FROM {source}, {keys} "
+        f"WHERE {where}{' AND u.account_id IN :ids' if filtered else ''} GROUP BY {key}"
     ).bindparams(_day("since"), _day("until"))
     return statement.bindparams(bindparam("ids", expanding=True)) if filtered else statement
 
@@ -298,7 +374,7 @@ def _features(
 
 
 @functools.cache
-def _tickets_sql(filtered: bool) -> AnySelect:
+def _tickets_sql(filtered: bool) -> Any:
     end, recent_from = _instant("end"), _instant("recent_from")
     still_open = and_(
         Ticket.opened_at < end,
@@ -314,19 +390,17 @@ def _tickets_sql(filtered: bool) -> AnySelect:
     def open_with(priority: TicketPriority) -> ColumnElement[Any]:
         return func.count(case((and_(still_open, Ticket.priority == priority), 1)))
 
-    return _only(
-        select(
-            Ticket.account_id,
+    return _per_account(
+        Ticket.account_id,
+        (
             open_with(TicketPriority.URGENT),
             open_with(TicketPriority.HIGH),
             open_with(TicketPriority.NORMAL),
             open_with(TicketPriority.LOW),
             func.count(case((Ticket.opened_at >= recent_from, 1))),
             func.count(case((Ticket.opened_at < recent_from, 1))),
-        )
-        .where(Ticket.opened_at < end, or_(still_open, Ticket.opened_at >= _instant("prev_from")))
-        .group_by(Ticket.account_id),
-        Ticket.account_id,
+        ),
+        (Ticket.opened_at < end, or_(still_open, Ticket.opened_at >= _instant("prev_from"))),
         filtered,
     )
 
@@ -351,39 +425,38 @@ def _tickets(
 
 
 @functools.cache
-def _latest_nps_sql(filtered: bool) -> AnySelect:
-    in_window = and_(
-        SurveyResponse.submitted_at >= _instant("since"),
-        SurveyResponse.submitted_at < _instant("end"),
+def _latest_nps_sql(filtered: bool) -> Any:
+    """Each account's latest NPS answer in the window: one index seek per account on
+    (account_id, submitted_at), newest first, which beats ranking every answer."""
+    driver = Account.__table__.alias("driver")
+    latest = (
+        select(SurveyResponse.score)
+        .where(
+            SurveyResponse.account_id == driver.c.id,
+            SurveyResponse.kind == SurveyKind.NPS,
+            SurveyResponse.submitted_at >= _instant("since"),
+            SurveyResponse.submitted_at < _instant("end"),
+        )
+        .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    ranked = _only(
-        select(
-            SurveyResponse.account_id,
-            SurveyResponse.score,
-            func.row_number()
-            .over(
-                partition_by=SurveyResponse.account_id,
-                order_by=(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc()),
-            )
-            .label("rank"),
-        ).where(in_window, SurveyResponse.kind == SurveyKind.NPS),
-        SurveyResponse.account_id,
-        filtered,
-    ).subquery()
-    return select(ranked.c.account_id, ranked.c.score).where(ranked.c.rank == 1)
+    statement = select(driver.c.id, latest)
+    if filtered:
+        statement = statement.where(driver.c.id.in_(bindparam("ids", expanding=True)))
+    return statement
 
 
 @functools.cache
-def _csat_sql(filtered: bool) -> AnySelect:
-    return _only(
-        select(SurveyResponse.account_id, func.avg(SurveyResponse.score))
-        .where(
+def _csat_sql(filtered: bool) -> Any:
+    return _per_account(
+        SurveyResponse.account_id,
+        (func.avg(SurveyResponse.score),),
+        (
             SurveyResponse.submitted_at >= _instant("since"),
             SurveyResponse.submitted_at < _instant("end"),
             SurveyResponse.kind == SurveyKind.CSAT,
-        )
-        .group_by(SurveyResponse.account_id),
-        SurveyResponse.account_id,
+        ),
         filtered,
     )
 
@@ -400,12 +473,11 @@ def _sentiment(
 
 
 @functools.cache
-def _touches_sql(filtered: bool) -> AnySelect:
-    return _only(
-        select(Activity.account_id, func.max(Activity.occurred_at))
-        .where(Activity.occurred_at < _instant("end"))
-        .group_by(Activity.account_id),
+def _touches_sql(filtered: bool) -> Any:
+    return _per_account(
         Activity.account_id,
+        (func.max(Activity.occurred_at),),
+        (Activity.occurred_at < _instant("end"),),
         filtered,
     )
 
@@ -432,19 +504,14 @@ def _touches(
 
 
 @functools.cache
-def _movement_sums_sql(filtered: bool) -> AnySelect:
+def _movement_sums_sql(filtered: bool) -> Any:
     def total(kind: ArrMovementKind) -> ColumnElement[Any]:
         return func.sum(case((ArrMovement.kind == kind, ArrMovement.amount), else_=0))
 
-    return _only(
-        select(
-            ArrMovement.account_id,
-            total(ArrMovementKind.EXPANSION),
-            total(ArrMovementKind.CONTRACTION),
-        )
-        .where(ArrMovement.effective_on > _day("since"), ArrMovement.effective_on <= _day("as_of"))
-        .group_by(ArrMovement.account_id),
+    return _per_account(
         ArrMovement.account_id,
+        (total(ArrMovementKind.EXPANSION), total(ArrMovementKind.CONTRACTION)),
+        (ArrMovement.effective_on > _day("since"), ArrMovement.effective_on <= _day("as_of")),
         filtered,
     )
 
@@ -506,6 +573,35 @@ def _any_rows(session: Session, column: Any, before: dt.date | dt.datetime) -> b
     return session.scalar(select(literal(True)).where(comparison).limit(1)) is not None
 
 
+@contextlib.contextmanager
+def _beside(session: Session, ids: list[int] | None) -> Iterator[Callable[..., Future[Columns]]]:
+    """Run one input query on a second connection while the others run on the session's.
+
+    Only for the whole book on a file or server database: there the usage scan takes as
+    long as all the other inputs together, and SQLite and PostgreSQL both work while
+    Python waits. One account's inputs are too quick to be worth a thread; an in-memory
+    database has a single connection.
+    """
+    engine = session.get_bind()
+    if ids is not None or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+        connection = session.connection()
+
+        def here(query: Callable[..., Columns], *args: Any) -> Future[Columns]:
+            done: Future[Columns] = Future()
+            done.set_result(query(connection, *args))
+            return done
+
+        yield here
+        return
+    # A plain reader even inside a write session, or it would queue behind its own lock.
+    with ThreadPoolExecutor(max_workers=1) as pool, reader(engine).connect() as second:
+
+        def beside(query: Callable[..., Columns], *args: Any) -> Future[Columns]:
+            return pool.submit(query, second, *args)
+
+        yield beside
+
+
 def account_inputs(
     session: Session,
     as_of: dt.date,
@@ -538,13 +634,14 @@ def account_inputs(
     # plain scan is faster than an IN list of thousands.
     wanted = list(at) if account_ids is not None else None
     connection = session.connection()
-    columns |= _usage(connection, as_of, window, wanted, at)
-    columns |= _features(connection, as_of, window, wanted, at)
-    columns |= _tickets(connection, as_of, window, wanted, at)
-    columns |= _sentiment(connection, as_of, config.health.sentiment.window_days, wanted, at)
-    columns |= _touches(connection, as_of, wanted, at)
-    columns |= _commercial(connection, as_of, config, wanted, at)
-    drops = usage_drop_columns(session, as_of, config, wanted, at)
+    with _beside(session, wanted) as run:
+        usage = run(_usage, as_of, config, wanted, at)
+        columns |= _features(connection, as_of, window, wanted, at)
+        columns |= _tickets(connection, as_of, window, wanted, at)
+        columns |= _sentiment(connection, as_of, config.health.sentiment.window_days, wanted, at)
+        columns |= _touches(connection, as_of, wanted, at)
+        columns |= _commercial(connection, as_of, config, wanted, at)
+        columns |= usage.result()
     for name in ZERO_WHEN_ABSENT:
         columns[name] = np.nan_to_num(columns[name], nan=0.0)
     # Average daily active users over the days the account was a customer in each window.
@@ -559,7 +656,6 @@ def account_inputs(
     columns["touches_known"] = np.full(
         len(ids), _any_rows(session, Activity.occurred_at, _end_of(as_of))
     )
-    columns |= drops
     features_total = product_features.count(session, as_of)
     columns["features_total"] = np.full(len(ids), float(features_total))
     return Inputs(ids, {name: columns[name] for name in INPUT_COLUMNS}, features_total)

@@ -143,6 +143,9 @@ RULES: tuple[tuple[str, float], ...] = (
 )
 
 
+RULES_BY_WEIGHT = tuple(sorted(RULES, key=lambda rule: -rule[1]))
+
+
 def _rules_fired(X: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -172,16 +175,11 @@ class RiskModel:
             probability = self.model.predict_proba(X)
             explained = self.model.explain(X)
             return probability, [[(n, c) for n, c in row if c > 0] for row in explained]
-        fired = _rules_fired(X)
-        weights = pd.Series(dict(RULES))
-        logits = BASE_LOG_ODDS + fired.astype(float).mul(weights, axis=1).sum(axis=1)
-        drivers = [
-            sorted(
-                ((name, weights[name]) for name in fired.columns if row[name]), key=lambda p: -p[1]
-            )
-            for _, row in fired.iterrows()
-        ]
-        return (1 / (1 + np.exp(-logits.to_numpy()))), drivers
+        fired = _rules_fired(X)[[name for name, _ in RULES_BY_WEIGHT]].to_numpy()
+        weights = np.array([weight for _, weight in RULES_BY_WEIGHT])
+        logits = BASE_LOG_ODDS + fired @ weights
+        drivers = [[RULES_BY_WEIGHT[i] for i in np.flatnonzero(row)] for row in fired]
+        return 1 / (1 + np.exp(-logits)), drivers
 
 
 def fit_risk_model(training: TrainingSet, config: Config) -> RiskModel:

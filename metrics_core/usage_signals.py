@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Date, bindparam, case, func, select
+from sqlalchemy import Date, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from metrics_core.config import Config
@@ -28,56 +28,32 @@ from metrics_core.models import UsageDaily
 YEAR_IN_WEEKS_DAYS = 364
 
 
-@functools.cache
-def _week_sums_sql(weeks: int, filtered: bool) -> Any:
-    """Sums of active users in `weeks + 1` windows; bounds come as parameters lo<k>/hi<k>."""
+def week_sum_columns(prefix: str, weeks: int) -> list[Any]:
+    """`weeks + 1` sums of active users, window k bounded by parameters <prefix>lo<k>/hi<k>.
+
+    NULL (not 0) for an account with no row in a window: a week before the account existed
+    is not a week of zero usage.
+    """
     columns: list[Any] = []
     for k in range(weeks + 1):
-        low, high = bindparam(f"lo{k}", type_=Date()), bindparam(f"hi{k}", type_=Date())
+        low = bindparam(f"{prefix}lo{k}", type_=Date())
+        high = bindparam(f"{prefix}hi{k}", type_=Date())
         in_window = (UsageDaily.day > low) & (UsageDaily.day <= high)
         columns.append(func.sum(case((in_window, UsageDaily.active_users))))
-    statement = (
-        select(UsageDaily.account_id, *columns)
-        .where(
-            UsageDaily.day > bindparam("first", type_=Date()),
-            UsageDaily.day <= bindparam("hi0", type_=Date()),
-        )
-        .group_by(UsageDaily.account_id)
-    )
-    if filtered:
-        statement = statement.where(UsageDaily.account_id.in_(bindparam("ids", expanding=True)))
-    return statement
+    return columns
 
 
-def _week_sums(
-    session: Session,
-    end: dt.date,
-    weeks: int,
-    length: int,
-    ids: Sequence[int] | None,
-    at: dict[int, int],
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Active-user totals for `weeks + 1` windows ending at `end`, one row per account.
-
-    Column k is the window ending k weeks before `end` (k = 0 is the most recent); NaN
-    where the account has no row in that window. The mask says which accounts had any row.
-    """
-    params: dict[str, Any] = {"first": end - dt.timedelta(days=7 * weeks + length)}
+def week_params(prefix: str, end: dt.date, weeks: int, length: int) -> dict[str, dt.date]:
+    """Bounds for `week_sum_columns`, plus <prefix>first: the start of the oldest window."""
+    params = {f"{prefix}first": end - dt.timedelta(days=7 * weeks + length)}
     for k in range(weeks + 1):
-        params[f"hi{k}"] = end - dt.timedelta(days=7 * k)
-        params[f"lo{k}"] = params[f"hi{k}"] - dt.timedelta(days=length)
-    if ids is not None:
-        params["ids"] = list(ids)
-    sums = np.full((len(at), weeks + 1), np.nan)
-    seen = np.zeros(len(at), dtype=bool)
-    statement = _week_sums_sql(weeks, ids is not None)
-    for row in session.connection().execute(statement, params):
-        index = at.get(row[0])
-        if index is None:
-            continue
-        seen[index] = True
-        sums[index] = [np.nan if v is None else float(v) for v in row[1:]]
-    return sums, seen
+        params[f"{prefix}hi{k}"] = end - dt.timedelta(days=7 * k)
+        params[f"{prefix}lo{k}"] = params[f"{prefix}hi{k}"] - dt.timedelta(days=length)
+    return params
+
+
+def last_year(as_of: dt.date) -> dt.date:
+    return as_of - dt.timedelta(days=YEAR_IN_WEEKS_DAYS)
 
 
 def _nanmean(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -92,21 +68,17 @@ def _ratio(numerator: NDArray[np.float64], denominator: NDArray[np.float64]) -> 
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
-def drop_columns(
-    session: Session,
-    as_of: dt.date,
+def drops_from_sums(
+    now: NDArray[np.float64],
+    then: NDArray[np.float64],
+    seen: NDArray[np.bool_],
     config: Config,
-    ids: Sequence[int] | None,
-    at: dict[int, int],
 ) -> dict[str, NDArray[Any]]:
-    """Arrays aligned with `at`: `recent`, `baseline`, `expected`, `change`, `yoy_change`,
-    `seasonal`, `flagged`, and `seen` (the account has usage in the windows)."""
-    rules = config.usage_drop
-    weeks, length = rules.baseline_weeks, rules.recent_days
-    now, seen = _week_sums(session, as_of, weeks, length, ids, at)
-    then, _ = _week_sums(
-        session, as_of - dt.timedelta(days=YEAR_IN_WEEKS_DAYS), weeks, length, ids, at
-    )
+    """The drop arithmetic on week sums (rows: accounts; column k: k weeks back).
+
+    `now` ends at the as-of day, `then` 364 days earlier. Returns `recent`, `baseline`,
+    `expected`, `change`, `yoy_change`, `seasonal` and `flagged`.
+    """
     recent = np.nan_to_num(now[:, 0], nan=0.0)
     # A baseline week without any row is a week before the account existed: leave it out.
     baseline = _nanmean(now[:, 1:])
@@ -115,7 +87,9 @@ def drop_columns(
     seasonal = ~np.isnan(factor) & ~np.isnan(then[:, 1:]).any(axis=1)
     expected = baseline * np.where(seasonal, factor, 1.0)
     change = _ratio(recent, expected) - 1
-    flagged = (np.nan_to_num(change, nan=0.0) <= -rules.threshold) & (np.nan_to_num(baseline) > 0)
+    flagged = (np.nan_to_num(change, nan=0.0) <= -config.usage_drop.threshold) & (
+        np.nan_to_num(baseline) > 0
+    )
     return {
         "recent": recent,
         "baseline": baseline,
@@ -124,20 +98,31 @@ def drop_columns(
         "yoy_change": _ratio(recent, then[:, 0]) - 1,
         "seasonal": seasonal,
         "flagged": flagged & seen,
-        "seen": seen,
     }
 
 
-def usage_drop_columns(
-    session: Session,
-    as_of: dt.date,
-    config: Config,
-    ids: Sequence[int] | None,
-    at: dict[int, int],
-) -> dict[str, NDArray[Any]]:
-    """The two columns health and risk take: `usage_drop` (flag) and `usage_drop_change`."""
-    drops = drop_columns(session, as_of, config, ids, at)
-    return {"usage_drop": drops["flagged"], "usage_drop_change": drops["change"]}
+@functools.cache
+def _drops_sql(weeks: int, filtered: bool) -> Any:
+    """One scan for both years' windows: this year's and the same weeks a year earlier."""
+    statement = (
+        select(
+            UsageDaily.account_id,
+            *week_sum_columns("n", weeks),
+            *week_sum_columns("y", weeks),
+        )
+        .where(
+            or_(
+                (UsageDaily.day > bindparam("nfirst", type_=Date()))
+                & (UsageDaily.day <= bindparam("nhi0", type_=Date())),
+                (UsageDaily.day > bindparam("yfirst", type_=Date()))
+                & (UsageDaily.day <= bindparam("yhi0", type_=Date())),
+            )
+        )
+        .group_by(UsageDaily.account_id)
+    )
+    if filtered:
+        statement = statement.where(UsageDaily.account_id.in_(bindparam("ids", expanding=True)))
+    return statement
 
 
 def usage_drops(
@@ -147,12 +132,30 @@ def usage_drops(
     expected, e.g. −0.4 for 40 % below), `yoy_change` (NaN without last year's data),
     `seasonal` (whether last year's movement adjusted the expectation) and `flagged`.
     """
-    if account_ids is None:
-        ids = [int(i) for i in session.scalars(select(UsageDaily.account_id).distinct())]
-    else:
-        ids = list(account_ids)
-    at = {account_id: i for i, account_id in enumerate(sorted(ids))}
-    drops = drop_columns(session, as_of, config, list(at) if account_ids is not None else None, at)
-    seen = drops.pop("seen")
-    frame = pd.DataFrame(drops, index=pd.Index(list(at), name="account_id"))
-    return frame[seen]
+    rules = config.usage_drop
+    weeks, length = rules.baseline_weeks, rules.recent_days
+    params: dict[str, Any] = week_params("n", as_of, weeks, length) | week_params(
+        "y", last_year(as_of), weeks, length
+    )
+    if account_ids is not None:
+        params["ids"] = list(account_ids)
+    statement = _drops_sql(weeks, account_ids is not None)
+    rows = [tuple(row) for row in session.connection().execute(statement, params)]
+    if not rows:
+        return pd.DataFrame(
+            columns=[
+                "recent",
+                "baseline",
+                "expected",
+                "change",
+                "yoy_change",
+                "seasonal",
+                "flagged",
+            ]
+        )
+    sums = np.array([[np.nan if v is None else float(v) for v in row[1:]] for row in rows])
+    now, then = sums[:, : weeks + 1], sums[:, weeks + 1 :]
+    seen = ~np.isnan(now).all(axis=1)
+    drops = drops_from_sums(now, then, seen, config)
+    frame = pd.DataFrame(drops, index=pd.Index([row[0] for row in rows], name="account_id"))
+    return frame[seen].sort_index()

@@ -11,13 +11,28 @@ from bot.context import BotContext
 from bot.formatting import money, percent
 from bot.reply import Fact, Metric, Reply, Table, Tone
 from bot.requests import CommandRequest
-from metrics_core.efficiency import CostToRetain, books, cost_to_retain
+from metrics_core.efficiency import CostToRetain, activity_counts, books, cost_to_retain
 from metrics_core.frames import movements
 from metrics_core.models import Segment
 from metrics_core.revenue import RetentionResult, clv, retention
 
 USAGE = "kpis [period] [segment]"
 DEFAULT_DAYS = 365
+
+
+def _touch_table(touches: pd.DataFrame) -> Table:
+    """Touchpoints per CSM per month: a month a column, calls/QBRs/trainings/emails per cell."""
+    months = sorted(set(touches["month"]))
+    cells: dict[str, dict[str, str]] = {}
+    for row in touches.itertuples():
+        cells.setdefault(row.csm, {})[row.month] = (
+            f"{row.call}/{row.qbr}/{row.training}/{row.email}"
+        )
+    return Table(
+        ("CSM", *months),
+        tuple((csm, *(cells[csm].get(m, "0/0/0/0") for m in months)) for csm in sorted(cells)),
+        title="Touchpoints per month (calls/QBRs/trainings/emails)",
+    )
 
 
 def _tone(ratio: float | None, good: float, fair: float) -> Tone:
@@ -51,7 +66,8 @@ async def kpis_command(request: CommandRequest, context: BotContext) -> Reply:
         lambda session: cost_to_retain(session, today, days=365, segment=segment)
     )
     team = await context.db.read(lambda session: books(session, today))
-    return kpis_reply(result, period, segment, crc, team, context)
+    touches = await context.db.read(lambda session: activity_counts(session, today, months=3))
+    return kpis_reply(result, period, segment, crc, team, touches, context)
 
 
 def kpis_reply(
@@ -60,6 +76,7 @@ def kpis_reply(
     segment: Segment | None,
     crc: CostToRetain,
     team: pd.DataFrame,
+    touches: pd.DataFrame,
     context: BotContext,
 ) -> Reply:
     currency = context.config.revenue.currency
@@ -130,6 +147,8 @@ def kpis_reply(
                 title="Books (largest first)",
             )
         )
+    if len(touches):
+        tables.append(_touch_table(touches))
     return Reply(
         heading=heading,
         metrics=metrics,

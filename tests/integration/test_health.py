@@ -204,3 +204,18 @@ def test_a_flagged_usage_drop_costs_the_usage_component(db: Database) -> None:
         0.7 * (5.3 / 10 / 0.6 * 100) + 0.3 * (50 - 100 * 0.7 / 6) - 20, abs=0.05
     )
     assert "usage dropped 50% below its usual level in the last 7 days" in usage.detail
+
+
+def test_an_account_with_no_usage_scores_zero_usage_not_missing(db: Database) -> None:
+    _portfolio(db)  # others have usage, so the source is known
+    with db.writing() as session:
+        idle = f.account(session, "IDLE", "Idle Ltd", seats=50, domain=None).id
+    with db.reading() as session:
+        result = account_health(session, idle, AS_OF, DEFAULTS)
+    assert result is not None
+    usage = next(c for c in result.components if c.name == "usage")
+    assert usage.score == 0
+    assert usage.detail == "0 of 50 seats active on an average day"
+    assert "usage" not in result.missing
+    assert result.biggest_drag is not None
+    assert result.biggest_drag.name == "usage"

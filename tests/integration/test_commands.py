@@ -1,0 +1,194 @@
+"""Every command through the router on a seeded book, as `closeloop ask` runs it.
+
+Where a reply states a count, the test counts the same thing with its own SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.catalog import build_registry
+from bot.context import BotContext
+from bot.reply import Reply
+from bot.requests import Actor, CommandRequest, Platform
+from bot.router import Router
+from metrics_core import migrate
+from metrics_core.config import Config
+from metrics_core.db import Database, make_engine
+from metrics_core.models import Renewal, RenewalStatus, SurveyKind, SurveyResponse
+from metrics_core.risk import RiskModels
+from metrics_core.synthetic import seed_database
+
+AS_OF = dt.date(2026, 11, 20)
+ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    path: Path = tmp_path_factory.mktemp("book") / "closeloop.db"
+    database = Database(make_engine(f"sqlite:///{path}"))
+    migrate.upgrade(database.engine)
+    seed_database(database.engine, accounts=150, days=365, seed=11, as_of=AS_OF)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="module")
+def router(book: Database) -> Router:
+    config = Config()
+    context = BotContext(
+        db=book,
+        config=config,
+        registry=build_registry(),
+        risk=RiskModels(config),
+        today=lambda: AS_OF,
+    )
+    return Router(context)
+
+
+async def ask(router: Router, text: str) -> Reply:
+    return await router.handle(CommandRequest.parse(text, ME))
+
+
+def table(reply: Reply, title: str | None = None) -> list[tuple[str, ...]]:
+    found = [t for t in reply.tables if title is None or t.title == title]
+    assert found, f"no table {title!r} in {[t.title for t in reply.tables]}"
+    return list(found[0].rows)
+
+
+def facts(reply: Reply) -> dict[str, str]:
+    return {fact.label: fact.value for fact in reply.facts}
+
+
+async def test_help_lists_every_command(router: Router) -> None:
+    reply = await ask(router, "help")
+    assert [row[0].split()[0] for row in table(reply)] == [
+        "health",
+        "churn",
+        "nps",
+        "renewals",
+        "kpis",
+        "help",
+    ]
+
+
+async def test_health_of_acme(router: Router) -> None:
+    reply = await ask(router, "health acme")
+    assert reply.heading == "Acme Corp — health"
+    assert reply.metrics[0].label == "Health score"
+    assert facts(reply)["Owner"] == "Dana Whitfield"
+    components = table(reply)
+    assert {row[0] for row in components} == {
+        "Usage",
+        "Adoption",
+        "Support",
+        "Sentiment",
+        "Relationship",
+        "Commercial",
+    }
+    assert sum(float(row[3]) for row in components) == pytest.approx(
+        float(reply.metrics[0].value.split("/")[0]), abs=1.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("health", "Which account?"),
+        ("health zzzz-no-such", "No account matches “zzzz-no-such”"),
+        ("churn", "Which account?"),
+    ],
+)
+async def test_account_commands_explain_bad_arguments(
+    router: Router, text: str, heading: str
+) -> None:
+    assert (await ask(router, text)).heading == heading
+
+
+async def test_churn_of_acme_names_its_drivers_and_method(router: Router) -> None:
+    reply = await ask(router, "churn ACME")
+    assert reply.heading == "Acme Corp — churn risk"
+    assert reply.metrics[0].value.endswith("%")
+    assert 0 <= int(reply.metrics[0].value.rstrip(" %")) <= 100
+    assert reply.notes[0].startswith(("Model:", "Rule-based risk:"))
+    assert table(reply)  # a declining account has drivers
+
+
+async def test_churn_top_is_ranked(router: Router) -> None:
+    reply = await ask(router, "churn top 5")
+    rows = table(reply)
+    assert len(rows) == 5
+    risks = [int(row[1].rstrip(" %")) for row in rows]
+    assert risks == sorted(risks, reverse=True)
+    assert (await ask(router, "churn top many")).heading == "“many” is not a count"
+
+
+async def test_nps_company_wide(router: Router, book: Database) -> None:
+    reply = await ask(router, "nps")
+    assert reply.heading == "NPS — all customers, last 90 days"
+    since = dt.datetime.combine(AS_OF - dt.timedelta(days=89), dt.time(), tzinfo=dt.UTC)
+    with book.reading() as session:
+        n = session.scalar(
+            select(func.count()).where(
+                SurveyResponse.kind == SurveyKind.NPS, SurveyResponse.submitted_at >= since
+            )
+        )
+    assert f"n = {n}" in (reply.metrics[0].detail or "")
+    assert len(table(reply, "Monthly trend")) == 6
+    assert table(reply, "By segment (worst first)")
+    assert table(reply, "By CSM (worst first)")
+
+
+async def test_nps_by_segment_account_and_month(router: Router, book: Database) -> None:
+    smb = await ask(router, "nps smb")
+    assert smb.heading == "NPS — SMB, last 90 days"
+    assert all(t.title != "By segment (worst first)" for t in smb.tables)
+    acme = await ask(router, "nps acme 365d")
+    assert acme.heading == "NPS — Acme Corp, last 365 days"
+    october = await ask(router, "nps 2026-10")
+    assert october.heading == "NPS — all customers, October 2026"
+    with book.reading() as session:
+        n = session.scalar(
+            select(func.count()).where(
+                SurveyResponse.kind == SurveyKind.NPS,
+                SurveyResponse.submitted_at >= dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+                SurveyResponse.submitted_at < dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+            )
+        )
+    assert f"n = {n}" in (october.metrics[0].detail or "")
+
+
+async def test_renewals_in_90_days(router: Router, book: Database) -> None:
+    reply = await ask(router, "renewals 90")
+    with book.reading() as session:
+        due = session.scalar(
+            select(func.count()).where(
+                Renewal.status == RenewalStatus.UPCOMING,
+                Renewal.renewal_date >= AS_OF,
+                Renewal.renewal_date <= AS_OF + dt.timedelta(days=90),
+            )
+        )
+    assert facts(reply)["Due"].startswith(f"{due} renewals")
+    assert 0 < len(table(reply)) <= 15
+    assert (await ask(router, "renewals soon")).heading == "“soon” is not a number of days"
+
+
+async def test_kpis(router: Router) -> None:
+    reply = await ask(router, "kpis")
+    assert reply.heading == "KPIs — all segments, last 12 months"
+    labels = [m.label for m in reply.metrics]
+    assert labels == ["NRR", "GRR", "Logo retention"]
+    grr = float(reply.metrics[1].value.rstrip(" %"))
+    nrr = float(reply.metrics[0].value.rstrip(" %"))
+    assert grr <= 100
+    assert grr <= nrr  # NRR is GRR plus expansion
+    assert "Cost to retain (12 months)" in facts(reply)
+    assert table(reply, "Books (largest first)")
+    enterprise = await ask(router, "kpis enterprise 2026-q3")
+    assert enterprise.heading == "KPIs — Enterprise, Q3 2026"
+    assert (await ask(router, "kpis lots")).heading == "I don't understand “lots”"
