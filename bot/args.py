@@ -91,3 +91,27 @@ def parse_count(token: str, *, low: int = 1, high: int = 1000) -> int | None:
         return None
     value = int(text)
     return value if low <= value <= high else None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a metrics command was asked about: a period, a segment, and the other words."""
+
+    period: Period | None
+    segment: Segment | None
+    rest: tuple[str, ...]
+
+
+def parse_scope(text: str, today: dt.date) -> Scope:
+    """The first period and the first segment among the words, in any order."""
+    period: Period | None = None
+    segment: Segment | None = None
+    rest: list[str] = []
+    for word in text.split():
+        if period is None and (found := parse_period(word, today)) is not None:
+            period = found
+        elif segment is None and (named := parse_segment(word)) is not None:
+            segment = named
+        else:
+            rest.append(word)
+    return Scope(period, segment, tuple(rest))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from bot.args import Period, parse_period, parse_segment, trailing
+from bot.args import Period, parse_scope, trailing
 from bot.context import BotContext
 from bot.formatting import money, percent
 from bot.reply import Fact, Metric, Reply, Table, Tone
@@ -43,22 +43,17 @@ def _tone(ratio: float | None, good: float, fair: float) -> Tone:
 
 async def kpis_command(request: CommandRequest, context: BotContext) -> Reply:
     today = context.today()
-    period: Period | None = None
-    segment: Segment | None = None
-    for word in request.args.split():
-        if period is None and (found := parse_period(word, today)) is not None:
-            period = found
-        elif segment is None and (seg := parse_segment(word)) is not None:
-            segment = seg
-        else:
-            return Reply(
-                heading=f"I don't understand “{word}”",
-                paragraphs=(
-                    f"Usage: `{USAGE}`; a period like `12m`, `90d`, `2026`, `2026-q3`, "
-                    "`2026-10`, `ytd`, and a segment: Enterprise, Mid-market or SMB.",
-                ),
-            )
-    period = period or trailing(today, DEFAULT_DAYS, "last 12 months")
+    scope = parse_scope(request.args, today)
+    segment = scope.segment
+    if scope.rest:
+        return Reply(
+            heading=f"I don't understand “{scope.rest[0]}”",
+            paragraphs=(
+                f"Usage: `{USAGE}`; a period like `12m`, `90d`, `2026`, `2026-q3`, "
+                "`2026-10`, `ytd`, and a segment: Enterprise, Mid-market or SMB.",
+            ),
+        )
+    period = scope.period or trailing(today, DEFAULT_DAYS, "last 12 months")
     end = min(period.end, today + dt.timedelta(days=1))
     moves = await context.db.read(lambda session: movements(session, until=today))
     result = retention(moves, period.start, end, segment.value if segment else None)

@@ -11,12 +11,12 @@ import datetime as dt
 import pandas as pd
 
 from bot.accounts import resolve_account
-from bot.args import Period, parse_period, parse_segment, trailing
+from bot.args import Period, parse_scope, trailing
 from bot.context import BotContext
 from bot.reply import Fact, Metric, Reply, Table, Tone
 from bot.requests import CommandRequest
 from metrics_core.frames import survey_responses
-from metrics_core.models import Segment, SurveyKind
+from metrics_core.models import SurveyKind
 from metrics_core.nps import NpsResult, nps
 from metrics_core.surveys import (
     CesResult,
@@ -68,17 +68,9 @@ def _ces_text(result: CesResult) -> str:
 
 async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
     today = context.today()
-    period: Period | None = None
-    segment: Segment | None = None
-    rest: list[str] = []
-    for word in request.args.split():
-        if period is None and (found := parse_period(word, today)) is not None:
-            period = found
-        elif segment is None and (seg := parse_segment(word)) is not None:
-            segment = seg
-        else:
-            rest.append(word)
-    period = period or trailing(today, DEFAULT_DAYS, f"last {DEFAULT_DAYS} days")
+    asked = parse_scope(request.args, today)
+    segment, rest = asked.segment, asked.rest
+    period = asked.period or trailing(today, DEFAULT_DAYS, f"last {DEFAULT_DAYS} days")
     account_ids: list[int] | None = None
     scope = segment.value if segment else "all customers"
     if rest:
