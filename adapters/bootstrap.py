@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slack_bolt.async_app import AsyncApp
+
 from adapters.settings import Settings
+from adapters.slack.app import build_slack_app, web_client
 from bot.catalog import build_registry
 from bot.context import BotContext
 from bot.router import Router
@@ -20,6 +23,7 @@ class Container:
     db: Database
     risk: RiskModels
     router: Router
+    slack: AsyncApp | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -30,5 +34,20 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     config = config or load_config(settings.config_path)
     db = Database(make_engine(settings.database_url))
     risk = RiskModels(config)
-    context = BotContext(db=db, config=config, registry=build_registry(), risk=risk)
-    return Container(settings=settings, config=config, db=db, risk=risk, router=Router(context))
+    registry = build_registry()
+    context = BotContext(db=db, config=config, registry=registry, risk=risk)
+    router = Router(context)
+    slack = None
+    if settings.slack_enabled and settings.slack_bot_token is not None:
+        slack = build_slack_app(
+            router,
+            context,
+            registry,
+            client=web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
+            signing_secret=(
+                settings.slack_signing_secret.get_secret_value()
+                if settings.slack_signing_secret
+                else None
+            ),
+        )
+    return Container(settings=settings, config=config, db=db, risk=risk, router=router, slack=slack)

@@ -14,6 +14,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from adapters.bootstrap import Container
 
@@ -67,6 +68,14 @@ async def instrument(
         request.app[LATENCY].labels(request.method, name).observe(time.perf_counter() - started)
 
 
+async def slack_events(request: web.Request) -> web.Response:
+    """Slash commands, buttons and events: one Request URL, handed to slack-bolt as is."""
+    slack = request.app[CONTAINER].slack
+    assert slack is not None  # the route exists only when Slack is configured
+    response = await slack.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(response)
+
+
 def build_app(container: Container) -> web.Application:
     app = web.Application(middlewares=[instrument])
     registry = CollectorRegistry()
@@ -87,4 +96,6 @@ def build_app(container: Container) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if container.slack is not None:
+        app.router.add_post("/slack/events", slack_events)
     return app

@@ -8,6 +8,7 @@ import logging
 import signal
 
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.bootstrap import Container, build
 from adapters.http import build_app
@@ -34,6 +35,17 @@ async def _warm_risk_model(container: Container) -> None:
     )
 
 
+async def start_socket_mode(container: Container) -> AsyncSocketModeHandler | None:
+    """Connect to Slack over Socket Mode when an app token is set (no public URL needed)."""
+    token = container.settings.slack_app_token
+    if container.slack is None or token is None:
+        return None
+    handler = AsyncSocketModeHandler(container.slack, token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
+    log.info("connected to Slack over Socket Mode")
+    return handler
+
+
 async def run(settings: Settings, config: Config, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM; in-flight requests finish before the database closes."""
     container = build(settings, config)
@@ -43,6 +55,7 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("Closeloop listening on http://%s:%d", host, port)
+        socket_mode = await start_socket_mode(container)
         warming = asyncio.create_task(_warm_risk_model(container))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -51,6 +64,8 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         await stop.wait()
         log.info("shutting down")
         warming.cancel()
+        if socket_mode is not None:
+            await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
     finally:
         container.close()

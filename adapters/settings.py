@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,3 +22,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="CLOSELOOP_HOST")
     port: int = Field(default=3000, validation_alias="CLOSELOOP_PORT")
     log_level: str = Field(default="INFO", validation_alias="CLOSELOOP_LOG_LEVEL")
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack over HTTP needs both secrets; Socket Mode needs the bot and app tokens."""
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import Command, CommandRegistry
-from bot.handlers import churn, health, kpis, nps, renewals
+from bot.handlers import churn, followups, health, kpis, nps, renewals
 from bot.handlers.help import help_command
 
 
@@ -39,6 +39,12 @@ def build_registry() -> CommandRegistry:
             kpis.USAGE,
             "NRR, GRR, logo retention, expansion, churn, CLV and cost to retain",
             kpis.kpis_command,
+        ),
+        Command(
+            "followups",
+            followups.USAGE,
+            "Survey follow-ups still waiting, yours or everyone's, oldest first",
+            followups.followups_command,
         ),
         Command("help", "help", "This list", help_command),
     ):

@@ -36,3 +36,12 @@ class CommandRequest:
         stripped = text.strip().lstrip("/")
         command, _, args = stripped.partition(" ")
         return cls(command=command.lower(), args=args.strip(), actor=actor)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """A button press: the action id (without any per-message suffix) and its payload."""
+
+    action_id: str
+    payload: dict[str, str]
+    actor: Actor

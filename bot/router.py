@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 
+from bot.actions import PICK, REFRESH, SHARE, shared, with_standard_actions
 from bot.context import BotContext
 from bot.handlers.help import unknown_command
 from bot.reply import Reply
-from bot.requests import CommandRequest
+from bot.requests import ActionRequest, CommandRequest
 
 log = logging.getLogger(__name__)
+UMBRELLA = "closeloop"
 
 
 class Router:
@@ -18,11 +20,14 @@ class Router:
         self.context = context
 
     async def handle(self, request: CommandRequest) -> Reply:
+        """Answer a command; `/closeloop health acme` is the same as `/health acme`."""
+        if request.command == UMBRELLA:
+            request = CommandRequest.parse(request.args or "help", request.actor)
         command = self.context.registry.get(request.command)
         if command is None:
             return unknown_command(request.command, self.context.registry)
         try:
-            return await command.handler(request, self.context)
+            reply = await command.handler(request, self.context)
         except Exception:
             # The user gets an answer they can quote to an admin; the log gets the details.
             incident = uuid.uuid4().hex[:8]
@@ -34,3 +39,16 @@ class Router:
                     f"failing, give your admin the incident id `{incident}`.",
                 ),
             )
+        return with_standard_actions(reply, f"{request.command} {request.args}".strip())
+
+    async def act(self, request: ActionRequest) -> Reply:
+        """Answer a button press by re-running the command its payload names."""
+        text = request.payload.get("command", "")
+        if request.action_id == PICK:
+            text = f"{text} {request.payload.get('account', '')}"
+        elif request.action_id not in (REFRESH, SHARE):
+            return Reply(heading="That button is no longer supported")
+        if not text.strip():
+            return Reply(heading="That button has lost its question; please ask again")
+        reply = await self.handle(CommandRequest.parse(text, request.actor))
+        return shared(reply, request.actor) if request.action_id == SHARE else reply

@@ -99,3 +99,15 @@ def survey_responses(
     frame["segment"] = frame["segment"].map(lambda s: None if s is None else s.value)
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
     return frame
+
+
+def account_names(session: Session, account_ids: Sequence[int]) -> pd.DataFrame:
+    """`account` and `owner` names indexed by account id, to label a frame of results."""
+    owner = aliased(TeamMember)
+    rows = session.execute(
+        select(Account.id, Account.name, owner.name)
+        .outerjoin(owner, owner.id == Account.owner_id)
+        .where(Account.id.in_(list(map(int, account_ids))))
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", "account", "owner"])
+    return frame.set_index("account_id")

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from metrics_core.config import Config
+from metrics_core.frames import account_names
 from metrics_core.health import score_frame
 from metrics_core.inputs import account_inputs
 from metrics_core.risk import RiskModel, churn_risk
@@ -23,14 +24,17 @@ def portfolio(
     config: Config,
     model: RiskModel,
     owner_id: int | None = None,
+    *,
+    with_names: bool = False,
 ) -> pd.DataFrame:
     """Per customer: inputs, component scores, `score`, `band`, `probability`, `drivers`.
 
-    With `owner_id`, only that CSM's book.
+    With `owner_id`, only that CSM's book; `with_names` adds `account` and `owner`.
     """
     inputs = account_inputs(session, as_of, config)
     if owner_id is not None:
         inputs = inputs.take(inputs.columns["owner_id"] == owner_id)
     health = score_frame(inputs, config)
     risk = churn_risk(session, as_of, config, model, inputs=inputs)
-    return inputs.frame().join(health).join(risk)
+    result = inputs.frame().join(health).join(risk)
+    return result.join(account_names(session, result.index)) if with_names else result

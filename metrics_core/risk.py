@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from metrics_core.churn import ChurnModel
 from metrics_core.config import Config
 from metrics_core.evaluation import calibration_table, roc_auc, top_decile
+from metrics_core.frames import account_names
 from metrics_core.inputs import Inputs, account_inputs
-from metrics_core.models import Account, Renewal, RenewalStatus, TeamMember, UsageDaily
+from metrics_core.models import Renewal, RenewalStatus, UsageDaily
 
 CUT_SPACING_DAYS = 30
 # The inputs compare two usage windows, so a cut needs this much history before it.
@@ -296,17 +297,6 @@ class RiskModels:
             return self._models[as_of]
 
 
-def _with_names(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
-    ids = list(map(int, frame.index))
-    rows = session.execute(
-        select(Account.id, Account.name, TeamMember.name)
-        .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
-        .where(Account.id.in_(ids))
-    ).all()
-    names = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", "account", "owner"])
-    return frame.join(names.set_index("account_id"))
-
-
 def account_risk(
     session: Session, as_of: dt.date, config: Config, model: RiskModel, account_id: int
 ) -> pd.Series | None:
@@ -325,4 +315,8 @@ def top_risks(
     inputs = account_inputs(session, as_of, config)
     risk = churn_risk(session, as_of, config, model, inputs=inputs)
     top = risk.join(inputs.frame()[["arr", "days_to_renewal"]]).nlargest(count, "probability")
-    return _with_names(session, top) if len(top) else top.assign(account=[], owner=[])
+    return (
+        top.join(account_names(session, top.index))
+        if len(top)
+        else top.assign(account=[], owner=[])
+    )

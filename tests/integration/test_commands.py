@@ -178,6 +178,24 @@ async def test_renewals_in_90_days(router: Router, book: Database) -> None:
     assert (await ask(router, "renewals soon")).heading == "“soon” is not a number of days"
 
 
+async def test_followups_and_refresh_buttons(router: Router) -> None:
+    everyone = await ask(router, "followups")
+    assert everyone.heading == "Open follow-ups"
+    mine = await ask(router, "followups mine")
+    assert mine.heading == "Your open follow-ups"  # U0CSM1 is Dana Whitfield
+    stranger = await router.handle(
+        CommandRequest.parse("followups mine", Actor(Platform.CONSOLE, user_id="UNOBODY"))
+    )
+    assert stranger.heading == "You are not on the CS team yet"
+    assert [a.label for a in mine.actions] == ["Refresh", "Share in channel"]
+    assert mine.actions[0].payload == {"command": "followups mine"}
+
+
+async def test_umbrella_command(router: Router) -> None:
+    assert (await ask(router, "closeloop health acme")).heading == "Acme Corp — health"
+    assert (await ask(router, "closeloop")).heading == "Closeloop commands"
+
+
 async def test_kpis(router: Router) -> None:
     reply = await ask(router, "kpis")
     assert reply.heading == "KPIs — all segments, last 12 months"

@@ -1,0 +1,1 @@
+"""Slack: slack-bolt on aiohttp, Block Kit rendering, the App Home."""

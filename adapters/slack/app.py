@@ -1,0 +1,128 @@
+"""The Slack app: slack-bolt listeners that translate Slack payloads to and from the bot.
+
+Everything Slack-shaped stays here: a slash command becomes a `CommandRequest`, a button
+an `ActionRequest`, and the `Reply` that comes back is rendered to Block Kit. Slack wants
+an acknowledgement within three seconds, so every listener acks first and answers
+through `respond` (the command's response_url) when the work is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import parse_button_value, render_home, render_message
+from bot.actions import PICK, REFRESH, SHARE
+from bot.commands import CommandRegistry
+from bot.context import BotContext
+from bot.home import home
+from bot.reply import Reply, Visibility
+from bot.requests import ActionRequest, Actor, CommandRequest, Platform
+from bot.router import UMBRELLA, Router
+
+log = logging.getLogger(__name__)
+
+# Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
+ACTION_IDS = re.compile(rf"^({re.escape(REFRESH)}|{re.escape(SHARE)}|{re.escape(PICK)})(:\d+)?$")
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries dropped connections.
+
+    Only idempotent failures are retried: slack_sdk's connection-error handler retries
+    when the request never reached Slack, so a retry cannot post a message twice.
+    """
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _actor(user_id: str | None, name: str | None) -> Actor:
+    return Actor(Platform.SLACK, user_id=user_id, display_name=name)
+
+
+def _message(reply: Reply) -> dict[str, Any]:
+    rendered = render_message(reply)
+    response_type = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
+    return {"text": rendered.text, "blocks": rendered.blocks, "response_type": response_type}
+
+
+async def _skip_retries(
+    request: AsyncBoltRequest,
+    next: Callable[[], Awaitable[BoltResponse]],
+) -> BoltResponse:
+    """Slack retries an event it thinks we missed; we did not, so a retry changes nothing."""
+    if request.headers.get("x-slack-retry-num"):
+        return BoltResponse(status=200, body="")
+    return await next()
+
+
+def build_slack_app(
+    router: Router,
+    context: BotContext,
+    registry: CommandRegistry,
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+    )
+    app.middleware(_skip_retries)
+
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        name = command["command"].lstrip("/")
+        actor = _actor(command.get("user_id"), command.get("user_name"))
+        request = CommandRequest(command=name, args=command.get("text", "").strip(), actor=actor)
+        reply = await router.handle(request)
+        await respond(**_message(reply))
+
+    for name in (UMBRELLA, *registry.names()):
+        app.command(f"/{name}")(on_command)
+
+    async def on_action(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        user = body.get("user", {})
+        action_id = action["action_id"].split(":", 1)[0]
+        request = ActionRequest(
+            action_id=action_id,
+            payload=parse_button_value(action.get("value", "")),
+            actor=_actor(user.get("id"), user.get("username") or user.get("name")),
+        )
+        reply = await router.act(request)
+        # A refreshed or picked answer replaces the one clicked; a shared one is posted anew.
+        replace = reply.visibility is Visibility.PRIVATE
+        await respond(**_message(reply), replace_original=replace)
+
+    app.action(ACTION_IDS)(on_action)
+
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        replies = await home(_actor(event.get("user"), None), context)
+        await client.views_publish(user_id=event["user"], view=render_home(replies))
+
+    app.event("app_home_opened")(on_home_opened)
+    return app

@@ -1,0 +1,528 @@
+"""Block Kit rendering of a `Reply`: the only code that knows what a Slack message looks like.
+
+Handlers answer with a platform-neutral `Reply`; this module turns it into the blocks and
+fallback text that `chat.postMessage`, `respond()` and `views.publish` take. It builds
+plain dicts rather than slack_sdk model objects, so it has no Slack dependency and its
+output can be compared and checked as data.
+
+Slack rejects a whole message when any one block breaks a limit, so every limit is
+honoured here rather than hoped for: long text is split or shortened, long lists are
+spread over several blocks, and when a reply would need more blocks than Slack allows,
+the least important blocks are left out and the message says so. The limits are those
+compiled in `shared/conformance/slack-blockkit-limits.json`, each with its source.
+
+What the adapter relies on:
+
+- Slack wants action ids unique within a message, but one reply may carry several
+  buttons with the same action id (the "did you mean" buttons all use `closeloop.pick`).
+  The first keeps its id; each repeat gets the first free suffix `:1`, `:2`, ... so the
+  adapter matches `^<id>(:\\d+)?$` and recovers the id with `split(":", 1)[0]`.
+- A button's `value` is `button_value(payload)`, compact JSON with sorted keys, and
+  `parse_button_value` reads it back (and never raises on what a client sends).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from bot.reply import Action, Fact, Metric, Reply, Table, Tone, Trend
+
+__all__ = [
+    "SlackMessage",
+    "button_value",
+    "escape_mrkdwn",
+    "parse_button_value",
+    "render_home",
+    "render_message",
+]
+
+Block = dict[str, Any]
+_T = TypeVar("_T")
+
+# Slack's limits, as listed (with sources) in shared/conformance/slack-blockkit-limits.json.
+MESSAGE_MAX_BLOCKS: Final = 50
+HOME_MAX_BLOCKS: Final = 100
+HEADER_MAX_CHARS: Final = 150
+SECTION_TEXT_MAX_CHARS: Final = 3000
+FIELDS_PER_SECTION: Final = 10
+FIELD_MAX_CHARS: Final = 2000
+CONTEXT_MAX_ELEMENTS: Final = 10
+ACTIONS_PER_BLOCK: Final = 25
+BUTTON_TEXT_MAX_CHARS: Final = 75
+BUTTON_VALUE_MAX_CHARS: Final = 2000
+ACTION_ID_MAX_CHARS: Final = 255
+
+# Slack documents no limit on a context element's text; the 3000 of a section's text is
+# the general text-object limit, and a footnote longer than that is unreadable anyway.
+CONTEXT_TEXT_MAX_CHARS: Final = 3000
+# The fallback `text` is what notifications and screen readers get: a line or two.
+FALLBACK_MAX_CHARS: Final = 3000
+# chat.postMessage also refuses messages whose blocks hold too much text in total
+# (`msg_blocks_too_long`), an undocumented server limit reported near 12,000-13,300
+# characters (slackapi/bolt-js #2509, #2867). Messages keep their text below this budget,
+# counted as the sum of every `text` string in the blocks, with room for block overhead.
+MESSAGE_TEXT_BUDGET: Final = 10_000
+# A table is a monospace block: one very long cell would push every column after it off
+# screen. The last column pushes nothing, and it is usually the explanation ("Why"), so it
+# gets more room.
+TABLE_CELL_MAX_CHARS: Final = 40
+TABLE_LAST_CELL_MAX_CHARS: Final = 80
+# Labels of facts and metrics are names, not prose; this keeps a field readable.
+LABEL_MAX_CHARS: Final = 200
+
+ELLIPSIS: Final = "…"
+TONE_EMOJI: Final[Mapping[Tone, str]] = {
+    Tone.GOOD: "🟢",
+    Tone.WARNING: "🟡",
+    Tone.BAD: "🔴",
+    Tone.NEUTRAL: "",
+}
+TREND_ARROW: Final[Mapping[Trend, str]] = {Trend.UP: "↗", Trend.DOWN: "↘", Trend.FLAT: "→"}
+_ENTITIES: Final = ("&amp;", "&lt;", "&gt;")
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A rendered message: what `chat.postMessage` and `respond()` take besides the channel."""
+
+    text: str  # the fallback text: notifications, screen readers, clients without blocks
+    blocks: list[dict[str, Any]]
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape data for mrkdwn as Slack documents: `&`, `<` and `>` become entities.
+
+    Without it an account called `<!channel>` would notify a whole channel and `a <b> c`
+    would vanish. Other mrkdwn characters (`*`, `_`, backticks) have no escape in Slack
+    and stay as they are, which is also what keeps a paragraph's `code` spans working.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _safe_cut(text: str, cut: int) -> int:
+    """Move a cut in escaped text back so that it does not fall inside an entity."""
+    start = text.rfind("&", max(0, cut - 4), cut)
+    if start != -1 and any(
+        text.startswith(entity, start) and start + len(entity) > cut for entity in _ENTITIES
+    ):
+        return start
+    return cut
+
+
+def _clip(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else its start and an ellipsis.
+
+    Safe for escaped text: never cuts an entity in half.
+    """
+    if len(text) <= limit:
+        return text
+    cut = _safe_cut(text, limit - len(ELLIPSIS))
+    return text[:cut].rstrip() + ELLIPSIS
+
+
+def _one_line(text: str) -> str:
+    """Collapse line breaks and runs of white space: headers and table cells are one line."""
+    return " ".join(text.split())
+
+
+def _split(text: str, limit: int) -> list[str]:
+    """Split escaped text into chunks of at most `limit` characters for separate sections.
+
+    Cuts at a blank line, else a line break, else a space, as long as that keeps the chunk
+    at least half full (a break near the start would only add a block); otherwise cuts
+    hard, outside any entity.
+    """
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut, skip = _safe_cut(rest, limit), 0
+        for separator in ("\n\n", "\n", " "):
+            at = window.rfind(separator, 0, limit)
+            if at >= limit // 2:
+                cut, skip = at, len(separator)
+                break
+        chunk = rest[:cut].rstrip()
+        if chunk:
+            chunks.append(chunk)
+        rest = rest[cut + skip :].lstrip("\n")
+    if rest.strip():
+        chunks.append(rest.rstrip())
+    return chunks
+
+
+def _chunked(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- blocks ------------------------------------------------------------------------------
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _header(heading: str) -> Block | None:
+    text = _one_line(heading)
+    return {"type": "header", "text": _plain(_clip(text, HEADER_MAX_CHARS))} if text else None
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _fields_sections(fields: Sequence[str]) -> list[Block]:
+    return [
+        {"type": "section", "fields": [_mrkdwn(text) for text in chunk]}
+        for chunk in _chunked(fields, FIELDS_PER_SECTION)
+    ]
+
+
+def _context(texts: Sequence[str]) -> Block:
+    """One context block; texts beyond the element limit are merged into the last element."""
+    texts = [text for text in texts if text.strip()]
+    if len(texts) > CONTEXT_MAX_ELEMENTS:
+        head = CONTEXT_MAX_ELEMENTS - 1
+        texts = [*texts[:head], "\n".join(texts[head:])]
+    return {
+        "type": "context",
+        "elements": [_mrkdwn(_clip(text, CONTEXT_TEXT_MAX_CHARS)) for text in texts],
+    }
+
+
+def _field(label: str, lines: Sequence[str]) -> str:
+    """A bold label over lines of (already escaped) value, within the field limit."""
+    label = _clip(escape_mrkdwn(_one_line(label)), LABEL_MAX_CHARS)
+    prefix = f"*{label}*\n" if label else ""
+    body = "\n".join(line for line in lines if line) or "—"
+    return prefix + _clip(body, FIELD_MAX_CHARS - len(prefix))
+
+
+def _metric_field(metric: Metric) -> str:
+    """`*Label*`, then the value with its tone, the delta with its trend arrow, the detail."""
+    emoji = TONE_EMOJI[metric.tone]
+    arrow = TREND_ARROW[metric.trend] if metric.trend else ""
+    value = escape_mrkdwn(metric.value.strip())
+    value_line = " ".join(part for part in (emoji, value) if part)
+    if metric.delta:
+        delta_line = " ".join(part for part in (arrow, escape_mrkdwn(metric.delta)) if part)
+    else:
+        value_line, delta_line = " ".join(part for part in (value_line, arrow) if part), ""
+    detail = escape_mrkdwn(metric.detail) if metric.detail else ""
+    return _field(metric.label, [value_line, delta_line, detail])
+
+
+def _fact_field(fact: Fact) -> str:
+    return _field(fact.label, [escape_mrkdwn(fact.value.strip())])
+
+
+def _cells(cells: Sequence[str]) -> tuple[str, ...]:
+    """A table row as short one-line cells.
+
+    Backticks would close the code block, so they become a look-alike (Slack has no way to
+    escape them inside one).
+    """
+    last = len(cells) - 1
+    return tuple(
+        _clip(
+            _one_line(cell).replace("`", "ˋ"),
+            TABLE_LAST_CELL_MAX_CHARS if i == last else TABLE_CELL_MAX_CHARS,
+        )
+        for i, cell in enumerate(cells)
+    )
+
+
+def _table_section(table: Table) -> Block | None:
+    """A table as monospace text with aligned columns, cut to fit one section.
+
+    Slack has no table block that this renderer can rely on, and a code block keeps the
+    columns aligned on every client. Rows that do not fit are counted on a last line.
+    """
+    if not table.columns:
+        return None
+    columns = _cells(table.columns)
+    rows = [_cells(row) for row in table.rows]
+    widths = [max(len(row[i]) for row in (columns, *rows)) for i in range(len(columns))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        return escape_mrkdwn("  ".join(padded).rstrip())
+
+    title = _clip(escape_mrkdwn(_one_line(table.title or "")), LABEL_MAX_CHARS)
+    opening = (f"*{title}*\n" if title else "") + "```\n"
+    closing = "\n```"
+    head = [line(columns), "  ".join("-" * width for width in widths)]
+    body = [line(row) for row in rows]
+
+    def text(lines: Sequence[str], dropped: int) -> str:
+        more = f"\n{ELLIPSIS} {dropped} more rows" if dropped else ""
+        return opening + "\n".join(lines) + closing + more
+
+    full = text([*head, *body], 0)
+    if len(full) <= SECTION_TEXT_MAX_CHARS:
+        return _section(full)
+    # Rows that fit beside a "… N more rows" line long enough for any N.
+    room = SECTION_TEXT_MAX_CHARS - len(text([], len(rows)))
+    head = [_clip(entry, max(room // 2 - 1, 1)) for entry in head]  # absurdly wide tables
+    room -= sum(len(entry) + 1 for entry in head)
+    kept = 0
+    for entry in body:
+        if len(entry) + 1 > room:
+            break
+        room -= len(entry) + 1
+        kept += 1
+    return _section(text([*head, *body[:kept]], len(body) - kept))
+
+
+class _ActionIds:
+    """Hands out action ids unique within one message or view.
+
+    Every id the reply uses as is gets reserved first, so a suffixed repeat can never take
+    an id that a later button carries literally.
+    """
+
+    def __init__(self, actions: Iterable[Action]) -> None:
+        self._literal = {action.action_id for action in actions}
+        self._used: set[str] = set()
+
+    def claim(self, action_id: str) -> str:
+        unique, n = action_id, 0
+        while unique in self._used or (n and unique in self._literal):
+            n += 1
+            unique = f"{action_id}:{n}"
+        if not unique or len(unique) > ACTION_ID_MAX_CHARS:
+            raise ValueError(
+                f"action id {unique!r} must have 1 to {ACTION_ID_MAX_CHARS} characters"
+            )
+        self._used.add(unique)
+        return unique
+
+
+def _button(action: Action, ids: _ActionIds) -> dict[str, Any]:
+    label = _one_line(action.label) or ELLIPSIS
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": _plain(_clip(label, BUTTON_TEXT_MAX_CHARS)),
+        "action_id": ids.claim(action.action_id),
+        "value": button_value(action.payload),
+    }
+    if action.primary:
+        button["style"] = "primary"
+    return button
+
+
+def _actions_blocks(actions: Sequence[Action], ids: _ActionIds) -> list[Block]:
+    buttons = [_button(action, ids) for action in actions]
+    return [
+        {"type": "actions", "elements": list(chunk)}
+        for chunk in _chunked(buttons, ACTIONS_PER_BLOCK)
+    ]
+
+
+# --- a reply as blocks, and fitting them into a message or view ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A block and whether it must survive when a message is cut to fit.
+
+    The heading, the headline metrics and the buttons are what a reader needs to know what
+    the answer is about and to act on it; everything else can be left out, last first.
+    """
+
+    block: Block
+    essential: bool = False
+
+
+def _entries(reply: Reply, ids: _ActionIds) -> list[_Entry]:
+    """The reply's blocks in reading order: heading, metrics, paragraphs, facts, tables,
+    notes, actions (the order of the plain-text renderer, with buttons last)."""
+    entries: list[_Entry] = []
+    header = _header(reply.heading)
+    if header:
+        entries.append(_Entry(header, essential=True))
+    metrics = _fields_sections([_metric_field(metric) for metric in reply.metrics])
+    entries.extend(_Entry(block, essential=i == 0) for i, block in enumerate(metrics))
+    for paragraph in reply.paragraphs:
+        chunks = _split(escape_mrkdwn(paragraph), SECTION_TEXT_MAX_CHARS)
+        entries.extend(_Entry(_section(chunk)) for chunk in chunks)
+    entries.extend(_Entry(b) for b in _fields_sections([_fact_field(f) for f in reply.facts]))
+    for table in reply.tables:
+        block = _table_section(table)
+        if block:
+            entries.append(_Entry(block))
+    notes = [escape_mrkdwn(note) for note in reply.notes if note.strip()]
+    if notes:
+        entries.append(_Entry(_context(notes)))
+    entries.extend(_Entry(b, essential=True) for b in _actions_blocks(reply.actions, ids))
+    return entries
+
+
+def _text_length(node: object) -> int:
+    """Characters of text a block carries: the sum of its `text` strings, nested or not."""
+    if isinstance(node, dict):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else _text_length(value)
+            for key, value in node.items()
+        )
+    if isinstance(node, list):
+        return sum(_text_length(item) for item in node)
+    return 0
+
+
+def _fit(
+    replies: list[list[_Entry]],
+    *,
+    max_blocks: int,
+    text_budget: int | None,
+    omitted: str,
+    note_before_actions: bool,
+) -> list[Block]:
+    """Join the replies' blocks (a divider between replies) within the limits.
+
+    When everything fits, everything is kept. Otherwise one block is kept back for a
+    context note saying what happened; whole replies are dropped from the end while their
+    essential blocks alone do not fit (and, for a single reply, its last buttons); then
+    the other blocks are kept in order for as long as they fit, and the rest are left out.
+    """
+
+    def joined(groups: list[list[_Entry]]) -> list[_Entry]:
+        out: list[_Entry] = []
+        for i, group in enumerate(groups):
+            if i:
+                out.append(_Entry({"type": "divider"}, essential=True))
+            out.extend(group)
+        return out
+
+    entries = joined(replies)
+    if len(entries) <= max_blocks and (
+        text_budget is None or sum(_text_length(e.block) for e in entries) <= text_budget
+    ):
+        return [entry.block for entry in entries]
+
+    note = _Entry(_context([omitted]), essential=True)
+    groups = [list(group) for group in replies]
+    while len(groups) > 1 and len([e for e in joined(groups) if e.essential]) + 1 > max_blocks:
+        groups.pop()
+    entries = joined(groups)
+    while sum(e.essential for e in entries) + 1 > max_blocks:
+        # Only a reply with hundreds of buttons gets here: its last buttons go.
+        last = max(i for i, e in enumerate(entries) if e.essential and i > 0)
+        del entries[last]
+
+    kept = [entry for entry in entries if entry.essential]
+    blocks, texts = len(kept) + 1, sum(_text_length(e.block) for e in [*kept, note])
+    room = True
+    result: list[_Entry] = []
+    for entry in entries:
+        if not entry.essential:
+            size = _text_length(entry.block)
+            room = room and blocks < max_blocks
+            room = room and (text_budget is None or texts + size <= text_budget)
+            if not room:
+                continue
+            blocks, texts = blocks + 1, texts + size
+        result.append(entry)
+
+    position = len(result)
+    if note_before_actions:
+        position = next((i for i, e in enumerate(result) if e.block["type"] == "actions"), position)
+    result.insert(position, note)
+    return [entry.block for entry in result]
+
+
+def _fallback_text(reply: Reply) -> str:
+    """The heading and the first line of content, for notifications and screen readers.
+
+    Plain words, not the whole reply: a notification shows a line or two, and the blocks
+    carry the rest. Still escaped, since Slack parses `text` for links and mentions.
+    """
+    lines = [_one_line(reply.heading)]
+    if reply.metrics:
+        metric = reply.metrics[0]
+        parts = [f"{metric.label}: {metric.value}"]
+        if metric.delta:
+            parts.append(f"({metric.delta})")
+        lines.append(" ".join(parts))
+    elif reply.paragraphs:
+        lines.append(reply.paragraphs[0].strip())
+    text = "\n".join(line for line in lines if line) or "Closeloop"
+    return _clip(escape_mrkdwn(text), FALLBACK_MAX_CHARS)
+
+
+# --- the API -----------------------------------------------------------------------------
+
+
+def render_message(reply: Reply) -> SlackMessage:
+    """A reply as a message for `chat.postMessage` or `respond()`: at most 50 blocks.
+
+    Raises ValueError only for what the renderer must not repair: an action id that is
+    empty or too long, or a button payload too large to carry (see `button_value`).
+    """
+    blocks = _fit(
+        [_entries(reply, _ActionIds(reply.actions))],
+        max_blocks=MESSAGE_MAX_BLOCKS,
+        text_budget=MESSAGE_TEXT_BUDGET,
+        omitted="_Some details were left out; the full answer is too long for one Slack message._",
+        note_before_actions=True,
+    )
+    return SlackMessage(text=_fallback_text(reply), blocks=blocks)
+
+
+def render_home(replies: Sequence[Reply]) -> dict[str, Any]:
+    """Replies as an App Home view for `views.publish`: dividers between them, ≤ 100 blocks.
+
+    Action ids are unique across the whole view, as if it were one message.
+    """
+    ids = _ActionIds(action for reply in replies for action in reply.actions)
+    blocks = _fit(
+        [_entries(reply, ids) for reply in replies],
+        max_blocks=HOME_MAX_BLOCKS,
+        text_budget=None,
+        omitted="_Some details were left out; there is more than the Home tab can show._",
+        note_before_actions=False,
+    )
+    return {"type": "home", "blocks": blocks}
+
+
+def button_value(payload: Mapping[str, str]) -> str:
+    """The JSON a button carries: compact, keys sorted, so equal payloads give equal values.
+
+    Raises ValueError past Slack's 2000 characters: a cut JSON document would make the
+    button useless, so an oversized payload is a bug for the handler to fix.
+    """
+    value = json.dumps(dict(payload), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    if len(value) > BUTTON_VALUE_MAX_CHARS:
+        raise ValueError(
+            f"button payload is {len(value)} characters as JSON; "
+            f"Slack allows {BUTTON_VALUE_MAX_CHARS}"
+        )
+    return value
+
+
+def parse_button_value(value: str) -> dict[str, str]:
+    """The payload `button_value` encoded, or `{}` for anything it could not have made.
+
+    The value comes back from a Slack client, so it is untrusted: not JSON, not an object,
+    or holding anything but strings all mean "no payload" rather than an exception.
+    """
+    try:
+        decoded: object = json.loads(value)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    if not isinstance(decoded, dict):
+        return {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()):
+        return {}
+    return dict(decoded)

@@ -1,0 +1,36 @@
+"""The buttons every answer can carry, and what pressing them does.
+
+A button's payload holds the command text that produced the answer, so pressing it
+re-runs that command: the same path, the same permissions, nothing cached in the card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.reply import Action, Reply, Visibility
+from bot.requests import Actor
+
+REFRESH = "closeloop.refresh"
+SHARE = "closeloop.share"
+PICK = "closeloop.pick"
+
+
+def with_standard_actions(reply: Reply, command_text: str) -> Reply:
+    """A private answer gains Refresh and Share in channel; a shared one, Refresh only."""
+    payload = {"command": command_text}
+    extra = [Action(REFRESH, "Refresh", payload)]
+    if reply.visibility is Visibility.PRIVATE:
+        extra.append(Action(SHARE, "Share in channel", payload))
+    return dataclasses.replace(reply, actions=(*reply.actions, *extra))
+
+
+def shared(reply: Reply, actor: Actor) -> Reply:
+    """The channel version of an answer: visible to all, saying who shared it."""
+    note = f"Shared by {actor.display_name}" if actor.display_name else "Shared from Closeloop"
+    return dataclasses.replace(
+        reply,
+        visibility=Visibility.CHANNEL,
+        actions=tuple(a for a in reply.actions if a.action_id != SHARE),
+        notes=(*reply.notes, note),
+    )

@@ -1,0 +1,35 @@
+"""Who a chat user is on the CS team: the bridge from a Slack or Teams id to a book."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from metrics_core.models import TeamMember, TeamRole
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    name: str
+    role: TeamRole
+
+
+def member_by_chat_id(
+    session: Session, *, slack: str | None = None, teams: str | None = None
+) -> Member | None:
+    """The active team member with this Slack user id or Teams AAD object id, if any."""
+    if slack:
+        where = TeamMember.slack_user_id == slack
+    elif teams:
+        where = TeamMember.teams_aad_object_id == teams
+    else:
+        return None
+    row = session.execute(
+        select(TeamMember.id, TeamMember.name, TeamMember.role).where(
+            where, TeamMember.active.is_(True)
+        )
+    ).first()
+    return None if row is None else Member(row[0], row[1], row[2])

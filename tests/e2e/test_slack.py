@@ -1,0 +1,359 @@
+"""Slack end to end: signed requests, exactly as Slack sends them, to the real service.
+
+The service runs on loopback with slack-bolt; the Web API and response_url are a local
+fake (tests/fakes/slack_api.py) that records what Slack would have shown the user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from adapters.bootstrap import Container, build
+from adapters.http import build_app
+from adapters.settings import Settings
+from adapters.slack.render import button_value
+from bot.catalog import build_registry
+from metrics_core import migrate
+from metrics_core.db import make_engine
+from metrics_core.synthetic import seed_database
+from tests.fakes.slack_api import Call, FakeSlack, _free_port
+
+SECRET = "test-signing-secret"
+CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def sign(body: str, timestamp: str, secret: str = SECRET) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("slack") / "closeloop.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    seed_database(engine, accounts=120, days=120, seed=5, as_of=TODAY)
+    engine.dispose()
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def _serve(database_url: str, slack: FakeSlack, secret: str) -> AsyncIterator[str]:
+    settings = Settings(
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=secret,
+        SLACK_API_URL=slack.api_url,
+    )
+    container: Container = build(settings)
+    runner = web.AppRunner(build_app(container))
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/slack/events"
+    finally:
+        await runner.cleanup()
+        container.close()
+
+
+@pytest.fixture
+async def service(seeded_db: str, slack: FakeSlack) -> AsyncIterator[str]:
+    async for url in _serve(seeded_db, slack, SECRET):
+        yield url
+
+
+@pytest.fixture
+async def vector_service(seeded_db: str, slack: FakeSlack) -> AsyncIterator[str]:
+    """The service with the signing secret of Slack's documented example."""
+    vector = json.loads((CONFORMANCE / "slack-signing-test-vector.json").read_text())
+    async for url in _serve(seeded_db, slack, vector["signing_secret"]):
+        yield url
+
+
+async def post(
+    url: str,
+    body: str,
+    *,
+    content_type: str = "application/x-www-form-urlencoded",
+    timestamp: str | None = None,
+    signature: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str, float]:
+    timestamp = timestamp or str(int(time.time()))
+    sent = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature or sign(body, timestamp),
+        **(headers or {}),
+    }
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as client, client.post(url, data=body, headers=sent) as r:
+        return r.status, await r.text(), time.perf_counter() - started
+
+
+def slash(command: str, text: str, response_url: str, user: str = "U0CSM1") -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T111",
+            "team_domain": "acme-cs",
+            "channel_id": "C111",
+            "channel_name": "cs-team",
+            "user_id": user,
+            "user_name": "dana",
+            "command": command,
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "111.222.abc",
+        }
+    )
+
+
+def click(action_id: str, payload: dict[str, str], response_url: str) -> str:
+    body = {
+        "type": "block_actions",
+        "user": {"id": "U0CSM1", "username": "dana", "name": "dana", "team_id": "T111"},
+        "api_app_id": "A111",
+        "token": "legacy",
+        "container": {
+            "type": "message",
+            "message_ts": "1.2",
+            "channel_id": "C111",
+            "is_ephemeral": True,
+        },
+        "trigger_id": "111.222.abc",
+        "team": {"id": "T111", "domain": "acme-cs"},
+        "channel": {"id": "C111", "name": "cs-team"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b1",
+                "text": {"type": "plain_text", "text": "Button"},
+                "value": button_value(payload),
+                "type": "button",
+                "action_ts": "1596530385.194939",
+            }
+        ],
+    }
+    return "payload=" + json.dumps(body).replace("%", "%25").replace("&", "%26").replace(
+        "+", "%2B"
+    ).replace("=", "%3D").replace(" ", "+")
+
+
+def header(call: Call) -> str:
+    blocks = call.body["blocks"]
+    return str(blocks[0]["text"]["text"]) if blocks and blocks[0]["type"] == "header" else ""
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    return [e for b in call.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_health_is_acked_at_once_and_answered_privately(
+    service: str, slack: FakeSlack
+) -> None:
+    status, _, seconds = await post(service, slash("/health", "acme", slack.response_url()))
+    assert status == 200
+    assert seconds < 3  # Slack's acknowledgement window
+    (answer,) = await slack.wait_for("respond")
+    assert header(answer) == "Acme Corp — health"
+    assert answer.body["response_type"] == "ephemeral"
+    assert answer.body["text"]  # the fallback for notifications
+    labels = [b["text"]["text"] for b in buttons(answer)]
+    assert labels == ["Refresh", "Share in channel"]
+
+
+@pytest.mark.parametrize("name", [*build_registry().names(), "closeloop"])
+async def test_every_command_answers(service: str, slack: FakeSlack, name: str) -> None:
+    text = {"health": "acme", "churn": "acme", "closeloop": "help"}.get(name, "")
+    status, _, _ = await post(service, slash(f"/{name}", text, slack.response_url()))
+    assert status == 200
+    (answer,) = await slack.wait_for("respond", within=30)
+    assert header(answer)
+    assert "Something went wrong" not in header(answer)
+
+
+async def test_unknown_and_ambiguous_accounts(service: str, slack: FakeSlack) -> None:
+    await post(service, slash("/health", "zzzz-nothing-like-it", slack.response_url()))
+    (none,) = await slack.wait_for("respond")
+    assert header(none).startswith("No account matches")
+
+
+async def test_share_posts_in_channel_and_refresh_replaces(service: str, slack: FakeSlack) -> None:
+    payload = {"command": "health acme"}
+    status, _, _ = await post(service, click("closeloop.share", payload, slack.response_url("s")))
+    assert status == 200
+    (shared,) = await slack.wait_for("respond")
+    assert shared.body["response_type"] == "in_channel"
+    assert shared.body["replace_original"] is False
+    assert header(shared) == "Acme Corp — health"
+    assert [b["text"]["text"] for b in buttons(shared)] == ["Refresh"]
+    await post(service, click("closeloop.refresh", payload, slack.response_url("r")))
+    _, refreshed = await slack.wait_for("respond", 2)
+    assert refreshed.body["replace_original"] is True
+    assert refreshed.body["response_type"] == "ephemeral"
+
+
+async def test_pick_from_did_you_mean(service: str, slack: FakeSlack) -> None:
+    await post(
+        service,
+        click("closeloop.pick:2", {"command": "churn", "account": "ACME"}, slack.response_url()),
+    )
+    (answer,) = await slack.wait_for("respond")
+    assert header(answer) == "Acme Corp — churn risk"
+
+
+async def test_app_home_shows_the_viewers_book(service: str, slack: FakeSlack) -> None:
+    event = {
+        "token": "legacy",
+        "team_id": "T111",
+        "api_app_id": "A111",
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "U0CSM1", "channel": "D1", "tab": "home"},
+    }
+    status, _, _ = await post(service, json.dumps(event), content_type="application/json")
+    assert status == 200
+    (published,) = await slack.wait_for("views.publish")
+    assert published.body["user_id"] == "U0CSM1"
+    view = published.body["view"]
+    assert view["type"] == "home"
+    titles = [b["text"]["text"] for b in view["blocks"] if b["type"] == "header"]
+    assert titles[0] == "Dana Whitfield's book"
+    assert "At risk" in titles
+    assert "Your open follow-ups" in titles
+
+
+async def test_a_retried_event_changes_nothing(service: str, slack: FakeSlack) -> None:
+    event = {
+        "type": "event_callback",
+        "team_id": "T111",
+        "api_app_id": "A111",
+        "event_id": "Ev2",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "U0CSM1", "channel": "D1", "tab": "home"},
+    }
+    status, _, _ = await post(
+        service,
+        json.dumps(event),
+        content_type="application/json",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert status == 200
+    await post(service, slash("/closeloop", "help", slack.response_url()))
+    await slack.wait_for("respond")  # a later request is served; the retry published nothing
+    assert slack.of("views.publish") == []
+
+
+async def test_rate_limited_publish_waits_and_posts_once(service: str, slack: FakeSlack) -> None:
+    slack.rate_limited["views.publish"] = 1
+    event = {
+        "type": "event_callback",
+        "team_id": "T111",
+        "api_app_id": "A111",
+        "event_id": "Ev3",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "U0CSM2", "channel": "D2", "tab": "home"},
+    }
+    await post(service, json.dumps(event), content_type="application/json")
+    (published,) = await slack.wait_for("views.publish", within=15)
+    assert published.body["user_id"] == "U0CSM2"
+    assert slack.attempts["views.publish"] == 2  # one 429, then one success
+    assert len(slack.of("views.publish")) == 1
+
+
+async def test_bad_and_stale_signatures_are_refused(service: str, slack: FakeSlack) -> None:
+    body = slash("/health", "acme", slack.response_url())
+    status, _, _ = await post(service, body, signature="v0=" + "0" * 64)
+    assert status == 401
+    stale = str(int(time.time()) - 600)
+    status, _, _ = await post(service, body, timestamp=stale, signature=sign(body, stale))
+    assert status == 401
+    assert slack.of("respond") == []
+
+
+def test_our_signing_matches_slacks_documented_vector() -> None:
+    vector = json.loads((CONFORMANCE / "slack-signing-test-vector.json").read_text())
+    assert (
+        sign(vector["body"], vector["timestamp"], vector["signing_secret"])
+        == vector["expected_signature"]
+    )
+
+
+async def test_slacks_documented_request_is_refused_as_stale(
+    service: str, slack: FakeSlack
+) -> None:
+    """Slack's own example is correctly signed but from 2018: replaying it must fail."""
+    vector = json.loads((CONFORMANCE / "slack-signing-test-vector.json").read_text())
+    status, _, _ = await post(
+        service,
+        vector["body"],
+        timestamp=vector["timestamp"],
+        signature=vector["expected_signature"],
+    )
+    assert status == 401
+
+
+async def test_socket_mode_answers_without_a_public_url(seeded_db: str, slack: FakeSlack) -> None:
+    from adapters.serve import start_socket_mode
+
+    settings = Settings(
+        DATABASE_URL=seeded_db,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_APP_TOKEN="xapp-test-token",
+        SLACK_API_URL=slack.api_url,
+    )
+    container = build(settings)
+    handler = await start_socket_mode(container)
+    assert handler is not None
+    try:
+        await slack.push(
+            {
+                "envelope_id": "env-1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    "command": "/health",
+                    "text": "acme",
+                    "user_id": "U0CSM1",
+                    "user_name": "dana",
+                    "team_id": "T111",
+                    "channel_id": "C111",
+                    "response_url": slack.response_url(),
+                    "trigger_id": "1.2.3",
+                },
+            }
+        )
+        (answer,) = await slack.wait_for("respond")
+        assert header(answer) == "Acme Corp — health"
+        assert any(ack.get("envelope_id") == "env-1" for ack in slack.acks)
+        assert (
+            slack.of("apps.connections.open")[0].headers["Authorization"]
+            == "Bearer xapp-test-token"
+        )
+    finally:
+        await handler.close_async()
+        container.close()

@@ -1,0 +1,1 @@
+"""Local stand-ins for the remote platforms, spoken to over real HTTP on loopback."""

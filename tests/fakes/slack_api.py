@@ -1,0 +1,148 @@
+"""A local Slack: the Web API methods Closeloop calls, and response_url endpoints.
+
+It records every request as received (method, parsed body, headers) so tests can assert
+what a user would see in Slack, and can answer 429 with Retry-After for chosen methods to
+prove the client waits and retries without posting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str  # a Web API method ("views.publish") or "respond"
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class FakeSlack:
+    calls: list[Call] = field(default_factory=list)
+    rate_limited: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    attempts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _runner: web.AppRunner | None = None
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    base_url: str = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/respond/{token}", self._respond)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        port = _free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        for connection in self._sockets:
+            await connection.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, token: str = "t1") -> str:
+        return f"{self.base_url}/respond/{token}"
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.text()
+        if request.content_type == "application/json":
+            parsed: dict[str, Any] = json.loads(raw) if raw else {}
+        else:
+            parsed = dict(parse_qsl(raw))
+        for key in ("blocks", "view"):
+            if isinstance(parsed.get(key), str):
+                parsed[key] = json.loads(parsed[key])
+        return parsed
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        self.attempts[method] += 1
+        if self.rate_limited[method] > 0:
+            self.rate_limited[method] -= 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
+        body = await self._body(request)
+        self.calls.append(Call(method, body, dict(request.headers)))
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "user_id": "UBOT",
+                    "bot_id": "BBOT",
+                    "team_id": "T111",
+                    "user": "closeloop",
+                }
+            )
+        if method == "apps.connections.open":
+            return web.json_response(
+                {"ok": True, "url": self.base_url.replace("http", "ws") + "/socket"}
+            )
+        if method == "views.publish":
+            return web.json_response({"ok": True, "view": {"id": "V1", **body.get("view", {})}})
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            ts = f"1700000000.{next(self._ts):06d}"
+            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        return web.json_response({"ok": False, "error": "unknown_method"})
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        self.calls.append(Call("respond", body, dict(request.headers)))
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then relay envelopes pushed by the test; record acks."""
+        connection = web.WebSocketResponse()
+        await connection.prepare(request)
+        self._sockets.append(connection)
+        await connection.send_json({"type": "hello", "num_connections": 1})
+        async for message in connection:
+            if message.type.name == "TEXT":
+                self.acks.append(json.loads(message.data))
+        return connection
+
+    async def push(self, envelope: dict[str, Any], within: float = 10.0) -> None:
+        """Send an envelope over the first Socket Mode connection, once one exists."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not self._sockets:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("nobody connected over Socket Mode")
+            await asyncio.sleep(0.01)
+        await self._sockets[0].send_json(envelope)
+
+    def of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, within: float = 10.0) -> list[Call]:
+        """The first `count` calls of `method`, waiting up to `within` seconds for them."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.of(method)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{method}: {len(self.of(method))} calls, wanted {count}")
+            await asyncio.sleep(0.01)
+        return self.of(method)[:count]
