@@ -73,6 +73,7 @@ async def test_help_lists_every_command(router: Router) -> None:
         "nps",
         "renewals",
         "kpis",
+        "followups",
         "help",
     ]
 
