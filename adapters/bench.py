@@ -216,6 +216,28 @@ def _case_metrics(workdir: Path, scale: float) -> list[Measurement]:
     ]
 
 
+def _case_slack(workdir: Path, scale: float) -> list[Measurement]:
+    import asyncio
+
+    from adapters.bench_slack import measure
+
+    count = max(50, int(500 * min(1.0, scale * 10)))
+    figures = asyncio.run(measure(_sqlite_url(workdir), count))
+    name = "Slack /health round trip, signed HTTP on loopback (SQLite)"
+    full = scale >= 1.0
+    ratio = figures["ours_median"] / figures["bare_median"]
+    return [
+        Measurement(name, "Closeloop median", figures["ours_median"] * 1000, "ms"),
+        Measurement(
+            name, "Closeloop p99", figures["ours_p99"] * 1000, "ms", 100.0 if full else None
+        ),
+        Measurement(name, "bare slack-bolt median", figures["bare_median"] * 1000, "ms"),
+        Measurement(name, "bare slack-bolt p99", figures["bare_p99"] * 1000, "ms"),
+        Measurement(name, "median ratio (Closeloop / bare)", ratio, "×", 2.0 if full else None),
+        Measurement(name, "requests per app", count, "requests"),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     run: Callable[[Path, float], list[Measurement]]
@@ -226,6 +248,7 @@ CASES: dict[str, Case] = {
     "seed": Case(_case_seed),
     "import": Case(_case_import, prepare=_prepare_usage_csv),
     "metrics": Case(_case_metrics, prepare=_prepare_portfolio),
+    "slack": Case(_case_slack, prepare=_prepare_portfolio),
 }
 
 
