@@ -56,7 +56,7 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
                 paragraphs=(f"Usage: `churn top [N]` with N from 1 to {MAX_TOP}.",),
             )
         return await _top(count, context)
-    account = await resolve_account(request.args, context, USAGE)
+    account = await resolve_account(request.args, context, USAGE, "churn")
     if isinstance(account, Reply):
         return account
     today = context.today()

@@ -26,7 +26,7 @@ def _trend(value: float | None) -> Trend | None:
 
 
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
-    account = await resolve_account(request.args, context, USAGE)
+    account = await resolve_account(request.args, context, USAGE, "health")
     if isinstance(account, Reply):
         return account
     today = context.today()

@@ -74,7 +74,7 @@ async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
     account_ids: list[int] | None = None
     scope = segment.value if segment else "all customers"
     if rest:
-        account = await resolve_account(" ".join(rest), context, USAGE)
+        account = await resolve_account(" ".join(rest), context, USAGE, "nps")
         if isinstance(account, Reply):
             return account
         account_ids, scope = [account.id], account.name
