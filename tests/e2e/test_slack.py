@@ -357,3 +357,52 @@ async def test_socket_mode_answers_without_a_public_url(seeded_db: str, slack: F
     finally:
         await handler.close_async()
         container.close()
+
+
+async def test_ambiguous_names_offer_buttons_that_answer(
+    seeded_db: str, service: str, slack: FakeSlack
+) -> None:
+    from metrics_core.db import Database
+    from metrics_core.models import Account, LifecycleStage, Segment
+
+    db = Database(make_engine(seeded_db))
+    with db.writing() as session:
+        for external_id, name in (("GLX-1", "Globex Industries"), ("GLX-2", "Globex Retail")):
+            if session.query(Account).filter_by(external_id=external_id).first() is None:
+                session.add(
+                    Account(
+                        external_id=external_id,
+                        name=name,
+                        segment=Segment.SMB,
+                        seats=10,
+                        lifecycle_stage=LifecycleStage.MATURE,
+                        created_on=dt.date(2024, 1, 1),
+                    )
+                )
+    db.close()
+    await post(service, slash("/health", "globex", slack.response_url()))
+    (question,) = await slack.wait_for("respond")
+    assert "matches" in header(question)
+    picks = [b for b in buttons(question) if b["action_id"].startswith("closeloop.pick")]
+    assert sorted(b["text"]["text"] for b in picks) == ["Globex Industries", "Globex Retail"]
+    assert len({b["action_id"] for b in picks}) == 2  # unique within the message
+    retail = next(b for b in picks if b["text"]["text"] == "Globex Retail")
+    chosen = json.loads(retail["value"])
+    await post(service, click(retail["action_id"], chosen, slack.response_url("p")))
+    _, answer = await slack.wait_for("respond", 2)
+    assert header(answer) == "Globex Retail — health"
+
+
+async def test_app_home_welcomes_someone_outside_the_team(service: str, slack: FakeSlack) -> None:
+    event = {
+        "type": "event_callback",
+        "team_id": "T111",
+        "api_app_id": "A111",
+        "event_id": "Ev9",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "UOUTSIDER", "channel": "D9", "tab": "home"},
+    }
+    await post(service, json.dumps(event), content_type="application/json")
+    (published,) = await slack.wait_for("views.publish")
+    blocks = published.body["view"]["blocks"]
+    assert blocks[0]["text"]["text"] == "Welcome to Closeloop"
