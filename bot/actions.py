@@ -14,10 +14,18 @@ from bot.requests import Actor
 REFRESH = "closeloop.refresh"
 SHARE = "closeloop.share"
 PICK = "closeloop.pick"
+DETAILS = "closeloop.details"
+
+
+def details_action(external_id: str) -> Action:
+    """The button that opens one account at a glance."""
+    return Action(DETAILS, "Account details", {"account": external_id})
 
 
 def with_standard_actions(reply: Reply, command_text: str) -> Reply:
     """A private answer gains Refresh and Share in channel; a shared one, Refresh only."""
+    if not command_text:  # an answer to a button, not to a command: nothing to re-run
+        return reply
     payload = {"command": command_text}
     extra = [Action(REFRESH, "Refresh", payload)]
     if reply.visibility is Visibility.PRIVATE:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.actions import PICK, REFRESH, SHARE, shared, with_standard_actions
+from bot.actions import DETAILS, PICK, REFRESH, SHARE, shared, with_standard_actions
 from bot.context import BotContext
+from bot.handlers.details import account_details
 from bot.handlers.help import unknown_command
 from bot.reply import Reply
 from bot.requests import ActionRequest, CommandRequest
@@ -43,6 +44,9 @@ class Router:
 
     async def act(self, request: ActionRequest) -> Reply:
         """Answer a button press by re-running the command its payload names."""
+        if request.action_id == DETAILS:
+            reply = await account_details(request.payload.get("account", ""), self.context)
+            return with_standard_actions(reply, "")
         text = request.payload.get("command", "")
         if request.action_id == PICK:
             text = f"{text} {request.payload.get('account', '')}"

@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import parse_button_value, render_home, render_message
-from bot.actions import PICK, REFRESH, SHARE
+from bot.actions import DETAILS, PICK, REFRESH, SHARE
 from bot.commands import CommandRegistry
 from bot.context import BotContext
 from bot.home import home
@@ -34,7 +34,9 @@ from bot.router import UMBRELLA, Router
 log = logging.getLogger(__name__)
 
 # Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
-ACTION_IDS = re.compile(rf"^({re.escape(REFRESH)}|{re.escape(SHARE)}|{re.escape(PICK)})(:\d+)?$")
+ACTION_IDS = re.compile(
+    "^(" + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS)) + r")(:\d+)?$"
+)
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:

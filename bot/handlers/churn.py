@@ -11,6 +11,7 @@ import datetime as dt
 import pandas as pd
 
 from bot.accounts import resolve_account
+from bot.actions import details_action
 from bot.args import parse_count
 from bot.context import BotContext
 from bot.formatting import money, percent
@@ -92,6 +93,7 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
         tables=(Table(("Driver raising the risk", "Effect"), drivers),) if drivers else (),
         paragraphs=() if drivers else ("Nothing stands out as raising this account's risk.",),
         notes=(_method_note(model, churn_rules.min_churned_accounts),),
+        actions=(details_action(account.external_id),),
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from bot.accounts import resolve_account
+from bot.actions import details_action
 from bot.context import BotContext
 from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
 from bot.requests import CommandRequest
@@ -35,7 +37,8 @@ async def health_command(request: CommandRequest, context: BotContext) -> Reply:
     )
     if result is None:
         return not_a_customer(account, today)
-    return health_reply(account, result)
+    reply = health_reply(account, result)
+    return dataclasses.replace(reply, actions=(details_action(account.external_id),))
 
 
 def not_a_customer(account: AccountRef, today: dt.date) -> Reply:

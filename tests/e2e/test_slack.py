@@ -182,7 +182,7 @@ async def test_health_is_acked_at_once_and_answered_privately(
     assert answer.body["response_type"] == "ephemeral"
     assert answer.body["text"]  # the fallback for notifications
     labels = [b["text"]["text"] for b in buttons(answer)]
-    assert labels == ["Refresh", "Share in channel"]
+    assert labels == ["Account details", "Refresh", "Share in channel"]
 
 
 @pytest.mark.parametrize("name", [*build_registry().names(), "closeloop"])
@@ -209,7 +209,7 @@ async def test_share_posts_in_channel_and_refresh_replaces(service: str, slack: 
     assert shared.body["response_type"] == "in_channel"
     assert shared.body["replace_original"] is False
     assert header(shared) == "Acme Corp — health"
-    assert [b["text"]["text"] for b in buttons(shared)] == ["Refresh"]
+    assert [b["text"]["text"] for b in buttons(shared)] == ["Account details", "Refresh"]
     await post(service, click("closeloop.refresh", payload, slack.response_url("r")))
     _, refreshed = await slack.wait_for("respond", 2)
     assert refreshed.body["replace_original"] is True
@@ -406,3 +406,17 @@ async def test_app_home_welcomes_someone_outside_the_team(service: str, slack: F
     (published,) = await slack.wait_for("views.publish")
     blocks = published.body["view"]["blocks"]
     assert blocks[0]["text"]["text"] == "Welcome to Closeloop"
+
+
+async def test_account_details_button(service: str, slack: FakeSlack) -> None:
+    await post(service, slash("/churn", "acme", slack.response_url()))
+    (churn,) = await slack.wait_for("respond")
+    details = next(b for b in buttons(churn) if b["text"]["text"] == "Account details")
+    await post(
+        service, click(details["action_id"], json.loads(details["value"]), slack.response_url("d"))
+    )
+    _, answer = await slack.wait_for("respond", 2)
+    assert header(answer) == "Acme Corp — account"
+    fields = " ".join(f["text"] for b in answer.body["blocks"] for f in b.get("fields", []))
+    for label in ("Health", "Churn risk", "NPS, 12 months", "Dana Whitfield", "Next renewal"):
+        assert label in fields
