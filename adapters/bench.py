@@ -234,6 +234,10 @@ def _case_slack(workdir: Path, scale: float) -> list[Measurement]:
         Measurement(name, "bare slack-bolt median", figures["bare_median"] * 1000, "ms"),
         Measurement(name, "bare slack-bolt p99", figures["bare_p99"] * 1000, "ms"),
         Measurement(name, "median ratio (Closeloop / bare)", ratio, "×", 2.0 if full else None),
+        Measurement(
+            name, "acknowledgement, Closeloop median", figures["ours_ack_median"] * 1000, "ms"
+        ),
+        Measurement(name, "acknowledgement, bare median", figures["bare_ack_median"] * 1000, "ms"),
         Measurement(name, "requests per app", count, "requests"),
     ]
 
