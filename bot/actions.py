@@ -24,7 +24,8 @@ def details_action(external_id: str) -> Action:
 
 def with_standard_actions(reply: Reply, command_text: str) -> Reply:
     """A private answer gains Refresh and Share in channel; a shared one, Refresh only."""
-    if not command_text:  # an answer to a button, not to a command: nothing to re-run
+    if not command_text or any(a.action_id == PICK for a in reply.actions):
+        # An answer to a button has nothing to re-run; a "did you mean" is a question.
         return reply
     payload = {"command": command_text}
     extra = [Action(REFRESH, "Refresh", payload)]

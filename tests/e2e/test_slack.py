@@ -385,6 +385,7 @@ async def test_ambiguous_names_offer_buttons_that_answer(
     assert "matches" in header(question)
     picks = [b for b in buttons(question) if b["action_id"].startswith("closeloop.pick")]
     assert sorted(b["text"]["text"] for b in picks) == ["Globex Industries", "Globex Retail"]
+    assert len(buttons(question)) == len(picks)  # a question: no Refresh or Share
     assert len({b["action_id"] for b in picks}) == 2  # unique within the message
     retail = next(b for b in picks if b["text"]["text"] == "Globex Retail")
     chosen = json.loads(retail["value"])
