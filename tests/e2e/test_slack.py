@@ -162,6 +162,21 @@ def click(action_id: str, payload: dict[str, str], response_url: str) -> str:
     ).replace("=", "%3D").replace(" ", "+")
 
 
+def home_opened(user: str, event_id: str) -> str:
+    """An `app_home_opened` event callback, as Slack posts it."""
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T111",
+            "api_app_id": "A111",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"},
+        }
+    )
+
+
 def header(call: Call) -> str:
     blocks = call.body["blocks"]
     return str(blocks[0]["text"]["text"]) if blocks and blocks[0]["type"] == "header" else ""
@@ -226,16 +241,8 @@ async def test_pick_from_did_you_mean(service: str, slack: FakeSlack) -> None:
 
 
 async def test_app_home_shows_the_viewers_book(service: str, slack: FakeSlack) -> None:
-    event = {
-        "token": "legacy",
-        "team_id": "T111",
-        "api_app_id": "A111",
-        "type": "event_callback",
-        "event_id": "Ev1",
-        "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": "U0CSM1", "channel": "D1", "tab": "home"},
-    }
-    status, _, _ = await post(service, json.dumps(event), content_type="application/json")
+    event = home_opened("U0CSM1", "Ev1")
+    status, _, _ = await post(service, event, content_type="application/json")
     assert status == 200
     (published,) = await slack.wait_for("views.publish")
     assert published.body["user_id"] == "U0CSM1"
@@ -248,17 +255,10 @@ async def test_app_home_shows_the_viewers_book(service: str, slack: FakeSlack) -
 
 
 async def test_a_retried_event_changes_nothing(service: str, slack: FakeSlack) -> None:
-    event = {
-        "type": "event_callback",
-        "team_id": "T111",
-        "api_app_id": "A111",
-        "event_id": "Ev2",
-        "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": "U0CSM1", "channel": "D1", "tab": "home"},
-    }
+    event = home_opened("U0CSM1", "Ev2")
     status, _, _ = await post(
         service,
-        json.dumps(event),
+        event,
         content_type="application/json",
         headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
@@ -270,15 +270,8 @@ async def test_a_retried_event_changes_nothing(service: str, slack: FakeSlack) -
 
 async def test_rate_limited_publish_waits_and_posts_once(service: str, slack: FakeSlack) -> None:
     slack.rate_limited["views.publish"] = 1
-    event = {
-        "type": "event_callback",
-        "team_id": "T111",
-        "api_app_id": "A111",
-        "event_id": "Ev3",
-        "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": "U0CSM2", "channel": "D2", "tab": "home"},
-    }
-    await post(service, json.dumps(event), content_type="application/json")
+    event = home_opened("U0CSM2", "Ev3")
+    await post(service, event, content_type="application/json")
     (published,) = await slack.wait_for("views.publish", within=15)
     assert published.body["user_id"] == "U0CSM2"
     assert slack.attempts["views.publish"] == 2  # one 429, then one success
@@ -395,15 +388,8 @@ async def test_ambiguous_names_offer_buttons_that_answer(
 
 
 async def test_app_home_welcomes_someone_outside_the_team(service: str, slack: FakeSlack) -> None:
-    event = {
-        "type": "event_callback",
-        "team_id": "T111",
-        "api_app_id": "A111",
-        "event_id": "Ev9",
-        "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": "UOUTSIDER", "channel": "D9", "tab": "home"},
-    }
-    await post(service, json.dumps(event), content_type="application/json")
+    event = home_opened("UOUTSIDER", "Ev9")
+    await post(service, event, content_type="application/json")
     (published,) = await slack.wait_for("views.publish")
     blocks = published.body["view"]["blocks"]
     assert blocks[0]["text"]["text"] == "Welcome to Closeloop"
