@@ -219,7 +219,14 @@ def churn_risk(
     if inputs is None:
         inputs = account_inputs(session, as_of, config, account_ids)
     if len(inputs) == 0:
-        return pd.DataFrame(columns=["probability", "drivers", "method"])
+        return pd.DataFrame(
+            {
+                "probability": pd.Series(dtype=float),
+                "drivers": pd.Series(dtype=object),
+                "method": pd.Series(dtype=object),
+            },
+            index=pd.Index([], name="account_id"),
+        )
     probability, drivers = model.score(features(inputs))
     return pd.DataFrame(
         {"probability": probability, "drivers": drivers, "method": model.method.value},
