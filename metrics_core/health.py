@@ -189,6 +189,8 @@ class HealthResult:
     as_of: dt.date
     change_7d: float | None
     change_30d: float | None
+    coverage: float = 1.0
+    """Share of the scorecard's configured weight that had data (1.0 = every component)."""
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -275,6 +277,13 @@ def _snapshot_scores(
     return {day: float(score) for day, score in rows}
 
 
+def _coverage(components: tuple[Component, ...], config: Config, segment: str) -> float:
+    weights = config.health.weights_for(Segment(segment)).as_dict()
+    total = sum(weights.values())
+    present = sum(weights[c.name] for c in components if c.score is not None)
+    return present / total if total else 0.0
+
+
 def account_health(
     session: Session, account_id: int, as_of: dt.date, config: Config
 ) -> HealthResult | None:
@@ -303,6 +312,7 @@ def account_health(
         as_of=as_of,
         change_7d=round(score - history[week], 1) if week in history else None,
         change_30d=round(score - history[month], 1) if month in history else None,
+        coverage=_coverage(components, config, inputs.columns["segment"][0]),
     )
 
 

@@ -49,14 +49,16 @@ def features(source: Inputs) -> pd.DataFrame:
     seats = inputs["seats"].where(inputs["seats"] > 0)
     total = inputs["features_total"].where(inputs["features_total"] > 0)
     previous = inputs["active_users_prev"].where(inputs["active_users_prev"] > 0)
+    known = inputs["usage_known"].astype(bool)
     contraction_share = inputs["contraction_recent"] / (
         inputs["arr"] + inputs["contraction_recent"]
     ).where(lambda s: s > 0)
     return pd.DataFrame(
         {
             "segment": inputs["segment"].astype(str),
-            "usage per seat": inputs["active_users"] / seats,
-            "usage trend": inputs["active_users"] / previous - 1,
+            # Without any usage data, usage is unknown, not zero.
+            "usage per seat": (inputs["active_users"] / seats).where(known),
+            "usage trend": (inputs["active_users"] / previous - 1).where(known),
             "usage drop": inputs["usage_drop"].astype(bool),
             "feature breadth": inputs["features_used"] / total,
             "urgent or high tickets open": inputs["open_urgent"] + inputs["open_high"],

@@ -15,6 +15,7 @@ from metrics_core.health import Band, HealthResult, account_health
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
 USAGE = "health <account>"
+LOW_COVERAGE = 0.5
 
 
 def _change(value: float | None, days: int) -> str:
@@ -62,6 +63,11 @@ def health_reply(account: AccountRef, result: HealthResult) -> Reply:
     )
     drag = result.biggest_drag
     notes = []
+    if result.coverage < LOW_COVERAGE:
+        notes.append(
+            f"Based on only {result.coverage:.0%} of the scorecard's weight: with so little "
+            "data this score says little yet."
+        )
     if result.missing:
         notes.append(
             f"No data for {', '.join(result.missing)}: "

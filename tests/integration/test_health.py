@@ -219,3 +219,17 @@ def test_an_account_with_no_usage_scores_zero_usage_not_missing(db: Database) ->
     assert "usage" not in result.missing
     assert result.biggest_drag is not None
     assert result.biggest_drag.name == "usage"
+
+
+def test_a_score_on_little_data_says_how_little(db: Database) -> None:
+    with db.writing() as session:
+        bare = f.account(session, "BARE", "Bare Inc", domain=None).id
+    with db.reading() as session:
+        result = account_health(session, bare, AS_OF, DEFAULTS)
+    assert result is not None
+    assert result.coverage == pytest.approx(15 / 100)  # support alone: 15 of 100
+    acme = _portfolio(db)
+    with db.reading() as session:
+        full = account_health(session, acme, AS_OF, DEFAULTS)
+    assert full is not None
+    assert full.coverage == 1.0

@@ -14,6 +14,7 @@ from metrics_core.db import Database
 from metrics_core.risk import (
     BASE_LOG_ODDS,
     Method,
+    RiskModel,
     churn_risk,
     cut_dates,
     train,
@@ -87,3 +88,12 @@ def test_thin_history_falls_back_to_transparent_rules(db: Database) -> None:
     assert [name for name, _ in a["drivers"]] == ["usage per seat", "latest NPS"]
     assert b["probability"] == pytest.approx(0.1)
     assert b["drivers"] == []
+
+
+def test_rules_do_not_read_missing_usage_as_zero(db: Database) -> None:
+    with db.writing() as session:
+        quiet = f.account(session, "QUIET", "Quiet", domain=None).id
+    with db.reading() as session:
+        risk = churn_risk(session, AS_OF, Config(), RiskModel(Method.RULES, None, 0, 0))
+    assert risk.loc[quiet, "drivers"] == []
+    assert risk.loc[quiet, "probability"] == pytest.approx(0.1)
