@@ -31,7 +31,7 @@ from metrics_core.synthetic import seed_database
 from tests.fakes.slack_api import Call, FakeSlack, _free_port
 
 SECRET = "test-signing-secret"
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 TODAY = dt.datetime.now(dt.UTC).date()
 
 

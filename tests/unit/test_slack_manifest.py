@@ -1,7 +1,7 @@
 """The Slack app manifest is valid for Slack and matches the commands the bot registers.
 
-Validation uses Slack's own JSON Schema (slackapi/manifest-schema, kept offline in the
-shared conformance folder). Its top-level schema points at the per-version schemas by
+Validation uses Slack's own JSON Schema (slackapi/manifest-schema, kept offline in
+tests/conformance). Its top-level schema points at the per-version schemas by
 raw.githubusercontent.com URLs; a `referencing.Registry` maps those URLs to the local
 copies, so the test never touches the network and fails rather than fetching.
 """
@@ -24,7 +24,7 @@ from bot.catalog import build_registry
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "manifests" / "slack" / "manifest.yaml"
-CONFORMANCE = REPO.parent / "shared" / "conformance"
+CONFORMANCE = REPO / "tests" / "conformance"
 SCHEMA_BASE = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
 
 PLACEHOLDER_URL = "https://closeloop.example.com/slack/events"
@@ -36,9 +36,8 @@ BOT_SCOPES = {"commands", "chat:write"}
 def conformance() -> Path:
     if not (CONFORMANCE / "slack-manifest.schema.json").is_file():
         pytest.fail(
-            f"Slack's manifest schema is expected in {CONFORMANCE} (the repository's parent "
-            "/ shared / conformance, with slack-manifest.schema.json and its 1.0.0 and "
-            "2.0.0 parts); without it the manifest cannot be validated."
+            f"Slack's manifest schema is expected in {CONFORMANCE} (slack-manifest.schema.json "
+            "and its 1.0.0 and 2.0.0 parts); without it the manifest cannot be validated."
         )
     return CONFORMANCE
 

@@ -1,9 +1,9 @@
 """The Block Kit renderer shows every part of a reply and never breaks one of Slack's limits.
 
 Slack refuses a whole message when one block breaks one limit, so every rendered message
-and view here goes through `assert_within_limits`, which checks each limit in the shared
-conformance file that applies to what the renderer produces. slack_sdk's own block
-models give a second opinion on a few messages.
+and view here goes through `assert_within_limits`, which checks each limit in
+tests/conformance/slack-blockkit-limits.json that applies to what the renderer produces.
+slack_sdk's own block models give a second opinion on a few messages.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from metrics_core.accounts import AccountRef
 from metrics_core.health import Band, Component, HealthResult
 from metrics_core.models import LifecycleStage, Segment
 
-LIMITS_FILE = Path(__file__).parents[3] / "shared" / "conformance" / "slack-blockkit-limits.json"
+LIMITS_FILE = Path(__file__).parents[1] / "conformance" / "slack-blockkit-limits.json"
 OMITTED = "Some details were left out"
 # How the Slack adapter recognises our buttons, repeats included (adapters/slack/app.py).
 PICK_IDS = re.compile(r"^closeloop\.pick(:\d+)?$")
@@ -43,12 +43,9 @@ PICK_IDS = re.compile(r"^closeloop\.pick(:\d+)?$")
 
 @cache
 def limits() -> dict[str, int]:
-    """Each limit's value by name, read once from the shared conformance file."""
+    """Each limit's value by name, read once from the conformance file."""
     if not LIMITS_FILE.is_file():
-        pytest.fail(
-            f"Slack's Block Kit limits are missing: expected {LIMITS_FILE} "
-            "(the shared conformance files live beside the repository, in ../shared)"
-        )
+        pytest.fail(f"Slack's Block Kit limits are missing: expected {LIMITS_FILE}")
     raw = json.loads(LIMITS_FILE.read_text(encoding="utf-8"))
     return {name: entry["value"] for name, entry in raw.items() if isinstance(entry, dict)}
 
