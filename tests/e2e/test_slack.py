@@ -407,3 +407,29 @@ async def test_account_details_button(service: str, slack: FakeSlack) -> None:
     fields = " ".join(f["text"] for b in answer.body["blocks"] for f in b.get("fields", []))
     for label in ("Health", "Churn risk", "NPS, 12 months", "Dana Whitfield", "Next renewal"):
         assert label in fields
+
+
+async def test_an_unreachable_slack_api_fails_cleanly(seeded_db: str, slack: FakeSlack) -> None:
+    """slack-bolt checks the token on first use; when Slack cannot be reached it answers
+    5xx (Slack then tells the user the app did not respond) without leaking anything."""
+    settings = Settings(
+        DATABASE_URL=seeded_db,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=f"http://127.0.0.1:{_free_port()}/api/",  # nothing listens there
+    )
+    container = build(settings)
+    runner = web.AppRunner(build_app(container))
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        url = f"http://127.0.0.1:{port}/slack/events"
+        status, body, _ = await post(url, slash("/health", "acme", slack.response_url()))
+        assert status >= 500
+        assert "xoxb" not in body
+        assert SECRET not in body
+        assert slack.of("respond") == []
+    finally:
+        await runner.cleanup()
+        container.close()
