@@ -211,7 +211,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _details(row: dict[str, Any], config: Config) -> dict[str, str]:
+def _details(row: dict[str, Any], config: Config, as_of: dt.date) -> dict[str, str]:
     """Why each component scored as it did, in words a CSM can repeat to the customer."""
     window = config.health.usage.window_days
     details: dict[str, str] = {}
@@ -223,6 +223,9 @@ def _details(row: dict[str, Any], config: Config) -> dict[str, str]:
         prev = _f(row["active_users_prev"])
         if prev:
             text += f", {active / prev - 1:+.0%} against the previous {window} days"
+        if row["usage_lag_days"] > 0:
+            through = as_of - dt.timedelta(days=int(row["usage_lag_days"]))
+            text += f" (usage data through {through:%Y-%m-%d})"
         if row["usage_drop"]:
             text += (
                 f"; usage dropped {-row['usage_drop_change']:.0%} below its usual "
@@ -292,7 +295,7 @@ def account_health(
     if len(inputs) == 0:
         return None
     scored = {name: values[0] for name, values in score_columns(inputs, config).items()}
-    details = _details({name: values[0] for name, values in inputs.columns.items()}, config)
+    details = _details({name: values[0] for name, values in inputs.columns.items()}, config, as_of)
     components = tuple(
         Component(
             name=name,

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
-from metrics_core import product_features
+from metrics_core import product_features, watermarks
 from metrics_core.config import Config
 from metrics_core.db import reader
 from metrics_core.models import (
@@ -70,6 +70,7 @@ INPUT_COLUMNS = (
     "active_users_prev",
     "usage_days",
     "usage_known",
+    "usage_lag_days",
     "usage_drop",
     "usage_drop_change",
     "features_used",
@@ -630,13 +631,17 @@ def account_inputs(
         }
         return Inputs(ids, nothing, 0)
     at = {int(a): i for i, a in enumerate(ids)}
+    # Usage windows end where the usage data does: a rollup not delivered yet is not a day
+    # of zero usage. Everything else is as of `as_of`.
+    delivered = watermarks.through(session, watermarks.USAGE)
+    usage_day = min(as_of, delivered) if delivered is not None else as_of
     # Filter the queries by id only when asked for some accounts: for the whole book a
     # plain scan is faster than an IN list of thousands.
     wanted = list(at) if account_ids is not None else None
     connection = session.connection()
     with _beside(session, wanted) as run:
-        usage = run(_usage, as_of, config, wanted, at)
-        columns |= _features(connection, as_of, window, wanted, at)
+        usage = run(_usage, usage_day, config, wanted, at)
+        columns |= _features(connection, usage_day, window, wanted, at)
         columns |= _tickets(connection, as_of, window, wanted, at)
         columns |= _sentiment(connection, as_of, config.health.sentiment.window_days, wanted, at)
         columns |= _touches(connection, as_of, wanted, at)
@@ -645,14 +650,17 @@ def account_inputs(
     for name in ZERO_WHEN_ABSENT:
         columns[name] = np.nan_to_num(columns[name], nan=0.0)
     # Average daily active users over the days the account was a customer in each window.
-    recent_days = np.clip(columns["tenure_days"], 1, window)
-    prev_days = np.clip(columns["tenure_days"] - window, 0, window)
+    lag = float((as_of - usage_day).days)
+    usage_tenure = columns["tenure_days"] - lag
+    recent_days = np.clip(usage_tenure, 1, window)
+    prev_days = np.clip(usage_tenure - window, 0, window)
     columns["active_users"] = columns["user_days"] / recent_days
     with np.errstate(divide="ignore", invalid="ignore"):
         columns["active_users_prev"] = np.where(
             prev_days > 0, columns["user_days_prev"] / prev_days, np.nan
         )
-    columns["usage_known"] = np.full(len(ids), _any_rows(session, UsageDaily.day, as_of))
+    columns["usage_known"] = np.full(len(ids), _any_rows(session, UsageDaily.day, usage_day))
+    columns["usage_lag_days"] = np.full(len(ids), lag)
     columns["touches_known"] = np.full(
         len(ids), _any_rows(session, Activity.occurred_at, _end_of(as_of))
     )

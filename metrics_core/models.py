@@ -284,6 +284,19 @@ class ProductFeature(Base):
     first_seen: Mapped[dt.date] = mapped_column(Date)
 
 
+class SourceWatermark(Base):
+    """How far a data source has been delivered (e.g. usage rollups through yesterday).
+
+    Windows over that source end here rather than on today's date: a rollup that has not
+    arrived yet is not a day of zero usage.
+    """
+
+    __tablename__ = "source_watermarks"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    through: Mapped[dt.date] = mapped_column(Date)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from metrics_core import product_features
+from metrics_core import product_features, watermarks
 from metrics_core.arr import Term, account_history
 from metrics_core.models import (
     Account,
@@ -87,6 +87,7 @@ def daily_usage(
     if features:
         first = last_day - dt.timedelta(days=days - 1)
         product_features.record(session.connection(), dict.fromkeys(features, first))
+    watermarks.advance(session.connection(), watermarks.USAGE, last_day)
 
 
 def activity(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from metrics_core import product_features
+from metrics_core import product_features, watermarks
 from metrics_core.importing import values
 from metrics_core.importing.columns import FEATURE_PREFIX
 from metrics_core.importing.kind import KindImporter, Progress, present_columns
@@ -73,6 +73,7 @@ def store(
         table_frame["feature_counts"] = feature_counts(frame, features)
         product_features.record(connection, first_used(frame, features))
     first, last = frame["date"].min().date(), frame["date"].max().date()
+    watermarks.advance(connection, watermarks.USAGE, last)
     return upsert(
         connection,
         Target(_TABLE, ("account_id", "day")),

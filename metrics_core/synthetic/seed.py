@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
-from metrics_core import product_features
+from metrics_core import product_features, watermarks
 from metrics_core.arr import account_history
 from metrics_core.bulk import write_frame
 from metrics_core.db import writer
@@ -236,6 +236,7 @@ def seed_database(
             rows = np.arange(begin, min(begin + USAGE_BLOCK_ACCOUNTS, accounts), dtype=np.int64)
             tables.write("usage_daily", usage_block(plan, rows, _rng(seed, "usage", block)))
         product_features.record(connection, dict.fromkeys(FEATURES, window.first))
+        watermarks.advance(connection, watermarks.USAGE, as_of)
 
         rng = _rng(seed, "tickets")
         tickets = plan_tickets(plan, rng, Picker(rng), id_base["tickets"])

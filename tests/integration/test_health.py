@@ -233,3 +233,20 @@ def test_a_score_on_little_data_says_how_little(db: Database) -> None:
         full = account_health(session, acme, AS_OF, DEFAULTS)
     assert full is not None
     assert full.coverage == 1.0
+
+
+def test_usage_windows_end_where_the_usage_data_does(db: Database) -> None:
+    """Rollups arrive a day or two late; the missing days must not read as zero usage."""
+    with db.writing() as session:
+        late = f.account(session, "LATE", "Late Data Ltd", seats=10, domain=None)
+        # 6 of 10 seats active every day for 60 days, delivered through two days ago.
+        f.daily_usage(session, late.id, AS_OF - dt.timedelta(days=2), 60, 6)
+        late_id = late.id
+    with db.reading() as session:
+        result = account_health(session, late_id, AS_OF, DEFAULTS)
+    assert result is not None
+    usage = next(c for c in result.components if c.name == "usage")
+    # Full marks (6 of 10 = the 0.6 share), flat trend (50): 0.7·100 + 0.3·50, no drop flag.
+    assert usage.score == pytest.approx(85.0)
+    assert "(usage data through 2026-11-18)" in usage.detail
+    assert "dropped" not in usage.detail
