@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -160,12 +159,7 @@ class Database:
                 return work(session)
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), functools.partial(run))
-
-    def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query (the readiness probe)."""
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        return await loop.run_in_executor(self._pool(), run)
 
     def close(self) -> None:
         if self._executor is not None:

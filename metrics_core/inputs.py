@@ -564,14 +564,9 @@ def _commercial(
     return moves | renewal
 
 
-def _any_rows(session: Session, column: Any, before: dt.date | dt.datetime) -> bool:
+def _any_rows(session: Session, column: Any, before: dt.datetime) -> bool:
     """Whether a source has any data at all: without it an input is missing, not zero."""
-    comparison = (
-        column <= before
-        if isinstance(before, dt.date) and not isinstance(before, dt.datetime)
-        else column < before
-    )
-    return session.scalar(select(literal(True)).where(comparison).limit(1)) is not None
+    return session.scalar(select(literal(True)).where(column < before).limit(1)) is not None
 
 
 @contextlib.contextmanager
@@ -659,7 +654,8 @@ def account_inputs(
         columns["active_users_prev"] = np.where(
             prev_days > 0, columns["user_days_prev"] / prev_days, np.nan
         )
-    columns["usage_known"] = np.full(len(ids), _any_rows(session, UsageDaily.day, usage_day))
+    # Every usage writer advances the watermark, so it says whether usage exists at all.
+    columns["usage_known"] = np.full(len(ids), delivered is not None)
     columns["usage_lag_days"] = np.full(len(ids), lag)
     columns["touches_known"] = np.full(
         len(ids), _any_rows(session, Activity.occurred_at, _end_of(as_of))
