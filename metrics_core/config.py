@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from metrics_core.models import Segment
+from metrics_core.models import Band, Segment, SurveyKind
 
 COMPONENTS = ("usage", "adoption", "support", "sentiment", "relationship", "commercial")
 
@@ -139,11 +139,76 @@ class Revenue(_Strict):
     currency: str = "USD"
 
 
+class Route(_Strict):
+    """One alert routing rule: which survey answers (all conditions hold) go where.
+
+    An empty condition matches everything. Every matching rule adds its targets, in file
+    order, until a matching rule says `stop`; a rule with `stop` and no targets silences
+    what it matches (the filter that keeps a channel from drowning in noise). An answer no
+    rule matches goes to the default alerts channel.
+    """
+
+    name: str = ""
+    bands: list[Band] = []
+    surveys: list[SurveyKind] = []
+    segments: list[Segment] = []
+    min_arr: Annotated[float, Field(ge=0)] | None = None
+    has_comment: bool | None = None
+    matched: bool | None = None
+    """True: only answers matched to an account; False: only unmatched ones."""
+    slack_channels: list[str] = []
+    teams_conversations: list[str] = []
+    owner_dm: bool = False
+    """Also send to the account owner's direct messages."""
+    stop: bool = False
+
+
+class AccountAlerts(_Strict):
+    """Alerts about accounts rather than answers: usage drops and health band changes."""
+
+    usage_drop: bool = True
+    band_change: Literal["worse", "any", "off"] = "worse"
+    slack_channels: list[str] = []
+    teams_conversations: list[str] = []
+    owner_dm: bool = True
+
+
+class Alerts(_Strict):
+    routes: list[Route] = []
+    accounts: AccountAlerts = AccountAlerts()
+
+
+class FollowUps(_Strict):
+    """The closed-loop SLA: how long an unclaimed answer may wait, and what happens then."""
+
+    sla_bands: list[Band] = [Band.DETRACTOR]
+    remind_after_hours: Annotated[float, Field(gt=0)] = 4
+    """Unclaimed this long: remind the account owner (or the alert's channel)."""
+    escalate_after_hours: Annotated[float, Field(gt=0)] = 24
+    """Unclaimed this long: escalate to the managers' channel. This is the SLA."""
+    escalation_slack_channels: list[str] = []
+    escalation_teams_conversations: list[str] = []
+    outcomes: Annotated[list[str], Field(min_length=1)] = [
+        "resolved",
+        "contacted",
+        "unreachable",
+        "no_action_needed",
+    ]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FollowUps:
+        if self.escalate_after_hours <= self.remind_after_hours:
+            raise ValueError("escalate_after_hours must be greater than remind_after_hours")
+        return self
+
+
 class Config(_Strict):
     health: Health = Health()
     usage_drop: UsageDrop = UsageDrop()
     churn: Churn = Churn()
     revenue: Revenue = Revenue()
+    alerts: Alerts = Alerts()
+    follow_ups: FollowUps = FollowUps()
 
 
 def _location(error_loc: tuple[int | str, ...]) -> str:

@@ -166,3 +166,25 @@ class Database:
             self._executor.shutdown(wait=True)
             self._executor = None
         self.engine.dispose()
+
+
+def insert_or_ignore(
+    session: Session, table: Any, values: dict[str, Any], *, unique: tuple[str, ...]
+) -> int | None:
+    """Insert one row unless one with the same `unique` columns exists; the new id or None.
+
+    This is how concurrent duplicates (a webhook delivered twice at once) are decided: by
+    the database's unique index, never by a read-then-write that two transactions can both
+    pass. On PostgreSQL the second insert waits for the first to commit, then yields.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.id)
+    )
+    return session.execute(statement).scalar_one_or_none()

@@ -157,6 +157,20 @@ class FollowUpStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class Band(enum.StrEnum):
+    """Where a survey answer sits on its scale, whatever the survey (see `surveys.band_of`)."""
+
+    DETRACTOR = "detractor"
+    PASSIVE = "passive"
+    PROMOTER = "promoter"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -392,6 +406,56 @@ class FollowUp(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    band: Mapped[Band] = mapped_column(
+        _enum(Band, "band"), default=Band.PASSIVE, server_default=Band.PASSIVE.value
+    )
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class Delivery(Base):
+    """One message the service owes a chat target: the transactional outbox.
+
+    A row is written in the same transaction as the fact it announces (a survey answer, a
+    claim), so nothing is announced that was not stored and nothing stored goes unannounced.
+    The message is rendered from current data when it is sent, not stored here: `version`
+    counts the changes worth showing and `delivered_version` how far the chat has caught up,
+    so a claim while a post is in flight simply leaves one more edit to make.
+
+    `key` is unique: the same alert to the same target is one row however often the
+    webhook is delivered. `sending_since` marks a first post in flight; if the process dies
+    before the message id is recorded, the next attempt looks for the message (by `key`,
+    which the post carries) before posting again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(128))
+    follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    delivered_version: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    sending_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    message_channel: Mapped[str | None] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class HealthSnapshot(Base):

@@ -36,8 +36,8 @@ import pandas as pd
 from scipy import stats
 
 from metrics_core import nps as nps_module
-from metrics_core.models import SCORE_RANGES, SurveyKind
-from metrics_core.nps import NPS_MAX, NPS_MIN, Z_95, NpsResult, validated_scores
+from metrics_core.models import SCORE_RANGES, Band, SurveyKind
+from metrics_core.nps import NPS_MAX, NPS_MIN, PROMOTER_FROM, Z_95, NpsResult, validated_scores
 
 __all__ = [
     "CesResult",
@@ -45,6 +45,7 @@ __all__ = [
     "GroupResult",
     "SurveyResult",
     "TrendPoint",
+    "band_of",
     "breakdown",
     "ces",
     "csat",
@@ -57,6 +58,25 @@ CSAT_MIN, CSAT_MAX = SCORE_RANGES[SurveyKind.CSAT]
 CSAT_SATISFIED_FROM = 4
 CES_MIN, CES_MAX = SCORE_RANGES[SurveyKind.CES]
 DETRACTOR_BELOW = 7  # NPS 0–6, the same cut as metrics_core.nps
+
+# (detractor up to, promoter from) on each scale. NPS by its definition; CSAT's satisfied
+# answers (4–5) are its promoters and 1–2 its detractors; CES 2.0 is an agreement scale
+# whose 5–7 agree that the company made it easy and 1–3 disagree.
+_BAND_CUTS: dict[SurveyKind, tuple[int, int]] = {
+    SurveyKind.NPS: (DETRACTOR_BELOW - 1, PROMOTER_FROM),
+    SurveyKind.CSAT: (2, CSAT_SATISFIED_FROM),
+    SurveyKind.CES: (3, 5),
+}
+
+
+def band_of(kind: SurveyKind, score: int) -> Band:
+    """Detractor, passive or promoter: what alert routing and SLAs need, on every scale."""
+    detractor_to, promoter_from = _BAND_CUTS[kind]
+    if score <= detractor_to:
+        return Band.DETRACTOR
+    if score >= promoter_from:
+        return Band.PROMOTER
+    return Band.PASSIVE
 
 
 @dataclass(frozen=True, slots=True)
