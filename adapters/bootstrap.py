@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 
 from adapters.settings import Settings
 from adapters.slack.app import build_slack_app, web_client
+from adapters.slack.sender import SlackSender
+from adapters.webhooks import WebhookSecrets
 from bot.catalog import build_registry
 from bot.context import BotContext
+from bot.dispatch import Dispatcher, Sender
 from bot.router import Router
 from metrics_core.config import Config, load_config
 from metrics_core.db import Database, make_engine
@@ -23,6 +27,8 @@ class Container:
     db: Database
     risk: RiskModels
     router: Router
+    dispatcher: Dispatcher
+    webhook_secrets: WebhookSecrets
     slack: AsyncApp | None = None
 
     def close(self) -> None:
@@ -35,19 +41,49 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     db = Database(make_engine(settings.database_url))
     risk = RiskModels(config)
     registry = build_registry()
-    context = BotContext(db=db, config=config, registry=registry, risk=risk)
+    senders: dict[str, Sender] = {}
+    client = None
+    if settings.slack_bot_token is not None:
+        client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        senders["slack"] = SlackSender(client)
+    dispatcher = Dispatcher(db, config, senders)
+    context = BotContext(
+        db=db, config=config, registry=registry, risk=risk, outbox_changed=dispatcher.wake
+    )
     router = Router(context)
     slack = None
-    if settings.slack_enabled and settings.slack_bot_token is not None:
+    if settings.slack_enabled and client is not None:
         slack = build_slack_app(
             router,
             context,
             registry,
-            client=web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
+            client=client,
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value()
                 if settings.slack_signing_secret
                 else None
             ),
         )
-    return Container(settings=settings, config=config, db=db, risk=risk, router=router, slack=slack)
+    return Container(
+        settings=settings,
+        config=config,
+        db=db,
+        risk=risk,
+        router=router,
+        dispatcher=dispatcher,
+        webhook_secrets=webhook_secrets(settings),
+        slack=slack,
+    )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def webhook_secrets(settings: Settings) -> WebhookSecrets:
+    return WebhookSecrets(
+        generic=_secret(settings.webhook_secret),
+        delighted=_secret(settings.delighted_webhook_secret),
+        typeform=_secret(settings.typeform_webhook_secret),
+        wootric=_secret(settings.wootric_webhook_secret),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,8 +16,11 @@ from prometheus_client import (
     generate_latest,
 )
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from sqlalchemy.orm import Session
 
 from adapters.bootstrap import Container
+from adapters.webhooks import WebhookError, parse_delivery
+from metrics_core.intake import Intake, record_answer
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +80,56 @@ async def slack_events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(response)
 
 
+# Survey answers are a few kilobytes; a megabyte is already no survey answer.
+WEBHOOK_MAX_BYTES = 1024**2
+
+
+async def survey_webhook(request: web.Request) -> web.Response:
+    """A survey answer: verified, stored with its alerts, and only then acknowledged.
+
+    A 2xx means committed. A database failure answers 503, so the vendor retries, and a
+    retry of an answer that did commit changes nothing (the answer is unique per vendor id).
+    """
+    container = request.app[CONTAINER]
+    provider = request.match_info["provider"]
+    body = await request.read()
+    now = dt.datetime.now(dt.UTC)
+    try:
+        answers = parse_delivery(provider, request.headers, body, container.webhook_secrets, now)
+    except WebhookError as error:
+        log.info("survey webhook %s refused (%d): %s", provider, error.status, error.message)
+        return web.json_response({"error": error.message}, status=error.status)
+
+    def store(session: Session) -> list[Intake]:
+        return [
+            record_answer(
+                session,
+                answer,
+                config=container.config,
+                default_slack_channel=container.settings.slack_alerts_channel,
+                now=now,
+            )
+            for answer in answers
+        ]
+
+    try:
+        stored = await container.db.write(store)
+    except Exception as error:  # the vendor retries on 5xx; the log says why
+        log.error("survey webhook %s not stored: %s", provider, type(error).__name__)
+        return web.json_response({"error": "the answer could not be stored; retry"}, status=503)
+    if any(intake.alerts or intake.changed for intake in stored):
+        container.dispatcher.wake()
+    return web.json_response(
+        {
+            "stored": len(stored),
+            "new": sum(intake.created for intake in stored),
+            "alerts": sum(intake.alerts for intake in stored),
+        }
+    )
+
+
 def build_app(container: Container) -> web.Application:
-    app = web.Application(middlewares=[instrument])
+    app = web.Application(middlewares=[instrument], client_max_size=WEBHOOK_MAX_BYTES)
     registry = CollectorRegistry()
     app[CONTAINER] = container
     app[METRICS] = registry
@@ -96,6 +148,7 @@ def build_app(container: Container) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/webhooks/surveys/{provider}", survey_webhook)
     if container.slack is not None:
         app.router.add_post("/slack/events", slack_events)
     return app

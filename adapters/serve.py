@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from sqlalchemy.orm import Session
 
 from adapters.bootstrap import Container, build
 from adapters.http import build_app
 from adapters.settings import Settings
 from metrics_core.config import Config
 from metrics_core.migrate import require_head
+from metrics_core.sla import SlaRun, run_sla
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,33 @@ async def _warm_risk_model(container: Container) -> None:
         model.trained_rows,
         model.churned_accounts,
     )
+
+
+SLA_CHECK_SECONDS = 60.0
+
+
+async def _sla_loop(container: Container, stop: asyncio.Event) -> None:
+    """Remind and escalate unclaimed follow-ups every minute until stopped."""
+
+    def check(session: Session) -> SlaRun:
+        return run_sla(
+            session,
+            container.config,
+            dt.datetime.now(dt.UTC),
+            default_slack_channel=container.settings.slack_alerts_channel,
+        )
+
+    while not stop.is_set():
+        try:
+            done = await container.db.write(check)
+        except Exception:
+            log.exception("SLA check failed; trying again in a minute")
+        else:
+            if done.reminded or done.escalated:
+                log.info("SLA: %d reminded, %d escalated", done.reminded, done.escalated)
+                container.dispatcher.wake()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SLA_CHECK_SECONDS)
 
 
 async def start_socket_mode(container: Container) -> AsyncSocketModeHandler | None:
@@ -58,12 +88,17 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         socket_mode = await start_socket_mode(container)
         warming = asyncio.create_task(_warm_risk_model(container))
         stop = asyncio.Event()
+        background = [
+            asyncio.create_task(container.dispatcher.run(stop)),
+            asyncio.create_task(_sla_loop(container, stop)),
+        ]
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         log.info("shutting down")
         warming.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if socket_mode is not None:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()

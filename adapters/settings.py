@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     )
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_alerts_channel: str | None = Field(
+        default=None, validation_alias="CLOSELOOP_SLACK_ALERTS_CHANNEL"
+    )
+
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="CLOSELOOP_WEBHOOK_SECRET"
+    )
+    delighted_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="DELIGHTED_WEBHOOK_SECRET"
+    )
+    typeform_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TYPEFORM_WEBHOOK_SECRET"
+    )
+    wootric_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="WOOTRIC_WEBHOOK_SECRET"
+    )
 
     @property
     def slack_enabled(self) -> bool:

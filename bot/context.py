@@ -16,6 +16,14 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class BotContext:
     db: Database
@@ -23,3 +31,6 @@ class BotContext:
     registry: CommandRegistry
     risk: RiskModels
     today: Callable[[], dt.date] = utc_today
+    now: Callable[[], dt.datetime] = utc_now
+    outbox_changed: Callable[[], None] = _nothing
+    """Called after a commit that owes chat messages, so the dispatcher sends them now."""

@@ -71,13 +71,45 @@ def _frozen(payload: Mapping[str, str]) -> Mapping[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One input of a form: a pick from `choices`, or free text when there are none."""
+
+    name: str
+    label: str
+    choices: tuple[Choice, ...] = ()
+    multiline: bool = False
+    optional: bool = False
+    initial: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """What a button asks before it acts (closing a follow-up asks outcome and note).
+
+    Slack shows it as a modal when the button is clicked, Teams as inputs on the card; the
+    answers come back merged into the action's payload under each field's `name`.
+    """
+
+    title: str
+    submit: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
-    """A button: an action id the router knows and a small payload it needs."""
+    """A button: an action id the router knows, a small payload it needs, maybe a form."""
 
     action_id: str
     label: str
     payload: Mapping[str, str] = field(default_factory=dict)
     primary: bool = False
+    form: Form | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", _frozen(self.payload))

@@ -8,8 +8,9 @@ import uuid
 from bot.actions import DETAILS, PICK, REFRESH, SHARE, shared, with_standard_actions
 from bot.context import BotContext
 from bot.handlers.details import account_details
+from bot.handlers.follow_up_actions import FOLLOW_UP_ACTIONS, act_on_follow_up, follow_up_form
 from bot.handlers.help import unknown_command
-from bot.reply import Reply
+from bot.reply import Form, Reply
 from bot.requests import ActionRequest, CommandRequest
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,16 @@ class Router:
             )
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())
 
+    async def form(self, request: ActionRequest) -> Form | None:
+        """What a button asks before it acts, if anything (adapters show it, then `act`)."""
+        if request.action_id in FOLLOW_UP_ACTIONS:
+            return await follow_up_form(request, self.context)
+        return None
+
     async def act(self, request: ActionRequest) -> Reply:
         """Answer a button press by re-running the command its payload names."""
+        if request.action_id in FOLLOW_UP_ACTIONS:
+            return await act_on_follow_up(request, self.context)
         if request.action_id == DETAILS:
             reply = await account_details(request.payload.get("account", ""), self.context)
             return with_standard_actions(reply, "")

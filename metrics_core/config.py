@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from metrics_core.models import Band, Segment, SurveyKind
+from metrics_core.models import AnswerBand, Segment, SurveyKind
 
 COMPONENTS = ("usage", "adoption", "support", "sentiment", "relationship", "commercial")
 
@@ -149,7 +149,7 @@ class Route(_Strict):
     """
 
     name: str = ""
-    bands: list[Band] = []
+    bands: list[AnswerBand] = []
     surveys: list[SurveyKind] = []
     segments: list[Segment] = []
     min_arr: Annotated[float, Field(ge=0)] | None = None
@@ -181,7 +181,7 @@ class Alerts(_Strict):
 class FollowUps(_Strict):
     """The closed-loop SLA: how long an unclaimed answer may wait, and what happens then."""
 
-    sla_bands: list[Band] = [Band.DETRACTOR]
+    sla_bands: list[AnswerBand] = [AnswerBand.DETRACTOR]
     remind_after_hours: Annotated[float, Field(gt=0)] = 4
     """Unclaimed this long: remind the account owner (or the alert's channel)."""
     escalate_after_hours: Annotated[float, Field(gt=0)] = 24

@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session, aliased
 from metrics_core import outbox
 from metrics_core.models import (
     Account,
+    AnswerBand,
     FollowUp,
     FollowUpStatus,
+    Segment,
+    SurveyKind,
     SurveyResponse,
     TeamMember,
     TeamRole,
@@ -202,3 +205,66 @@ def close(
     row.note = (note or "").strip() or None
     _changed(session, follow_up_id, now)
     return Change(Outcome.DONE, follow_up_id, _owner_name(session, row.owner_id))
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpView:
+    """Everything an alert about one answer shows, read in one go when it is rendered."""
+
+    id: int
+    status: FollowUpStatus
+    band: AnswerBand
+    kind: SurveyKind
+    score: int
+    comment: str | None
+    respondent_name: str | None
+    respondent_email: str | None
+    submitted_at: dt.datetime
+    created_at: dt.datetime
+    account_id: int | None
+    account_name: str | None
+    account_external_id: str | None
+    segment: Segment | None
+    owner: str | None
+    account_owner: str | None
+    account_owner_slack_id: str | None
+    claimed_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: str | None
+    note: str | None
+
+
+def follow_up_view(session: Session, follow_up_id: int) -> FollowUpView | None:
+    owner = aliased(TeamMember)
+    account_owner = aliased(TeamMember)
+    row = session.execute(
+        select(
+            FollowUp.id,
+            FollowUp.status,
+            FollowUp.band,
+            SurveyResponse.kind,
+            SurveyResponse.score,
+            SurveyResponse.comment,
+            SurveyResponse.respondent_name,
+            SurveyResponse.respondent_email,
+            SurveyResponse.submitted_at,
+            FollowUp.created_at,
+            Account.id,
+            Account.name,
+            Account.external_id,
+            Account.segment,
+            owner.name,
+            account_owner.name,
+            account_owner.slack_user_id,
+            FollowUp.claimed_at,
+            FollowUp.closed_at,
+            FollowUp.outcome,
+            FollowUp.note,
+        )
+        .join(SurveyResponse, SurveyResponse.id == FollowUp.survey_response_id)
+        .outerjoin(Account, Account.id == FollowUp.account_id)
+        .outerjoin(owner, owner.id == FollowUp.owner_id)
+        .outerjoin(account_owner, account_owner.id == Account.owner_id)
+        .where(FollowUp.id == follow_up_id)
+    ).first()
+    return None if row is None else FollowUpView(*tuple(row))

@@ -157,7 +157,7 @@ class FollowUpStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class Band(enum.StrEnum):
+class AnswerBand(enum.StrEnum):
     """Where a survey answer sits on its scale, whatever the survey (see `surveys.band_of`)."""
 
     DETRACTOR = "detractor"
@@ -406,8 +406,10 @@ class FollowUp(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    band: Mapped[Band] = mapped_column(
-        _enum(Band, "band"), default=Band.PASSIVE, server_default=Band.PASSIVE.value
+    band: Mapped[AnswerBand] = mapped_column(
+        _enum(AnswerBand, "band"),
+        default=AnswerBand.PASSIVE,
+        server_default=AnswerBand.PASSIVE.value,
     )
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

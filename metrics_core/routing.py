@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from metrics_core.config import AccountAlerts, Route
-from metrics_core.models import Band, Segment, SurveyKind
+from metrics_core.models import AnswerBand, Segment, SurveyKind
 from metrics_core.outbox import Target
 
 SLACK = "slack"
@@ -26,7 +26,7 @@ class Owner:
 
 @dataclass(frozen=True, slots=True)
 class AnswerFacts:
-    band: Band
+    band: AnswerBand
     kind: SurveyKind
     has_comment: bool
     segment: Segment | None = None

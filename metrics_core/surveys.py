@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from metrics_core import nps as nps_module
-from metrics_core.models import SCORE_RANGES, Band, SurveyKind
+from metrics_core.models import SCORE_RANGES, AnswerBand, SurveyKind
 from metrics_core.nps import NPS_MAX, NPS_MIN, PROMOTER_FROM, Z_95, NpsResult, validated_scores
 
 __all__ = [
@@ -69,14 +69,14 @@ _BAND_CUTS: dict[SurveyKind, tuple[int, int]] = {
 }
 
 
-def band_of(kind: SurveyKind, score: int) -> Band:
+def band_of(kind: SurveyKind, score: int) -> AnswerBand:
     """Detractor, passive or promoter: what alert routing and SLAs need, on every scale."""
     detractor_to, promoter_from = _BAND_CUTS[kind]
     if score <= detractor_to:
-        return Band.DETRACTOR
+        return AnswerBand.DETRACTOR
     if score >= promoter_from:
-        return Band.PROMOTER
-    return Band.PASSIVE
+        return AnswerBand.PROMOTER
+    return AnswerBand.PASSIVE
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,3 +33,13 @@ def member_by_chat_id(
         )
     ).first()
     return None if row is None else Member(row[0], row[1], row[2])
+
+
+def active_members(session: Session) -> list[Member]:
+    """The CS team by name: who a follow-up can be handed to."""
+    rows = session.execute(
+        select(TeamMember.id, TeamMember.name, TeamMember.role)
+        .where(TeamMember.active.is_(True))
+        .order_by(TeamMember.name, TeamMember.id)
+    )
+    return [Member(r[0], r[1], r[2]) for r in rows]

@@ -8,6 +8,7 @@ through `respond` (the command's response_url) when the work is done.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -22,8 +23,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import parse_button_value, render_home, render_message
+from adapters.slack.render import (
+    form_values,
+    parse_button_value,
+    render_form,
+    render_home,
+    render_message,
+)
 from bot.actions import DETAILS, PICK, REFRESH, SHARE
+from bot.alerts import CLAIM, CLOSE, REASSIGN
 from bot.commands import CommandRegistry
 from bot.context import BotContext
 from bot.home import home
@@ -35,8 +43,13 @@ log = logging.getLogger(__name__)
 
 # Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
 ACTION_IDS = re.compile(
-    "^(" + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS)) + r")(:\d+)?$"
+    "^("
+    + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS, CLAIM, REASSIGN, CLOSE))
+    + r")(:\d+)?$"
 )
+# The buttons that act on an alert: their answer goes to the clicker, the alert stays.
+ALERT_ACTIONS = frozenset({CLAIM, REASSIGN, CLOSE})
+FORM_CALLBACK = "closeloop.form"
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
@@ -103,7 +116,7 @@ def build_slack_app(
         app.command(f"/{name}")(on_command)
 
     async def on_action(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any
     ) -> None:
         await ack()
         user = body.get("user", {})
@@ -113,12 +126,57 @@ def build_slack_app(
             payload=parse_button_value(action.get("value", "")),
             actor=_actor(user.get("id"), user.get("username") or user.get("name")),
         )
+        form = await router.form(request)
+        if form is not None:
+            # The click's context travels in the modal and comes back with the answers.
+            context_json = json.dumps(
+                {
+                    "action": action_id,
+                    "payload": request.payload,
+                    "channel": (body.get("channel") or {}).get("id"),
+                }
+            )
+            view = render_form(form, callback_id=FORM_CALLBACK, private_metadata=context_json)
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
         reply = await router.act(request)
+        if action_id in ALERT_ACTIONS:
+            await respond(**_message(reply), replace_original=False)
+            return
         # A refreshed or picked answer replaces the one clicked; a shared one is posted anew.
         replace = reply.visibility is Visibility.PRIVATE
         await respond(**_message(reply), replace_original=replace)
 
     app.action(ACTION_IDS)(on_action)
+
+    async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        await ack()
+        try:
+            sent = json.loads(view.get("private_metadata") or "{}")
+            payload = {str(k): str(v) for k, v in dict(sent.get("payload") or {}).items()}
+            action_id = str(sent["action"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("a submitted form came back without its context")
+            return
+        user = body.get("user", {})
+        request = ActionRequest(
+            action_id=action_id,
+            payload={**payload, **form_values(view)},
+            actor=_actor(user.get("id"), user.get("username") or user.get("name")),
+        )
+        reply = await router.act(request)
+        channel = sent.get("channel")
+        message = render_message(reply)
+        if channel:
+            await client.chat_postEphemeral(
+                channel=channel, user=user.get("id"), text=message.text, blocks=message.blocks
+            )
+        else:
+            await client.chat_postMessage(
+                channel=user.get("id"), text=message.text, blocks=message.blocks
+            )
+
+    app.view(FORM_CALLBACK)(on_form)
 
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") != "home":

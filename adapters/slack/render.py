@@ -28,13 +28,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from bot.reply import Action, Fact, Metric, Reply, Table, Tone, Trend
+from bot.reply import Action, Fact, Form, Metric, Reply, Table, Tone, Trend
 
 __all__ = [
     "SlackMessage",
     "button_value",
     "escape_mrkdwn",
+    "form_values",
     "parse_button_value",
+    "render_form",
     "render_home",
     "render_message",
 ]
@@ -54,6 +56,15 @@ ACTIONS_PER_BLOCK: Final = 25
 BUTTON_TEXT_MAX_CHARS: Final = 75
 BUTTON_VALUE_MAX_CHARS: Final = 2000
 ACTION_ID_MAX_CHARS: Final = 255
+
+VIEW_TITLE_MAX_CHARS: Final = 24
+VIEW_SUBMIT_MAX_CHARS: Final = 24
+PRIVATE_METADATA_MAX_CHARS: Final = 3000
+INPUT_LABEL_MAX_CHARS: Final = 2000
+SELECT_MAX_OPTIONS: Final = 100
+OPTION_TEXT_MAX_CHARS: Final = 75
+OPTION_VALUE_MAX_CHARS: Final = 150
+TEXT_INPUT_MAX_CHARS: Final = 3000
 
 # Slack documents no limit on a context element's text; the 3000 of a section's text is
 # the general text-object limit, and a footnote longer than that is unreadable anyway.
@@ -526,3 +537,71 @@ def parse_button_value(value: str) -> dict[str, str]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()):
         return {}
     return dict(decoded)
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+def render_form(form: Form, *, callback_id: str, private_metadata: str) -> dict[str, Any]:
+    """A form as a modal for `views.open`: one input block per field.
+
+    Choices beyond Slack's 100 options are left out (the first hundred stay), and the
+    metadata that brings the click's context back must fit Slack's 3000 characters.
+    """
+    if len(private_metadata) > PRIVATE_METADATA_MAX_CHARS:
+        raise ValueError(f"private_metadata is {len(private_metadata)} characters")
+    blocks = []
+    for field in form.fields:
+        element: dict[str, Any]
+        if field.choices:
+            element = {
+                "type": "static_select",
+                "action_id": field.name,
+                "options": [
+                    {
+                        "text": _plain(_clip(_one_line(c.label) or c.value, OPTION_TEXT_MAX_CHARS)),
+                        "value": c.value[:OPTION_VALUE_MAX_CHARS],
+                    }
+                    for c in field.choices[:SELECT_MAX_OPTIONS]
+                ],
+            }
+        else:
+            element = {
+                "type": "plain_text_input",
+                "action_id": field.name,
+                "multiline": field.multiline,
+                "max_length": TEXT_INPUT_MAX_CHARS,
+            }
+        if field.initial:
+            element["initial_value"] = field.initial
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": field.name,
+                "optional": field.optional,
+                "label": _plain(_clip(_one_line(field.label), INPUT_LABEL_MAX_CHARS)),
+                "element": element,
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": private_metadata,
+        "title": _plain(_clip(_one_line(form.title), VIEW_TITLE_MAX_CHARS)),
+        "submit": _plain(_clip(_one_line(form.submit), VIEW_SUBMIT_MAX_CHARS)),
+        "close": _plain("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def form_values(view: Mapping[str, Any]) -> dict[str, str]:
+    """What was entered in a submitted modal, by field name; empty inputs are left out."""
+    values: dict[str, str] = {}
+    state = (view.get("state") or {}).get("values") or {}
+    for block in state.values():
+        for name, element in (block or {}).items():
+            selected = element.get("selected_option") or {}
+            value = selected.get("value") if selected else element.get("value")
+            if isinstance(value, str) and value != "":
+                values[str(name)] = value
+    return values

@@ -7,37 +7,26 @@ fake (tests/fakes/slack_api.py) that records what Slack would have shown the use
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from adapters.bootstrap import Container, build
 from adapters.http import build_app
 from adapters.settings import Settings
-from adapters.slack.render import button_value
 from bot.catalog import build_registry
 from metrics_core import migrate
 from metrics_core.db import make_engine
 from metrics_core.synthetic import seed_database
-from tests.fakes.slack_api import Call, FakeSlack, _free_port
+from tests.e2e.slack_requests import SECRET, buttons, click, header, home_opened, post, sign, slash
+from tests.fakes.slack_api import FakeSlack, _free_port
 
-SECRET = "test-signing-secret"
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 TODAY = dt.datetime.now(dt.UTC).date()
-
-
-def sign(body: str, timestamp: str, secret: str = SECRET) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -89,101 +78,6 @@ async def vector_service(seeded_db: str, slack: FakeSlack) -> AsyncIterator[str]
     vector = json.loads((CONFORMANCE / "slack-signing-test-vector.json").read_text())
     async for url in _serve(seeded_db, slack, vector["signing_secret"]):
         yield url
-
-
-async def post(
-    url: str,
-    body: str,
-    *,
-    content_type: str = "application/x-www-form-urlencoded",
-    timestamp: str | None = None,
-    signature: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, str, float]:
-    timestamp = timestamp or str(int(time.time()))
-    sent = {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature or sign(body, timestamp),
-        **(headers or {}),
-    }
-    started = time.perf_counter()
-    async with aiohttp.ClientSession() as client, client.post(url, data=body, headers=sent) as r:
-        return r.status, await r.text(), time.perf_counter() - started
-
-
-def slash(command: str, text: str, response_url: str, user: str = "U0CSM1") -> str:
-    return urlencode(
-        {
-            "token": "legacy",
-            "team_id": "T111",
-            "team_domain": "acme-cs",
-            "channel_id": "C111",
-            "channel_name": "cs-team",
-            "user_id": user,
-            "user_name": "dana",
-            "command": command,
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": "111.222.abc",
-        }
-    )
-
-
-def click(action_id: str, payload: dict[str, str], response_url: str) -> str:
-    body = {
-        "type": "block_actions",
-        "user": {"id": "U0CSM1", "username": "dana", "name": "dana", "team_id": "T111"},
-        "api_app_id": "A111",
-        "token": "legacy",
-        "container": {
-            "type": "message",
-            "message_ts": "1.2",
-            "channel_id": "C111",
-            "is_ephemeral": True,
-        },
-        "trigger_id": "111.222.abc",
-        "team": {"id": "T111", "domain": "acme-cs"},
-        "channel": {"id": "C111", "name": "cs-team"},
-        "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "b1",
-                "text": {"type": "plain_text", "text": "Button"},
-                "value": button_value(payload),
-                "type": "button",
-                "action_ts": "1596530385.194939",
-            }
-        ],
-    }
-    return "payload=" + json.dumps(body).replace("%", "%25").replace("&", "%26").replace(
-        "+", "%2B"
-    ).replace("=", "%3D").replace(" ", "+")
-
-
-def home_opened(user: str, event_id: str) -> str:
-    """An `app_home_opened` event callback, as Slack posts it."""
-    return json.dumps(
-        {
-            "token": "legacy",
-            "team_id": "T111",
-            "api_app_id": "A111",
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"},
-        }
-    )
-
-
-def header(call: Call) -> str:
-    blocks = call.body["blocks"]
-    return str(blocks[0]["text"]["text"]) if blocks and blocks[0]["type"] == "header" else ""
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    return [e for b in call.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
 async def test_health_is_acked_at_once_and_answered_privately(

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import socket
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,11 @@ class Call:
     method: str  # a Web API method ("views.publish") or "respond"
     body: dict[str, Any]
     headers: dict[str, str]
+
+
+def _dm(user: str) -> str:
+    """The direct-message channel id Slack would give the bot's DM with `user`."""
+    return "D" + user[1:]
 
 
 def _free_port() -> int:
@@ -42,6 +48,13 @@ class FakeSlack:
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
+    # What each channel shows: ts -> message (text, blocks, metadata), as chat.* left it.
+    channels: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    # Methods that record the call, store the message, and then never answer (a crash test
+    # kills the caller while it waits).
+    hang_after_recording: set[str] = field(default_factory=set)
 
     async def start(self) -> str:
         app = web.Application()
@@ -103,12 +116,54 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "url": self.base_url.replace("http", "ws") + "/socket"}
             )
-        if method == "views.publish":
+        if method in ("views.publish", "views.open"):
             return web.json_response({"ok": True, "view": {"id": "V1", **body.get("view", {})}})
-        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
-            ts = f"1700000000.{next(self._ts):06d}"
-            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        if method == "chat.postMessage":
+            return await self._post_message(method, body)
+        if method == "chat.update":
+            channel = self.channels.get(str(body.get("channel")), {})
+            if body.get("ts") not in channel:
+                return web.json_response({"ok": False, "error": "message_not_found"})
+            channel[str(body["ts"])].update(text=body.get("text"), blocks=body.get("blocks"))
+            return web.json_response({"ok": True, "channel": body["channel"], "ts": body["ts"]})
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": self._next_ts()})
+        if method == "conversations.open":
+            return web.json_response({"ok": True, "channel": {"id": _dm(str(body["users"]))}})
+        if method == "conversations.history":
+            oldest = float(body.get("oldest") or 0)
+            messages = [
+                {"ts": ts, **message}
+                for ts, message in self.channels.get(str(body.get("channel")), {}).items()
+                if float(ts) >= oldest
+            ]
+            return web.json_response({"ok": True, "messages": messages[::-1]})
         return web.json_response({"ok": False, "error": "unknown_method"})
+
+    def _next_ts(self) -> str:
+        # Real time, so that `oldest` in conversations.history means what it says.
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    async def _post_message(self, method: str, body: dict[str, Any]) -> web.Response:
+        address = str(body.get("channel"))
+        channel = _dm(address) if address[:1] in ("U", "W") else address
+        ts = self._next_ts()
+        metadata = body.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        self.channels[channel][ts] = {
+            "text": body.get("text"),
+            "blocks": body.get("blocks"),
+            "metadata": metadata,
+        }
+        if method in self.hang_after_recording:
+            await asyncio.Event().wait()
+        return web.json_response({"ok": True, "channel": channel, "ts": ts})
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """What a channel (or a user's DM, by user id) shows now, oldest first."""
+        key = _dm(channel) if channel[:1] in ("U", "W") else channel
+        return list(self.channels.get(key, {}).values())
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await self._body(request)

@@ -13,7 +13,7 @@ from metrics_core.config import Alerts, Config, Route
 from metrics_core.db import Database
 from metrics_core.intake import record_answer
 from metrics_core.models import (
-    Band,
+    AnswerBand,
     Delivery,
     FollowUp,
     FollowUpStatus,
@@ -65,7 +65,7 @@ def test_an_answer_is_matched_stored_and_owes_one_alert(db: Database) -> None:
         follow_up = session.scalars(select(FollowUp)).one()
         delivery = session.scalars(select(Delivery)).one()
         assert response.account_id is not None  # matched by the acme.example domain
-        assert follow_up.status is FollowUpStatus.OPEN and follow_up.band is Band.DETRACTOR
+        assert follow_up.status is FollowUpStatus.OPEN and follow_up.band is AnswerBand.DETRACTOR
         assert (delivery.platform, delivery.target, delivery.follow_up_id) == (
             "slack",
             "C0ALERTS",
@@ -120,9 +120,9 @@ def test_routing_rules_pick_targets_and_silence_noise(db: Database) -> None:
     config = Config(
         alerts=Alerts(
             routes=[
-                Route(bands=[Band.PROMOTER], has_comment=False, stop=True),
+                Route(bands=[AnswerBand.PROMOTER], has_comment=False, stop=True),
                 Route(
-                    bands=[Band.DETRACTOR],
+                    bands=[AnswerBand.DETRACTOR],
                     segments=[Segment.ENTERPRISE],
                     slack_channels=["C0ENTERPRISE"],
                     owner_dm=True,

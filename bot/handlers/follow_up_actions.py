@@ -1,0 +1,90 @@
+"""The Claim, Reassign and Close buttons of an alert.
+
+Who presses is looked up by their chat id in the team table at the moment they press:
+the card carries only the follow-up id, so a forwarded or forged payload cannot claim in
+someone else's name, and people outside the CS team cannot take follow-ups at all. The
+answer goes to the presser alone; the alert itself catches up through the outbox.
+"""
+
+from __future__ import annotations
+
+from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form
+from bot.context import BotContext
+from bot.identity import team_member
+from bot.reply import Form, Reply
+from bot.requests import ActionRequest
+from metrics_core import followups
+from metrics_core.followups import Change, Outcome
+from metrics_core.team import active_members
+
+FOLLOW_UP_ACTIONS = (CLAIM, REASSIGN, CLOSE)
+
+
+def _follow_up_id(request: ActionRequest) -> int | None:
+    raw = request.payload.get("follow_up", "")
+    return int(raw) if raw.isdigit() else None
+
+
+async def follow_up_form(request: ActionRequest, context: BotContext) -> Form | None:
+    """The form a button asks before acting, or None when it acts at once (Claim)."""
+    if request.action_id == CLOSE:
+        return close_form(context.config.follow_ups.outcomes)
+    if request.action_id == REASSIGN:
+        return reassign_form(await context.db.read(active_members))
+    return None
+
+
+def _answer(change: Change, verb: str) -> Reply:
+    owner = change.owner or "someone"
+    if change.outcome is Outcome.DONE:
+        return Reply(heading=f"Done: {verb} (owner: {owner})")
+    headings = {
+        Outcome.ALREADY_YOURS: "It is already yours",
+        Outcome.TAKEN: f"Already claimed by {owner}",
+        Outcome.CLOSED: f"Already closed (owner: {owner})",
+        Outcome.NOT_FOUND: "That follow-up no longer exists",
+        Outcome.NOT_ALLOWED: f"Not yours to change: {change.detail or 'ask its owner'}",
+        Outcome.INVALID: f"Not done: {change.detail or 'invalid input'}",
+    }
+    return Reply(heading=headings[change.outcome])
+
+
+async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply:
+    follow_up_id = _follow_up_id(request)
+    if follow_up_id is None:
+        return Reply(heading="That button has lost its follow-up; open the alert again")
+    member = await team_member(request.actor, context)
+    if member is None:
+        return Reply(
+            heading="Only the CS team can take follow-ups",
+            paragraphs=("Ask an admin to add you to the team (`closeloop import team`).",),
+        )
+    now = context.now()
+    payload = request.payload
+    if request.action_id == CLAIM:
+        change = await context.db.write(lambda s: followups.claim(s, follow_up_id, member, now))
+        verb = "claimed"
+    elif request.action_id == REASSIGN:
+        new_owner = payload.get("owner", "")
+        if not new_owner.isdigit():
+            return Reply(heading="Pick who should own it")
+        change = await context.db.write(
+            lambda s: followups.reassign(s, follow_up_id, member, int(new_owner), now)
+        )
+        verb = "reassigned"
+    else:
+        change = await context.db.write(
+            lambda s: followups.close(
+                s,
+                follow_up_id,
+                member,
+                outcome=payload.get("outcome", ""),
+                note=payload.get("note"),
+                allowed_outcomes=context.config.follow_ups.outcomes,
+                now=now,
+            )
+        )
+        verb = "closed"
+    if change.outcome is Outcome.DONE:
+        context.outbox_changed()
+    return _answer(change, verb)
