@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -46,7 +47,9 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     if settings.slack_bot_token is not None:
         client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
         senders["slack"] = SlackSender(client)
-    dispatcher = Dispatcher(db, config, senders)
+    dispatcher = Dispatcher(
+        db, config, senders, lease=dt.timedelta(seconds=settings.outbox_lease_seconds)
+    )
     context = BotContext(
         db=db, config=config, registry=registry, risk=risk, outbox_changed=dispatcher.wake
     )

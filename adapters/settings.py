@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=None, validation_alias="CLOSELOOP_SLACK_ALERTS_CHANNEL"
     )
 
+    outbox_lease_seconds: float = Field(
+        default=60.0, gt=0, validation_alias="CLOSELOOP_OUTBOX_LEASE_SECONDS"
+    )
+    """How long a dispatcher holds a message it is sending; a crashed one's messages wait
+    this long before another process sends them."""
+
     webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="CLOSELOOP_WEBHOOK_SECRET"
     )

@@ -74,6 +74,7 @@ class Dispatcher:
         batch: int = 20,
         concurrency: int = 8,
         idle_seconds: float = 1.0,
+        lease: dt.timedelta = outbox.LEASE,
     ) -> None:
         self.db = db
         self.config = config
@@ -81,6 +82,7 @@ class Dispatcher:
         self.clock = clock
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.lease = lease
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
 
@@ -91,7 +93,9 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Deliver what is due now; how many rows were attempted."""
         now = self.clock()
-        due = await self.db.write(lambda s: outbox.lease_due(s, now, limit=self.batch))
+        due = await self.db.write(
+            lambda s: outbox.lease_due(s, now, limit=self.batch, lease=self.lease)
+        )
         await asyncio.gather(*(self._guarded(d) for d in due))
         return len(due)
 

@@ -49,7 +49,12 @@ _CLOCK_SLACK = dt.timedelta(seconds=30)
 
 def _send_error(error: Exception) -> SendError:
     if isinstance(error, SlackApiError):
-        code = str(error.response.get("error", "unknown_error"))
+        data = error.response.data
+        code = (
+            str(data.get("error", "unknown_error"))
+            if isinstance(data, dict)
+            else f"http_{error.response.status_code}"
+        )
         if error.response.status_code == 429:
             retry = error.response.headers.get("Retry-After") or error.response.headers.get(
                 "retry-after"

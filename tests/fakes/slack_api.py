@@ -55,10 +55,12 @@ class FakeSlack:
     # Methods that record the call, store the message, and then never answer (a crash test
     # kills the caller while it waits).
     hang_after_recording: set[str] = field(default_factory=set)
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few read methods
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
@@ -69,6 +71,7 @@ class FakeSlack:
         return self.base_url
 
     async def stop(self) -> None:
+        self._release.set()
         for connection in self._sockets:
             await connection.close()
         if self._runner is not None:
@@ -82,6 +85,8 @@ class FakeSlack:
         return f"{self.base_url}/respond/{token}"
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         raw = await request.text()
         if request.content_type == "application/json":
             parsed: dict[str, Any] = json.loads(raw) if raw else {}
@@ -157,7 +162,8 @@ class FakeSlack:
             "metadata": metadata,
         }
         if method in self.hang_after_recording:
-            await asyncio.Event().wait()
+            await self._release.wait()  # until the test stops the fake
+            return web.json_response({"ok": False, "error": "fatal_error"}, status=500)
         return web.json_response({"ok": True, "channel": channel, "ts": ts})
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
