@@ -160,7 +160,13 @@ def snapshot(
         int, typer.Option(min=0, help="Also score this many earlier days that have no snapshot.")
     ] = 0,
 ) -> None:
-    """Store every customer's health for a day, so trends and movers come from history."""
+    """Store every customer's health for a day, so trends and movers come from history.
+
+    Accounts whose health moved to a worse band, or whose usage dropped, since the day
+    before are then queued as alerts; the running service delivers them.
+    """
+    from metrics_core.account_alerts import queue_account_alerts
+    from metrics_core.db import Database
     from metrics_core.health import backfill_snapshots
 
     settings = _settings()
@@ -176,9 +182,19 @@ def snapshot(
                 config,
                 progress=lambda d: status.update(f"Scored {d:%Y-%m-%d}"),
             )
+        with Database(engine).writing() as session:
+            alerts = queue_account_alerts(
+                session,
+                day,
+                config,
+                dt.datetime.now(dt.UTC),
+                default_slack_channel=settings.slack_alerts_channel,
+            )
     finally:
         engine.dispose()
     out.print(f"Stored health snapshots for {len(done)} day(s), up to {day:%Y-%m-%d}.")
+    if alerts:
+        out.print(f"Queued {alerts} account alert(s) (health band changes, usage drops).")
 
 
 @app.command(name="import")

@@ -16,6 +16,7 @@ from bot.actions import details_action
 from bot.formatting import money
 from bot.handlers.health import BAND_TONE
 from bot.reply import Action, Choice, Fact, Field, Form, Metric, Reply, Tone, Visibility
+from metrics_core.account_alerts import HEALTH_BAND, USAGE_DROP
 from metrics_core.config import Config
 from metrics_core.followups import ALERT, ESCALATION, REMINDER, FollowUpView, follow_up_view
 from metrics_core.health import account_health
@@ -34,8 +35,6 @@ from metrics_core.team import Member
 CLAIM = "closeloop.claim"
 REASSIGN = "closeloop.reassign"
 CLOSE = "closeloop.close"
-USAGE_DROP = "usage_drop"
-HEALTH_BAND = "health_band"
 
 _BAND_TONE = {
     AnswerBand.DETRACTOR: Tone.BAD,
