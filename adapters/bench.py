@@ -242,6 +242,27 @@ def _case_slack(workdir: Path, scale: float) -> list[Measurement]:
     ]
 
 
+def _case_webhooks(workdir: Path, scale: float) -> list[Measurement]:
+    import asyncio
+
+    from adapters.bench_webhooks import measure
+
+    count = max(50, int(500 * min(1.0, scale * 10)))
+    burst = max(100, int(2_000 * min(1.0, scale * 10)))
+    figures = asyncio.run(measure(_sqlite_url(workdir), count, burst))
+    name = "Survey webhook to Slack alert, signed HTTP on loopback (SQLite)"
+    full = scale >= 1.0
+    return [
+        Measurement(name, "webhook-to-alert median", figures["median"] * 1000, "ms"),
+        Measurement(
+            name, "webhook-to-alert p99", figures["p99"] * 1000, "ms", 150.0 if full else None
+        ),
+        Measurement(name, "sustained: webhooks accepted", figures["accepted_per_s"], "per s"),
+        Measurement(name, "sustained: alerts posted", figures["delivered_per_s"], "per s"),
+        Measurement(name, "deliveries (latency, burst)", count + burst, "requests"),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     run: Callable[[Path, float], list[Measurement]]
@@ -253,6 +274,7 @@ CASES: dict[str, Case] = {
     "import": Case(_case_import, prepare=_prepare_usage_csv),
     "metrics": Case(_case_metrics, prepare=_prepare_portfolio),
     "slack": Case(_case_slack, prepare=_prepare_portfolio),
+    "webhooks": Case(_case_webhooks, prepare=_prepare_portfolio),
 }
 
 

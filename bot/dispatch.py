@@ -154,8 +154,7 @@ class Dispatcher:
         )
         if ref is None and due.sending_since is not None:
             ref = await self._look_for_lost_post(sender, due)
-        if ref is None:
-            await self.db.write(lambda s: outbox.mark_sending(s, due.id, now))
+        if ref is None:  # the lease marked the row as sending
             ref = await sender.post(due.target.address, reply, due.key)
         else:
             await sender.update(ref, reply)

@@ -128,6 +128,11 @@ def lease_due(
     due = []
     for row in rows:
         row.lease_until = now + lease
+        in_doubt = row.sending_since
+        if row.message_id is None and row.sending_since is None:
+            # A first post may follow this lease: mark it now, in this commit, so a crash
+            # after the post is noticed (one transaction less than a separate mark).
+            row.sending_since = now
         due.append(
             Due(
                 id=row.id,
@@ -141,20 +146,10 @@ def lease_due(
                 attempts=row.attempts,
                 message_channel=row.message_channel,
                 message_id=row.message_id,
-                sending_since=row.sending_since,
+                sending_since=in_doubt,
             )
         )
     return due
-
-
-def mark_sending(session: Session, delivery_id: int, now: dt.datetime) -> None:
-    """A first post is about to leave: if we die before it is recorded, look before reposting."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.sending_since.is_(None))
-        .values(sending_since=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def mark_delivered(
