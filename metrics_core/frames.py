@@ -13,7 +13,14 @@ import pandas as pd
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from metrics_core.models import Account, ArrMovement, SurveyKind, SurveyResponse, TeamMember
+from metrics_core.models import (
+    Account,
+    ArrMovement,
+    Segment,
+    SurveyKind,
+    SurveyResponse,
+    TeamMember,
+)
 
 MOVEMENT_COLUMNS = ("account_id", "kind", "amount", "effective_on", "segment")
 SURVEY_COLUMNS = (
@@ -96,7 +103,9 @@ def survey_responses(
     rows = session.execute(statement).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(SURVEY_COLUMNS))
     frame["kind"] = frame["kind"].map(lambda k: k.value)
-    frame["segment"] = frame["segment"].map(lambda s: None if s is None else s.value)
+    # An unmatched answer has no segment; pandas turns that missing value into NaN once the
+    # column also holds segments, so test for the enum rather than for None.
+    frame["segment"] = frame["segment"].map(lambda s: s.value if isinstance(s, Segment) else None)
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
     return frame
 

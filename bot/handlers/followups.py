@@ -1,16 +1,55 @@
-"""`followups [mine|open]`: survey follow-ups still waiting, oldest first."""
+"""`followups [mine|open|unmatched|sla …]`: what is waiting, what matched no account, the SLA.
+
+`open` and `mine` list follow-ups still waiting, oldest first. `unmatched` is the queue of
+answers no account claims, which no CSM sees in their book. `sla` is the closed-loop
+report; its numbers come from `metrics_core.closed_loop`, the same definition `/nps`
+quotes in its one-line summary (`closed_loop_line`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
+from bot.args import Period, parse_scope, trailing
 from bot.context import BotContext
+from bot.formatting import count, percent
 from bot.identity import team_member
-from bot.reply import Reply, Table
+from bot.reply import Fact, Metric, Reply, Table, Tone
 from bot.requests import CommandRequest
+from metrics_core.closed_loop import (
+    ClosedLoop,
+    Group,
+    LoopStats,
+    UnmatchedAnswer,
+    closed_loop,
+    unmatched_queue,
+)
 from metrics_core.followups import open_follow_ups
+from metrics_core.models import AnswerBand
 
-USAGE = "followups [mine | open]"
+USAGE = "followups [mine | open | unmatched | sla [period] [segment] [mine]]"
+SLA_DEFAULT_DAYS = 30
+UNMATCHED_SHOWN = 20
+
+_NOT_ON_TEAM = Reply(
+    heading="You are not on the CS team yet",
+    paragraphs=("Ask your admin to add your chat user id with `closeloop import team`.",),
+)
+
+
+def _usage(heading: str) -> Reply:
+    return Reply(
+        heading=heading,
+        paragraphs=(
+            f"Usage: `{USAGE}`.",
+            "For example `followups sla`, `followups sla 90d smb` or `followups unmatched`.",
+        ),
+    )
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def _age(created: dt.datetime, now: dt.datetime) -> str:
@@ -18,28 +57,205 @@ def _age(created: dt.datetime, now: dt.datetime) -> str:
     return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} d"
 
 
-async def followups_command(request: CommandRequest, context: BotContext) -> Reply:
-    scope = (request.args or "open").lower()
-    if scope not in ("mine", "open"):
+def _hours(hours: float | None) -> str:
+    """Claim times in hours, close times that run to days in days: both read at a glance."""
+    if hours is None:
+        return "—"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
+def _sla(loop: ClosedLoop) -> str:
+    return f"{loop.sla_hours:g} h"
+
+
+def _who(bands: Sequence[AnswerBand]) -> str:
+    return " and ".join(f"{band.value}s" for band in bands) or "SLA follow-ups"
+
+
+def closed_loop_line(loop: ClosedLoop) -> str:
+    """The closed loop in one sentence, for replies whose subject is something else."""
+    total, who, sla = loop.total, _who(loop.bands), _sla(loop)
+    if total.follow_ups == 0:
+        return f"no {who} to follow up in this period"
+    if total.n == 0:
+        return f"{count(total.pending, 'follow-up')} still within {sla}, none due yet"
+    text = f"{percent(total.share, 0)} of {who} contacted within {sla} (n = {total.n})"
+    if total.median_claim_hours is not None:
+        text += f", median claim {_hours(total.median_claim_hours)}"
+    if total.open_past_sla:
+        text += f", {total.open_past_sla} open past SLA"
+    return text
+
+
+def _group_table(label: str, title: str, groups: tuple[Group, ...]) -> Table:
+    return Table(
+        (label, "Within SLA", "n", "Median claim", "Median close", "Open past SLA"),
+        tuple(
+            (
+                group.label,
+                percent(group.stats.share, 0),
+                str(group.stats.n),
+                _hours(group.stats.median_claim_hours),
+                _hours(group.stats.median_close_hours),
+                str(group.stats.open_past_sla),
+            )
+            for group in groups
+        ),
+        title=title,
+    )
+
+
+def _definition(loop: ClosedLoop) -> str:
+    sla, who = _sla(loop), _who(loop.bands)
+    return (
+        f"Within SLA: claimed within {sla} of the answer arriving. Unclaimed {who} past "
+        f"{sla} count as missed; those still inside it are left out of n until they are due."
+    )
+
+
+def _detail(total: LoopStats, who: str) -> str:
+    detail = f"{total.within_sla} of {total.n} {who}"
+    if total.pending:
+        detail += f"; {total.pending} still within SLA, not counted yet"
+    return detail
+
+
+def sla_reply(scope: str, period: Period, loop: ClosedLoop) -> Reply:
+    heading = f"Closed loop — {scope}, {period.label}"
+    total, who = loop.total, _who(loop.bands)
+    if total.follow_ups == 0:
         return Reply(
-            heading=f"“{request.args}” is not a choice", paragraphs=(f"Usage: `{USAGE}`.",)
+            heading=heading,
+            paragraphs=(f"No {who} to follow up in this period.",),
+            notes=(_definition(loop),),
         )
+    return Reply(
+        heading=heading,
+        metrics=(
+            Metric(
+                label=f"Contacted within {_sla(loop)}",
+                value=percent(total.share, 0),
+                # Someone is waiting past the SLA right now: that is what needs acting on.
+                tone=Tone.BAD if total.open_past_sla else Tone.NEUTRAL,
+                detail=_detail(total, who),
+            ),
+        ),
+        facts=(
+            Fact(
+                "Median time to claim", f"{_hours(total.median_claim_hours)} (n = {total.claimed})"
+            ),
+            Fact(
+                "Median time to close", f"{_hours(total.median_close_hours)} (n = {total.closed})"
+            ),
+            Fact("Open past SLA", str(total.open_past_sla)),
+        ),
+        tables=(
+            _group_table("CSM", "By CSM (worst first)", loop.by_csm),
+            _group_table("Segment", "By segment (worst first)", loop.by_segment),
+        ),
+        notes=(_definition(loop),),
+    )
+
+
+async def _sla_command(words: list[str], request: CommandRequest, context: BotContext) -> Reply:
+    today = context.today()
+    asked = parse_scope(" ".join(words), today)
+    mine = [word for word in asked.rest if word.lower() == "mine"]
+    unknown = [word for word in asked.rest if word.lower() != "mine"]
+    if unknown or len(mine) > 1:
+        return _usage(f"I don't understand “{(unknown or mine)[0]}”")
+    period = asked.period or trailing(today, SLA_DEFAULT_DAYS, f"last {SLA_DEFAULT_DAYS} days")
+    scope = asked.segment.value if asked.segment else "all customers"
+    owner_id = None
+    if mine:
+        member = await team_member(request.actor, context)
+        if member is None:
+            return _NOT_ON_TEAM
+        owner_id, scope = member.id, f"{member.name}’s follow-ups"
+        if asked.segment:
+            scope += f" in {asked.segment.value}"
+    now = context.now()
+    loop = await context.db.read(
+        lambda session: closed_loop(
+            session,
+            _utc(period.start),
+            _utc(period.end),
+            context.config.follow_ups,
+            now=now,
+            owner_id=owner_id,
+            segment=asked.segment,
+        )
+    )
+    return sla_reply(scope, period, loop)
+
+
+def _respondent(answer: UnmatchedAnswer) -> str:
+    if answer.respondent_name and answer.respondent_email:
+        return f"{answer.respondent_name} <{answer.respondent_email}>"
+    return answer.respondent_name or answer.respondent_email or "anonymous"
+
+
+def _follow_up(answer: UnmatchedAnswer) -> str:
+    if answer.follow_up_status is None:
+        return "none"
+    owner = f" ({answer.owner})" if answer.owner else ""
+    return f"{answer.follow_up_status.value}{owner}"
+
+
+async def _unmatched_command(context: BotContext) -> Reply:
+    queue = await context.db.read(lambda session: unmatched_queue(session, limit=UNMATCHED_SHOWN))
+    heading = "Unmatched answers"
+    if not queue.answers:
+        return Reply(heading=heading, paragraphs=("Every answer matches an account.",))
+    shown = (
+        "newest first"
+        if queue.total <= len(queue.answers)
+        else f"the newest {len(queue.answers)} shown"
+    )
+    return Reply(
+        heading=heading,
+        paragraphs=(
+            f"{count(queue.total, 'answer')} match no account, {shown}. They count towards "
+            "NPS but sit in nobody's book: add the contact or the account's domain.",
+        ),
+        tables=(
+            Table(
+                ("Submitted", "Respondent", "Answer", "Follow-up", "Comment"),
+                tuple(
+                    (
+                        f"{answer.submitted_at:%Y-%m-%d %H:%M}",
+                        _respondent(answer),
+                        f"{answer.kind.value.upper()} {answer.score}",
+                        _follow_up(answer),
+                        (answer.comment or "")[:60],
+                    )
+                    for answer in queue.answers
+                ),
+            ),
+        ),
+    )
+
+
+async def followups_command(request: CommandRequest, context: BotContext) -> Reply:
+    words = request.args.split()
+    if words and words[0].lower() == "sla":
+        return await _sla_command(words[1:], request, context)
+    scope = (request.args or "open").lower()
+    if scope == "unmatched":
+        return await _unmatched_command(context)
+    if scope not in ("mine", "open"):
+        return _usage(f"“{request.args}” is not a choice")
     owner_id = None
     heading = "Open follow-ups"
     if scope == "mine":
         member = await team_member(request.actor, context)
         if member is None:
-            return Reply(
-                heading="You are not on the CS team yet",
-                paragraphs=(
-                    "Ask your admin to add your chat user id with `closeloop import team`.",
-                ),
-            )
+            return _NOT_ON_TEAM
         owner_id, heading = member.id, "Your open follow-ups"
     items = await context.db.read(lambda session: open_follow_ups(session, owner_id=owner_id))
     if not items:
         return Reply(heading=heading, paragraphs=("Nothing is waiting. Every loop is closed.",))
-    now = dt.datetime.now(dt.UTC)
+    now = context.now()
     rows = tuple(
         (
             item.account or "unmatched",

@@ -1,7 +1,9 @@
 """`nps [<account>|<segment>] [<period>]`: NPS with its interval, CSAT, CES, trend, verbatims.
 
 Every score is shown with its response count and 95 % interval, so a +60 from five
-answers is never read like a +60 from five hundred.
+answers is never read like a +60 from five hundred. Next to the scores stands the closed
+loop for the same scope and period: a score is only half the story without whether the
+unhappy customers behind it were called back.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from bot.accounts import resolve_account
 from bot.args import Period, parse_scope, trailing
 from bot.context import BotContext
+from bot.handlers.followups import closed_loop_line
 from bot.reply import Fact, Metric, Reply, Table, Tone
 from bot.requests import CommandRequest
+from metrics_core.closed_loop import ClosedLoop, closed_loop
 from metrics_core.frames import survey_responses
 from metrics_core.models import SurveyKind
 from metrics_core.nps import NpsResult, nps
@@ -84,15 +89,28 @@ async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
         .date()
     )
     since = min(period.start, trend_start)
-    frame = await context.db.read(
-        lambda session: survey_responses(
+    now = context.now()
+
+    def load(session: Session) -> tuple[pd.DataFrame, ClosedLoop]:
+        frame = survey_responses(
             session,
             _utc(since),
             _utc(period.end),
             account_ids=account_ids,
             segment=segment.value if segment else None,
         )
-    )
+        loop = closed_loop(
+            session,
+            _utc(period.start),
+            _utc(period.end),
+            context.config.follow_ups,
+            now=now,
+            account_ids=account_ids,
+            segment=segment,
+        )
+        return frame, loop
+
+    frame, loop = await context.db.read(load)
     in_period = frame[frame["submitted_at"] >= pd.Timestamp(_utc(period.start))]
     return nps_reply(
         scope,
@@ -100,6 +118,7 @@ async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
         in_period,
         frame,
         trend_start,
+        loop,
         by_segment=segment is None and account_ids is None,
     )
 
@@ -110,6 +129,7 @@ def nps_reply(
     in_period: pd.DataFrame,
     history: pd.DataFrame,
     trend_start: dt.date,
+    loop: ClosedLoop,
     *,
     by_segment: bool,
 ) -> Reply:
@@ -138,6 +158,7 @@ def nps_reply(
         )
     facts.append(Fact("CSAT", _csat_text(csat_result)))
     facts.append(Fact("CES", _ces_text(ces_result)))
+    facts.append(Fact("Closed loop", closed_loop_line(loop)))
     tables = []
     nps_history = history[history["kind"] == SurveyKind.NPS.value]
     trend = monthly_trend(nps_history, SurveyKind.NPS, start=trend_start, end=period.end)
@@ -162,8 +183,8 @@ def nps_reply(
         tables.append(_breakdown_table(nps_rows, "owner", "CSM", "By CSM", limit=8))
     verbatims = latest_detractors(nps_rows, VERBATIMS)
     paragraphs = tuple(
-        f"“{row.comment}” — {row.respondent_name or 'anonymous'}, "
-        f"{row.account or 'unmatched'} ({row.score}/10, {row.submitted_at:%Y-%m-%d})"
+        f"“{row.comment}” — {_text(row.respondent_name, 'anonymous')}, "
+        f"{_text(row.account, 'unmatched')} ({row.score}/10, {row.submitted_at:%Y-%m-%d})"
         for row in verbatims.itertuples()
     )
     return Reply(
@@ -174,6 +195,11 @@ def nps_reply(
         tables=tuple(tables),
         notes=("Intervals are 95 %: NPS by its trinomial variance, CSAT by Wilson, CES by t.",),
     )
+
+
+def _text(value: object, missing: str) -> str:
+    """A text cell of a frame, or `missing`: pandas stores an absent string as NaN, not None."""
+    return value if isinstance(value, str) and value else missing
 
 
 def _breakdown_table(
