@@ -385,3 +385,20 @@ async def test_a_rate_limited_post_is_retried_and_posted_once(
     await service.settled()
     assert slack.attempts["chat.postMessage"] == 2
     assert len(slack.messages(ALERTS)) == 1
+
+
+async def test_a_database_failure_answers_503_and_stores_nothing(
+    service: Service, slack: FakeSlack, database_file: Path
+) -> None:
+    """The answer row goes in, the outbox row cannot: all of it is rolled back, and the
+    vendor is told to retry rather than told it was stored."""
+    engine = make_engine(f"sqlite:///{database_file}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE outbox RENAME TO outbox_away")
+    engine.dispose()
+    answers_before = service.count(SurveyResponse)
+    body = vendors.generic_payload(score=2)
+    status, answer = await deliver(service.webhook("generic"), body, generic(body))
+    assert status == 503 and "retry" in answer["error"]
+    assert service.count(SurveyResponse) == answers_before
+    assert service.count(FollowUp) == 0
