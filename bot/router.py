@@ -17,6 +17,19 @@ log = logging.getLogger(__name__)
 UMBRELLA = "closeloop"
 
 
+def _failed(what: str) -> Reply:
+    """The user gets an answer they can quote to an admin; the log gets the details."""
+    incident = uuid.uuid4().hex[:8]
+    log.exception("%s failed (incident %s)", what, incident)
+    return Reply(
+        heading="Something went wrong",
+        paragraphs=(
+            f"{what} failed on our side. Please try again; if it keeps failing, give your "
+            f"admin the incident id `{incident}`.",
+        ),
+    )
+
+
 class Router:
     def __init__(self, context: BotContext) -> None:
         self.context = context
@@ -31,16 +44,7 @@ class Router:
         try:
             reply = await command.handler(request, self.context)
         except Exception:
-            # The user gets an answer they can quote to an admin; the log gets the details.
-            incident = uuid.uuid4().hex[:8]
-            log.exception("command %s failed (incident %s)", request.command, incident)
-            return Reply(
-                heading="Something went wrong",
-                paragraphs=(
-                    f"`{request.command}` failed on our side. Please try again; if it keeps "
-                    f"failing, give your admin the incident id `{incident}`.",
-                ),
-            )
+            return _failed(f"`{request.command}`")
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())
 
     async def form(self, request: ActionRequest) -> Form | None:
@@ -52,7 +56,10 @@ class Router:
     async def act(self, request: ActionRequest) -> Reply:
         """Answer a button press by re-running the command its payload names."""
         if request.action_id in FOLLOW_UP_ACTIONS:
-            return await act_on_follow_up(request, self.context)
+            try:
+                return await act_on_follow_up(request, self.context)
+            except Exception:
+                return _failed("That button")
         if request.action_id == DETAILS:
             reply = await account_details(request.payload.get("account", ""), self.context)
             return with_standard_actions(reply, "")

@@ -70,3 +70,16 @@ def test_registering_a_name_twice_is_an_error() -> None:
     registry = build_registry()
     with pytest.raises(ValueError, match="twice"):
         registry.register(Command("help", "help", "again", registry.get("help").handler))  # type: ignore[union-attr]
+
+
+async def test_a_failing_button_still_answers_with_an_incident_id(memory_db: Database) -> None:
+    """The database has no tables here, so the claim cannot even find who clicked."""
+    from bot.alerts import CLAIM
+    from bot.requests import ActionRequest
+
+    reply = await _router(memory_db, build_registry()).act(
+        ActionRequest(CLAIM, {"follow_up": "1"}, Actor(Platform.SLACK, user_id="U0CSM1"))
+    )
+    assert reply.heading == "Something went wrong"
+    assert "That button failed on our side" in reply.paragraphs[0]
+    assert "incident id" in reply.paragraphs[0]
