@@ -24,12 +24,11 @@ from metrics_core.models import (
     SCORE_RANGES,
     Account,
     AnswerBand,
-    ArrMovement,
     FollowUpStatus,
     Segment,
 )
 from metrics_core.outbox import Due
-from metrics_core.revenue import arr_sql
+from metrics_core.revenue import account_arr
 from metrics_core.team import Member
 
 CLAIM = "closeloop.claim"
@@ -114,13 +113,6 @@ def _respondent(view: FollowUpView) -> str:
     return view.respondent_name or view.respondent_email or "anonymous"
 
 
-def _arr(session: Session, account_id: int, today: dt.date) -> float:
-    row = session.execute(
-        arr_sql(today + dt.timedelta(days=1)).where(ArrMovement.account_id == account_id)
-    ).first()
-    return float(row.arr) if row is not None else 0.0
-
-
 def survey_alert(session: Session, view: FollowUpView, config: Config, today: dt.date) -> Reply:
     low, high = SCORE_RANGES[view.kind]
     kind = view.kind.value.upper()
@@ -143,9 +135,8 @@ def survey_alert(session: Session, view: FollowUpView, config: Config, today: dt
             1,
             Fact("Account", f"{view.account_name} ({view.segment.value if view.segment else '—'})"),
         )
-        facts.insert(
-            2, Fact("ARR", money(_arr(session, view.account_id, today), config.revenue.currency))
-        )
+        arr = account_arr(session, view.account_id, today)
+        facts.insert(2, Fact("ARR", money(arr, config.revenue.currency)))
         if view.account_owner:
             facts.append(Fact("Account owner", view.account_owner))
     else:
@@ -218,7 +209,9 @@ def _account_alert(session: Session, due: Due, config: Config, today: dt.date) -
         paragraphs=(text,),
         metrics=(
             Metric(
-                "ARR", money(_arr(session, account.id, today), config.revenue.currency), tone=tone
+                "ARR",
+                money(account_arr(session, account.id, today), config.revenue.currency),
+                tone=tone,
             ),
         ),
         actions=(details_action(account.external_id),),

@@ -24,14 +24,13 @@ from metrics_core.db import insert_or_ignore
 from metrics_core.followups import ALERT
 from metrics_core.models import (
     Account,
-    ArrMovement,
     FollowUp,
     FollowUpStatus,
     SurveyResponse,
     TeamMember,
 )
 from metrics_core.respondents import match_respondent
-from metrics_core.revenue import arr_sql
+from metrics_core.revenue import account_arr
 from metrics_core.routing import AnswerFacts, Owner, survey_targets
 from metrics_core.surveys import band_of
 
@@ -60,15 +59,12 @@ def _facts(session: Session, response: SurveyResponse, today: dt.date) -> Answer
         .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
         .where(Account.id == response.account_id)
     ).one()
-    arr = session.execute(
-        arr_sql(today + dt.timedelta(days=1)).where(ArrMovement.account_id == response.account_id)
-    ).first()
     return AnswerFacts(
         band,
         response.kind,
         has_comment,
         segment=row[0],
-        arr=float(arr.arr) if arr is not None else 0.0,
+        arr=account_arr(session, response.account_id, today),
         owner=Owner(row[1], row[2]),
     )
 

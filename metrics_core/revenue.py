@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from metrics_core.models import ArrMovement, ArrMovementKind
 
@@ -340,3 +341,11 @@ def arr_sql(before: Any) -> Any:
         .where(ArrMovement.effective_on < before)
         .group_by(ArrMovement.account_id)
     )
+
+
+def account_arr(session: Session, account_id: int, on: dt.date) -> float:
+    """One account's ARR at the end of day `on` (0 without movements), by `arr_sql`."""
+    row = session.execute(
+        arr_sql(on + dt.timedelta(days=1)).where(ArrMovement.account_id == account_id)
+    ).first()
+    return float(row.arr) if row is not None else 0.0
