@@ -19,6 +19,7 @@ from bot.router import Router
 from metrics_core.config import Config, load_config
 from metrics_core.db import Database, make_engine
 from metrics_core.risk import RiskModels
+from metrics_core.routing import SLACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     client = None
     if settings.slack_bot_token is not None:
         client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-        senders["slack"] = SlackSender(client)
+        senders[SLACK] = SlackSender(client)
     dispatcher = Dispatcher(
         db, config, senders, lease=dt.timedelta(seconds=settings.outbox_lease_seconds)
     )

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from metrics_core import outbox
 from metrics_core.config import Config
-from metrics_core.models import Account, HealthSnapshot, TeamMember
-from metrics_core.routing import Owner, account_targets
+from metrics_core.models import HealthSnapshot
+from metrics_core.routing import account_targets
+from metrics_core.team import account_owners
 from metrics_core.usage_signals import usage_drops
 
 USAGE_DROP = "usage_drop"
@@ -59,15 +60,6 @@ def _drag(components: dict[str, float | None]) -> str | None:
     return min(scored, key=lambda name: scored[name]) if scored else None
 
 
-def _owners(session: Session, account_ids: list[int]) -> dict[int, Owner]:
-    rows = session.execute(
-        select(Account.id, TeamMember.slack_user_id, TeamMember.teams_aad_object_id)
-        .join(TeamMember, TeamMember.id == Account.owner_id)
-        .where(Account.id.in_(account_ids), TeamMember.active.is_(True))
-    )
-    return {row[0]: Owner(row[1], row[2]) for row in rows}
-
-
 def queue_account_alerts(
     session: Session,
     as_of: dt.date,
@@ -99,7 +91,7 @@ def queue_account_alerts(
                 "recent_days": config.usage_drop.recent_days,
             }
             alerts.append((int(account_id), USAGE_DROP, details))
-    owners = _owners(session, sorted({a for a, _, _ in alerts}))
+    owners = account_owners(session, sorted({a for a, _, _ in alerts}))
     added = 0
     for account_id, kind, details in alerts:
         for target in account_targets(

@@ -27,12 +27,12 @@ from metrics_core.models import (
     FollowUp,
     FollowUpStatus,
     SurveyResponse,
-    TeamMember,
 )
 from metrics_core.respondents import match_respondent
 from metrics_core.revenue import account_arr
-from metrics_core.routing import AnswerFacts, Owner, survey_targets
+from metrics_core.routing import AnswerFacts, survey_targets
 from metrics_core.surveys import band_of
+from metrics_core.team import account_owners
 
 # Fields a later delivery may change; an absent comment or respondent keeps what is stored
 # (a score-only update must not erase the comment that came before it).
@@ -54,18 +54,14 @@ def _facts(session: Session, response: SurveyResponse, today: dt.date) -> Answer
     has_comment = bool((response.comment or "").strip())
     if response.account_id is None:
         return AnswerFacts(band, response.kind, has_comment)
-    row = session.execute(
-        select(Account.segment, TeamMember.slack_user_id, TeamMember.teams_aad_object_id)
-        .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
-        .where(Account.id == response.account_id)
-    ).one()
+    segment = session.scalar(select(Account.segment).where(Account.id == response.account_id))
     return AnswerFacts(
         band,
         response.kind,
         has_comment,
-        segment=row[0],
+        segment=segment,
         arr=account_arr(session, response.account_id, today),
-        owner=Owner(row[1], row[2]),
+        owner=account_owners(session, [response.account_id]).get(response.account_id),
     )
 
 

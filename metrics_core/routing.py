@@ -49,7 +49,8 @@ def _matches(route: Route, facts: AnswerFacts) -> bool:
     )
 
 
-def _direct(owner: Owner | None) -> list[Target]:
+def direct_targets(owner: Owner | None) -> list[Target]:
+    """The owner's direct messages on every platform they are known on."""
     if owner is None:
         return []
     targets = []
@@ -82,7 +83,7 @@ def survey_targets(
         matched_any = True
         targets += channel_targets(route.slack_channels, route.teams_conversations)
         if route.owner_dm:
-            targets += _direct(facts.owner)
+            targets += direct_targets(facts.owner)
         if route.stop:
             break
     if not matched_any and default_slack_channel:
@@ -96,7 +97,7 @@ def account_targets(
     """Usage-drop and band-change alerts: the configured channels and the owner's DMs."""
     targets = channel_targets(rules.slack_channels, rules.teams_conversations)
     if rules.owner_dm:
-        targets += _direct(owner)
+        targets += direct_targets(owner)
     if not targets and default_slack_channel:
         targets.append(Target(SLACK, default_slack_channel))
     return _unique(targets)

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from metrics_core import outbox
 from metrics_core.config import Config
 from metrics_core.followups import ALERT, ESCALATION, REMINDER
-from metrics_core.models import Account, Delivery, FollowUp, FollowUpStatus, TeamMember
+from metrics_core.models import Delivery, FollowUp, FollowUpStatus
 from metrics_core.outbox import Target
-from metrics_core.routing import SLACK, TEAMS, channel_targets
+from metrics_core.routing import SLACK, channel_targets, direct_targets
+from metrics_core.team import account_owners
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +47,9 @@ def _mark(session: Session, follow_up_id: int, column: str, now: dt.datetime) ->
 
 def _reminder_targets(session: Session, follow_up_id: int) -> list[Target]:
     """The account owner's DMs; without an owner, wherever the alert itself went."""
-    owner = session.execute(
-        select(TeamMember.slack_user_id, TeamMember.teams_aad_object_id)
-        .join(Account, Account.owner_id == TeamMember.id)
-        .join(FollowUp, FollowUp.account_id == Account.id)
-        .where(FollowUp.id == follow_up_id, TeamMember.active.is_(True))
-    ).first()
-    targets = []
-    if owner is not None and owner[0]:
-        targets.append(Target(SLACK, owner[0]))
-    if owner is not None and owner[1]:
-        targets.append(Target(TEAMS, f"user:{owner[1]}"))
+    account_id = session.scalar(select(FollowUp.account_id).where(FollowUp.id == follow_up_id))
+    owners = account_owners(session, [account_id]) if account_id is not None else {}
+    targets = direct_targets(owners.get(account_id)) if account_id is not None else []
     if targets:
         return targets
     rows = session.execute(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from metrics_core.models import TeamMember, TeamRole
+from metrics_core.models import Account, TeamMember, TeamRole
+from metrics_core.routing import Owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +45,13 @@ def active_members(session: Session) -> list[Member]:
         .order_by(TeamMember.name, TeamMember.id)
     )
     return [Member(r[0], r[1], r[2]) for r in rows]
+
+
+def account_owners(session: Session, account_ids: Sequence[int]) -> dict[int, Owner]:
+    """Each account's owner's chat identities, for direct messages; only active owners."""
+    rows = session.execute(
+        select(Account.id, TeamMember.slack_user_id, TeamMember.teams_aad_object_id)
+        .join(TeamMember, TeamMember.id == Account.owner_id)
+        .where(Account.id.in_(list(account_ids)), TeamMember.active.is_(True))
+    )
+    return {row[0]: Owner(row[1], row[2]) for row in rows}
