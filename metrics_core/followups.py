@@ -141,9 +141,10 @@ def _may_manage(row: FollowUp, member: Member) -> bool:
     )
 
 
-def reassign(
-    session: Session, follow_up_id: int, member: Member, new_owner_id: int, now: dt.datetime
-) -> Change:
+def _manageable(
+    session: Session, follow_up_id: int, member: Member, verb: str
+) -> FollowUp | Change:
+    """The follow-up, locked, if `member` may still change it; else why not."""
     row = session.get(FollowUp, follow_up_id, with_for_update=True)
     if row is None:
         return Change(Outcome.NOT_FOUND, follow_up_id)
@@ -154,8 +155,17 @@ def reassign(
             Outcome.NOT_ALLOWED,
             follow_up_id,
             _owner_name(session, row.owner_id),
-            "only its owner or a manager can reassign it",
+            f"only its owner or a manager can {verb} it",
         )
+    return row
+
+
+def reassign(
+    session: Session, follow_up_id: int, member: Member, new_owner_id: int, now: dt.datetime
+) -> Change:
+    row = _manageable(session, follow_up_id, member, "reassign")
+    if isinstance(row, Change):
+        return row
     new_owner = session.get(TeamMember, new_owner_id)
     if new_owner is None or not new_owner.active:
         return Change(Outcome.INVALID, follow_up_id, detail="that person is not on the CS team")
@@ -183,18 +193,9 @@ def close(
             follow_up_id,
             detail=f"outcome must be one of {', '.join(allowed_outcomes)}",
         )
-    row = session.get(FollowUp, follow_up_id, with_for_update=True)
-    if row is None:
-        return Change(Outcome.NOT_FOUND, follow_up_id)
-    if row.status is FollowUpStatus.CLOSED:
-        return Change(Outcome.CLOSED, follow_up_id, _owner_name(session, row.owner_id))
-    if not _may_manage(row, member):
-        return Change(
-            Outcome.NOT_ALLOWED,
-            follow_up_id,
-            _owner_name(session, row.owner_id),
-            "only its owner or a manager can close it",
-        )
+    row = _manageable(session, follow_up_id, member, "close")
+    if isinstance(row, Change):
+        return row
     if row.owner_id is None:
         row.owner_id = member.id
         row.claimed_at = now
