@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import secrets
 import socket
 import statistics
@@ -37,7 +38,11 @@ def _port() -> int:
 
 
 class Sink:
-    """Stands in for Slack: `auth.test`, and response_url posts that release a waiter."""
+    """Stands in for Slack: Web API calls and response_url posts.
+
+    Each request releases whoever waits for a token that appears in it (a response_url's
+    key, or text inside a posted alert), stamped with the moment it arrived.
+    """
 
     def __init__(self) -> None:
         self.waiting: dict[str, asyncio.Future[float]] = {}
@@ -46,7 +51,7 @@ class Sink:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post("/api/auth.test", self._auth)
+        app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -58,14 +63,34 @@ class Sink:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _auth(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "user_id": "UBOT", "bot_id": "B1", "team_id": "T1"})
+    def _release(self, text: str, arrived: float) -> None:
+        for token in [t for t in self.waiting if t in text]:
+            future = self.waiting.pop(token)
+            if not future.done():
+                future.set_result(arrived)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        raw = await request.text()
+        self._release(raw, time.perf_counter())
+        try:
+            channel = json.loads(raw).get("channel", "C0")
+        except (ValueError, AttributeError):
+            channel = "C0"
+        # Enough for auth.test and chat.postMessage alike.
+        return web.json_response(
+            {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "B1",
+                "team_id": "T1",
+                "channel": channel,
+                "ts": f"{time.time():.6f}",
+            }
+        )
 
     async def _respond(self, request: web.Request) -> web.Response:
         await request.read()
-        future = self.waiting.pop(request.match_info["key"], None)
-        if future is not None and not future.done():
-            future.set_result(time.perf_counter())
+        self._release(request.match_info["key"], time.perf_counter())
         return web.Response(text="ok")
 
 

@@ -1,9 +1,9 @@
 """Survey webhook to Slack alert, measured: signed delivery in, `chat.postMessage` out.
 
 The service runs as `serve` runs it (aiohttp, the webhook route, the dispatcher woken by
-the commit); a local sink stands in for Slack's Web API and stops the clock when the
-alert's post arrives. Latency is measured one delivery at a time; throughput with many
-deliveries in flight, until every alert has been posted.
+the commit); the Slack bench's sink stands in for Slack's Web API and stops the clock
+when a post carrying the delivery's token arrives. Latency is measured one delivery at a
+time; throughput with many deliveries in flight, until every alert has been posted.
 """
 
 from __future__ import annotations
@@ -19,45 +19,11 @@ import time
 import aiohttp
 from aiohttp import web
 
-from adapters.bench_slack import BOT_TOKEN, _port, _summary
+from adapters.bench_slack import BOT_TOKEN, Sink, _port, _summary
 
 # A throwaway Standard Webhooks secret: the bench signs and verifies its own deliveries.
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 CHANNEL = "C0BENCH"
-
-
-class Sink:
-    """Receives `chat.postMessage` and releases whoever waits for the token in the alert."""
-
-    def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future[float]] = {}
-        self.posted = 0
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        port = _port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _api(self, request: web.Request) -> web.Response:
-        raw = await request.text()
-        arrived = time.perf_counter()
-        self.posted += 1
-        for token in [t for t in self.waiting if t in raw]:
-            future = self.waiting.pop(token)
-            if not future.done():
-                future.set_result(arrived)
-        self.posted_ts = f"{time.time():.6f}"
-        return web.json_response({"ok": True, "channel": CHANNEL, "ts": self.posted_ts})
 
 
 def _signed(body: bytes, message_id: str) -> dict[str, str]:
