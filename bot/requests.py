@@ -20,6 +20,8 @@ class Actor:
     platform: Platform
     user_id: str | None = None
     display_name: str | None = None
+    timezone: str | None = None
+    """The user's IANA time zone as their platform knows it, when the adapter looked it up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +31,17 @@ class CommandRequest:
     command: str
     args: str
     actor: Actor
+    conversation: str | None = None
+    """Where it was asked, as the platform addresses it (a Slack channel, a Teams chat)."""
 
     @classmethod
-    def parse(cls, text: str, actor: Actor) -> CommandRequest:
+    def parse(cls, text: str, actor: Actor, conversation: str | None = None) -> CommandRequest:
         """Split free text (`health acme`, `/health acme`) into command and arguments."""
         stripped = text.strip().lstrip("/")
         command, _, args = stripped.partition(" ")
-        return cls(command=command.lower(), args=args.strip(), actor=actor)
+        return cls(
+            command=command.lower(), args=args.strip(), actor=actor, conversation=conversation
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +51,4 @@ class ActionRequest:
     action_id: str
     payload: dict[str, str]
     actor: Actor
+    conversation: str | None = None

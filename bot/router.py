@@ -37,7 +37,9 @@ class Router:
     async def handle(self, request: CommandRequest) -> Reply:
         """Answer a command; `/closeloop health acme` is the same as `/health acme`."""
         if request.command == UMBRELLA:
-            request = CommandRequest.parse(request.args or "help", request.actor)
+            request = CommandRequest.parse(
+                request.args or "help", request.actor, request.conversation
+            )
         command = self.context.registry.get(request.command)
         if command is None:
             return unknown_command(request.command, self.context.registry)
@@ -70,5 +72,5 @@ class Router:
             return Reply(heading="That button is no longer supported")
         if not text.strip():
             return Reply(heading="That button has lost its question; please ask again")
-        reply = await self.handle(CommandRequest.parse(text, request.actor))
+        reply = await self.handle(CommandRequest.parse(text, request.actor, request.conversation))
         return shared(reply, request.actor) if request.action_id == SHARE else reply

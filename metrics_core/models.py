@@ -171,6 +171,19 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class DigestCadence(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DigestScope(enum.StrEnum):
+    """Whose accounts a digest covers: everyone's, one segment's, or one owner's book."""
+
+    PORTFOLIO = "portfolio"
+    SEGMENT = "segment"
+    OWNER = "owner"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -472,3 +485,76 @@ class HealthSnapshot(Base):
     score: Mapped[float] = mapped_column(Numeric(5, 1, asdecimal=False))
     band: Mapped[str] = mapped_column(String(16))
     components: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DigestSubscription(Base):
+    """A digest someone asked for: where it goes, when (local time in `timezone`), about what.
+
+    The time is kept as local wall-clock time with an IANA zone, not as a UTC instant, so a
+    09:00 digest stays at 09:00 across daylight-saving changes.
+    """
+
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(128))
+    cadence: Mapped[DigestCadence] = mapped_column(_enum(DigestCadence, "digest_cadence"))
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    """0 = Monday … 6 = Sunday, for weekly digests."""
+    local_time: Mapped[str] = mapped_column(String(5))
+    """"HH:MM", 24-hour, in `timezone`."""
+    timezone: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[DigestScope] = mapped_column(_enum(DigestScope, "digest_scope"))
+    segment: Mapped[Segment | None] = mapped_column(_enum(Segment, "segment"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class DigestRun(Base):
+    """One period's digest for one subscription, claimed before it is sent.
+
+    The unique (subscription, period) pair is what makes a digest exactly-once: a second
+    scheduler, a restart or a retry tries to insert the same pair and finds it taken.
+    """
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("subscription_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_subscriptions.id", ondelete="CASCADE")
+    )
+    period: Mapped[str] = mapped_column(String(16))
+    """The local date the digest is for ("2026-11-23"), the same for a daily or weekly one."""
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str] = mapped_column(String(128))
+
+
+class ConversationReference(Base):
+    """Where the bot can write to in Teams, kept so messages can be sent after any restart.
+
+    Teams gives no way to start talking in a conversation the bot has not seen: the
+    reference (service URL, conversation, tenant, bot) arrives with each activity and is
+    stored. `user_id` is set for personal chats, so a DM to a team member finds its chat.
+    """
+
+    __tablename__ = "conversation_references"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(256), unique=True)
+    conversation_type: Mapped[str | None] = mapped_column(String(32))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    service_url: Mapped[str] = mapped_column(String(512))
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The AAD object id of the user in a personal chat."""
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The whole reference as the Bot Framework serialises it."""
+    active: Mapped[bool] = mapped_column(default=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -108,7 +108,12 @@ def build_slack_app(
         await ack()
         name = command["command"].lstrip("/")
         actor = _actor(command.get("user_id"), command.get("user_name"))
-        request = CommandRequest(command=name, args=command.get("text", "").strip(), actor=actor)
+        request = CommandRequest(
+            command=name,
+            args=command.get("text", "").strip(),
+            actor=actor,
+            conversation=command.get("channel_id"),
+        )
         reply = await router.handle(request)
         await respond(**_message(reply))
 
@@ -125,6 +130,7 @@ def build_slack_app(
             action_id=action_id,
             payload=parse_button_value(action.get("value", "")),
             actor=_actor(user.get("id"), user.get("username") or user.get("name")),
+            conversation=(body.get("channel") or {}).get("id"),
         )
         form = await router.form(request)
         if form is not None:
