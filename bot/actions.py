@@ -15,11 +15,18 @@ REFRESH = "closeloop.refresh"
 SHARE = "closeloop.share"
 PICK = "closeloop.pick"
 DETAILS = "closeloop.details"
+OPEN = "closeloop.open"
+"""Run the command in the payload for the clicker, privately (digest links to commands)."""
 
 
 def details_action(external_id: str) -> Action:
     """The button that opens one account at a glance."""
     return Action(DETAILS, "Account details", {"account": external_id})
+
+
+def open_action(label: str, command_text: str) -> Action:
+    """A button that answers `command_text` to whoever clicks it, leaving the message be."""
+    return Action(OPEN, label, {"command": command_text})
 
 
 def with_standard_actions(reply: Reply, command_text: str) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.actions import DETAILS, PICK, REFRESH, SHARE, shared, with_standard_actions
+from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE, shared, with_standard_actions
 from bot.context import BotContext
 from bot.handlers.details import account_details
 from bot.handlers.follow_up_actions import FOLLOW_UP_ACTIONS, act_on_follow_up, follow_up_form
@@ -68,7 +68,7 @@ class Router:
         text = request.payload.get("command", "")
         if request.action_id == PICK:
             text = f"{text} {request.payload.get('account', '')}"
-        elif request.action_id not in (REFRESH, SHARE):
+        elif request.action_id not in (REFRESH, SHARE, OPEN):
             return Reply(heading="That button is no longer supported")
         if not text.strip():
             return Reply(heading="That button has lost its question; please ask again")

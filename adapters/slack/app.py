@@ -30,7 +30,7 @@ from adapters.slack.render import (
     render_home,
     render_message,
 )
-from bot.actions import DETAILS, PICK, REFRESH, SHARE
+from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE
 from bot.alerts import CLAIM, CLOSE, REASSIGN
 from bot.commands import CommandRegistry
 from bot.context import BotContext
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
 ACTION_IDS = re.compile(
     "^("
-    + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS, CLAIM, REASSIGN, CLOSE))
+    + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS, OPEN, CLAIM, REASSIGN, CLOSE))
     + r")(:\d+)?$"
 )
 # The buttons that act on an alert: their answer goes to the clicker, the alert stays.
@@ -149,8 +149,14 @@ def build_slack_app(
         if action_id in ALERT_ACTIONS:
             await respond(**_message(reply), replace_original=False)
             return
-        # A refreshed or picked answer replaces the one clicked; a shared one is posted anew.
-        replace = reply.visibility is Visibility.PRIVATE
+        # A refreshed or picked answer replaces the clicker's own private answer; a shared
+        # one is posted anew. A message everyone sees (an alert, a digest) is never
+        # replaced: the answer goes to the clicker alone.
+        replace = (
+            reply.visibility is Visibility.PRIVATE
+            and action_id != OPEN
+            and bool((body.get("container") or {}).get("is_ephemeral"))
+        )
         await respond(**_message(reply), replace_original=replace)
 
     app.action(ACTION_IDS)(on_action)

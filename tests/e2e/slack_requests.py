@@ -67,7 +67,15 @@ def form_encoded_payload(body: dict[str, Any]) -> str:
     ).replace("=", "%3D").replace(" ", "+")
 
 
-def click(action_id: str, payload: dict[str, str], response_url: str, user: str = "U0CSM1") -> str:
+def click(
+    action_id: str,
+    payload: dict[str, str],
+    response_url: str,
+    user: str = "U0CSM1",
+    *,
+    ephemeral: bool = True,
+) -> str:
+    """A button click; `ephemeral` says whether the clicked message was a private answer."""
     body = {
         "type": "block_actions",
         "user": {"id": user, "username": "dana", "name": "dana", "team_id": "T111"},
@@ -77,7 +85,7 @@ def click(action_id: str, payload: dict[str, str], response_url: str, user: str 
             "type": "message",
             "message_ts": "1.2",
             "channel_id": "C111",
-            "is_ephemeral": True,
+            "is_ephemeral": ephemeral,
         },
         "trigger_id": "111.222.abc",
         "team": {"id": "T111", "domain": "acme-cs"},

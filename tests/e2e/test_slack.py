@@ -301,6 +301,26 @@ async def test_account_details_button(service: str, slack: FakeSlack) -> None:
     fields = " ".join(f["text"] for b in answer.body["blocks"] for f in b.get("fields", []))
     for label in ("Health", "Churn risk", "NPS, 12 months", "Dana Whitfield", "Next renewal"):
         assert label in fields
+    assert answer.body["replace_original"] is True  # the clicker's own private answer
+
+
+async def test_a_button_on_a_message_everyone_sees_never_replaces_it(
+    service: str, slack: FakeSlack
+) -> None:
+    """Account details on a channel alert or digest answers the clicker alone."""
+    await post(
+        service,
+        click(
+            "closeloop.details",
+            {"account": "ACME"},
+            slack.response_url("channel-message"),
+            ephemeral=False,
+        ),
+    )
+    (answer,) = await slack.wait_for("respond")
+    assert header(answer) == "Acme Corp — account"
+    assert answer.body["replace_original"] is False
+    assert answer.body["response_type"] == "ephemeral"
 
 
 async def test_an_unreachable_slack_api_fails_cleanly(seeded_db: str, slack: FakeSlack) -> None:
