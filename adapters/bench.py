@@ -263,6 +263,75 @@ def _case_webhooks(workdir: Path, scale: float) -> list[Measurement]:
     ]
 
 
+def _prepare_digests(workdir: Path, scale: float) -> None:
+    """The 10,000-account portfolio with the day's snapshot (health and churn risk) stored."""
+    from metrics_core.config import Config
+    from metrics_core.daily import take_snapshot
+    from metrics_core.db import Database, make_engine
+    from metrics_core.risk import RiskModels
+
+    _prepare_portfolio(workdir, scale)
+    config = Config()
+    database = Database(make_engine(_sqlite_url(workdir)))
+    noon = dt.datetime.combine(AS_OF, dt.time(12), dt.UTC)
+    take_snapshot(database, RiskModels(config), config, AS_OF, noon, backfill=7)
+    database.close()
+
+
+def _case_digests(workdir: Path, scale: float) -> list[Measurement]:
+    import statistics
+
+    from sqlalchemy import func, select
+
+    from bot.digest_runs import compose
+    from metrics_core.config import Config
+    from metrics_core.db import Database, make_engine
+    from metrics_core.digests import Scope
+    from metrics_core.models import Account, DigestCadence, DigestScope
+
+    config = Config()
+    db = Database(make_engine(_sqlite_url(workdir)))
+    now = dt.datetime.combine(AS_OF, dt.time(9), dt.UTC)
+    with db.reading() as session:
+        books = session.execute(
+            select(Account.owner_id, func.count()).group_by(Account.owner_id)
+        ).all()
+        accounts = int(session.scalar(select(func.count()).select_from(Account)) or 0)
+    owner, book = min(((o, n) for o, n in books if o is not None), key=lambda b: abs(b[1] - 200))
+
+    def build(scope: Scope) -> None:
+        with db.reading() as session:
+            compose(
+                session,
+                cadence=DigestCadence.DAILY,
+                scope=scope,
+                as_of=AS_OF,
+                window_end=now,
+                config=config,
+                now=now,
+                previous=None,
+            )
+
+    portfolio = Scope(DigestScope.PORTFOLIO)
+    one_book = Scope(DigestScope.OWNER, owner_id=owner)
+    build(portfolio)  # imports and caches warm, as in the running service
+    whole = _timed(lambda: build(portfolio), 5)
+    mine = _timed(lambda: build(one_book), 7)
+    db.close()
+    name = f"digest build from the day's snapshot, {accounts:,} accounts (SQLite)"
+    full = scale >= 1.0
+    return [
+        Measurement(
+            name, "whole portfolio, median", statistics.median(whole), "s", 1.0 if full else None
+        ),
+        Measurement(name, "whole portfolio, slowest", max(whole), "s"),
+        Measurement(
+            name, f"one CSM's book ({book} accounts), median", statistics.median(mine), "s"
+        ),
+        Measurement(name, "peak memory", _peak_rss_mib(), "MiB"),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     run: Callable[[Path, float], list[Measurement]]
@@ -275,6 +344,7 @@ CASES: dict[str, Case] = {
     "metrics": Case(_case_metrics, prepare=_prepare_portfolio),
     "slack": Case(_case_slack, prepare=_prepare_portfolio),
     "webhooks": Case(_case_webhooks, prepare=_prepare_portfolio),
+    "digests": Case(_case_digests, prepare=_prepare_digests),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.charts import chart_line
 from bot.reply import Reply, Table, Tone
 
 TONE_MARK = {Tone.GOOD: "●", Tone.WARNING: "▲", Tone.BAD: "▼", Tone.NEUTRAL: "·"}
@@ -41,6 +42,9 @@ def render_text(reply: Reply) -> str:
     for table in reply.tables:
         lines.append("")
         lines.extend(_table(table))
+    for chart in reply.charts:
+        lines.append("")
+        lines.append(chart_line(chart))
     if reply.notes:
         lines.append("")
         lines.extend(f"Note: {note}" for note in reply.notes)

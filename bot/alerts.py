@@ -16,8 +16,10 @@ from bot.actions import details_action
 from bot.formatting import money
 from bot.handlers.health import BAND_TONE
 from bot.reply import Action, Choice, Fact, Field, Form, Metric, Reply, Tone, Visibility
+from bot.reply_codec import decode
 from metrics_core.account_alerts import HEALTH_BAND, USAGE_DROP
 from metrics_core.config import Config
+from metrics_core.digests import DIGEST
 from metrics_core.followups import ALERT, ESCALATION, REMINDER, FollowUpView, follow_up_view
 from metrics_core.health import account_health
 from metrics_core.models import (
@@ -220,7 +222,9 @@ def _account_alert(session: Session, due: Due, config: Config, today: dt.date) -
 
 
 def alert_reply(session: Session, due: Due, config: Config, now: dt.datetime) -> Reply:
-    """The message for one outbox row, as things stand now."""
+    """The message for one outbox row, as things stand now (a digest: as it was decided)."""
+    if due.kind == DIGEST:
+        return decode(due.details["reply"])
     if due.kind in (USAGE_DROP, HEALTH_BAND):
         return _account_alert(session, due, config, now.date())
     view = follow_up_view(session, due.follow_up_id) if due.follow_up_id else None

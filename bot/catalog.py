@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import Command, CommandRegistry
-from bot.handlers import churn, followups, health, kpis, nps, renewals
+from bot.handlers import churn, digest, followups, health, kpis, nps, renewals
 from bot.handlers.help import help_command
 
 
@@ -45,6 +45,14 @@ def build_registry() -> CommandRegistry:
             followups.USAGE,
             "Survey follow-ups still waiting, yours or everyone's, oldest first",
             followups.followups_command,
+        ),
+        Command(
+            "digest",
+            digest.USAGE,
+            "Daily or weekly summaries in a channel or your DMs: subscribe, list, preview",
+            digest.digest_command,
+            needs_timezone=True,
+            read_only=False,
         ),
         Command("help", "help", "This list", help_command),
     ):

@@ -21,6 +21,11 @@ class Command:
     usage: str
     summary: str
     handler: Handler
+    needs_timezone: bool = False
+    """The handler uses the asker's time zone: adapters that must ask for it do so."""
+    read_only: bool = True
+    """Answers only; False for commands that change things (a subscription), whose answers
+    get no Refresh or Share button, since re-running them would act again."""
 
 
 class CommandRegistry:

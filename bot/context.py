@@ -34,3 +34,5 @@ class BotContext:
     now: Callable[[], dt.datetime] = utc_now
     outbox_changed: Callable[[], None] = _nothing
     """Called after a commit that owes chat messages, so the dispatcher sends them now."""
+    schedule_changed: Callable[[], None] = _nothing
+    """Called after digest subscriptions changed, so the scheduler picks them up now."""

@@ -66,6 +66,19 @@ class Table:
                 raise ValueError(f"table row {row!r} does not have {len(self.columns)} cells")
 
 
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A small series over time (a trend line): labelled points, oldest first.
+
+    Chat messages cannot carry a drawn chart without an image host, so renderers draw it
+    with text (a sparkline and its range); the numbers stay exact in `points`.
+    """
+
+    title: str
+    points: tuple[tuple[str, float], ...]
+    unit: str = ""
+
+
 def _frozen(payload: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(payload))
 
@@ -124,4 +137,5 @@ class Reply:
     tables: tuple[Table, ...] = ()
     notes: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
+    charts: tuple[Chart, ...] = ()
     visibility: Visibility = Visibility.PRIVATE

@@ -47,6 +47,8 @@ class Router:
             reply = await command.handler(request, self.context)
         except Exception:
             return _failed(f"`{request.command}`")
+        if not command.read_only:
+            return reply
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())
 
     async def form(self, request: ActionRequest) -> Form | None:

@@ -11,8 +11,16 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from metrics_core.models import AnswerBand, Segment, SurveyKind
 
@@ -202,6 +210,29 @@ class FollowUps(_Strict):
         return self
 
 
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name like Europe/Berlin)") from None
+    return name
+
+
+class Digests(_Strict):
+    """Scheduled summaries: the fallback time zone and how late a missed one may still go."""
+
+    default_timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
+    """For subscribers whose chat platform does not say theirs."""
+    catch_up_hours: Annotated[float, Field(ge=0, le=168)] = 12
+    """A digest whose time passed while the service was down is sent on start if it is at
+    most this late; older ones are skipped (yesterday's news) rather than sent late."""
+    movers: Annotated[int, Field(ge=1, le=20)] = 5
+    """How many accounts to show per list (movers up, movers down, new risks)."""
+    snapshot_at: Annotated[str, Field(pattern=r"^(off|([01]\d|2[0-3]):[0-5]\d)$")] = "00:15"
+    """When (UTC) the service stores the day's health and churn-risk snapshot that digests
+    read; "off" when `closeloop snapshot` runs from cron instead."""
+
+
 class Config(_Strict):
     health: Health = Health()
     usage_drop: UsageDrop = UsageDrop()
@@ -209,6 +240,7 @@ class Config(_Strict):
     revenue: Revenue = Revenue()
     alerts: Alerts = Alerts()
     follow_ups: FollowUps = FollowUps()
+    digests: Digests = Digests()
 
 
 def _location(error_loc: tuple[int | str, ...]) -> str:

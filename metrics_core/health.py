@@ -33,6 +33,7 @@ from metrics_core.config import COMPONENTS, Config
 from metrics_core.db import writer
 from metrics_core.inputs import Columns, Inputs, account_inputs
 from metrics_core.models import HealthSnapshot, Segment
+from metrics_core.risk import RiskModel, churn_risk
 
 USAGE_LEVEL_SHARE = 0.7  # of the usage component; the rest is its trend
 
@@ -325,10 +326,23 @@ def portfolio_health(session: Session, as_of: dt.date, config: Config) -> pd.Dat
     return inputs.frame().join(score_frame(inputs, config))
 
 
-def store_snapshots(engine: Engine, as_of: dt.date, config: Config) -> int:
-    """Compute and store (or replace) every customer's health for `as_of`."""
+def store_snapshots(
+    engine: Engine, as_of: dt.date, config: Config, model: RiskModel | None = None
+) -> int:
+    """Compute and store (or replace) every customer's health for `as_of`.
+
+    With the day's churn `model`, each snapshot also keeps the churn risk and its main
+    driver, so digests read the day's numbers instead of recomputing them.
+    """
     with Session(writer(engine)) as session, session.begin():
-        scored = portfolio_health(session, as_of, config)
+        inputs = account_inputs(session, as_of, config)
+        scored = inputs.frame().join(score_frame(inputs, config))
+        probability: list[float | None] = [None] * len(scored)
+        driver: list[str | None] = [None] * len(scored)
+        if model is not None:
+            risk = churn_risk(session, as_of, config, model, inputs=inputs).reindex(scored.index)
+            probability = [None if pd.isna(p) else round(float(p), 4) for p in risk["probability"]]
+            driver = [str(d[0][0])[:64] if d else None for d in risk["drivers"]]
         frame = pd.DataFrame(
             {
                 "account_id": scored.index.astype(int),
@@ -339,6 +353,8 @@ def store_snapshots(engine: Engine, as_of: dt.date, config: Config) -> int:
                     {name: (None if pd.isna(v) else round(float(v), 1)) for name, v in row.items()}
                     for row in scored[list(COMPONENTS)].to_dict("records")
                 ],
+                "churn_probability": probability,
+                "churn_driver": driver,
             }
         )
         return write_frame(
@@ -355,6 +371,7 @@ def backfill_snapshots(
     days: int,
     config: Config,
     progress: Callable[[dt.date], None] | None = None,
+    model: RiskModel | None = None,
 ) -> list[dt.date]:
     """Snapshots for `as_of` and the `days` before it that have none yet (oldest first).
 
@@ -371,7 +388,7 @@ def backfill_snapshots(
     wanted = [first + dt.timedelta(days=n) for n in range(days + 1)]
     todo = [day for day in wanted if day == as_of or day not in done]
     for day in todo:
-        store_snapshots(engine, day, config)
+        store_snapshots(engine, day, config, model if day == as_of else None)
         if progress is not None:
             progress(day)
     return todo

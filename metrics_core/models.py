@@ -485,6 +485,10 @@ class HealthSnapshot(Base):
     score: Mapped[float] = mapped_column(Numeric(5, 1, asdecimal=False))
     band: Mapped[str] = mapped_column(String(16))
     components: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    churn_probability: Mapped[float | None] = mapped_column(Numeric(5, 4, asdecimal=False))
+    """Churn risk that day, when the day's model was at hand (backfilled days have none)."""
+    churn_driver: Mapped[str | None] = mapped_column(String(64))
+    """What raised that risk most."""
 
 
 class DigestSubscription(Base):
@@ -533,6 +537,9 @@ class DigestRun(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     claimed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What this digest reported (accounts in the red, at high risk), so the next one can
+    say what is new since."""
 
 
 class ConversationReference(Base):

@@ -8,6 +8,7 @@ through `respond` (the command's response_url) when the work is done.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -78,6 +79,25 @@ def _message(reply: Reply) -> dict[str, Any]:
     return {"text": rendered.text, "blocks": rendered.blocks, "response_type": response_type}
 
 
+def _needs_timezone(registry: CommandRegistry, name: str, text: str) -> bool:
+    if name == UMBRELLA:
+        name = text.strip().partition(" ")[0].lstrip("/").lower()
+    command = registry.get(name)
+    return command is not None and command.needs_timezone
+
+
+async def _timezone(client: AsyncWebClient, user_id: str) -> str | None:
+    """The user's time zone from their Slack profile; None (the configured default) if
+    Slack will not say."""
+    try:
+        response = await client.users_info(user=user_id)
+    except Exception as error:  # the answer still comes, in the default zone
+        log.warning("could not read the time zone of a Slack user: %s", type(error).__name__)
+        return None
+    zone = (response.get("user") or {}).get("tz")
+    return str(zone) if zone else None
+
+
 async def _skip_retries(
     request: AsyncBoltRequest,
     next: Callable[[], Awaitable[BoltResponse]],
@@ -108,6 +128,8 @@ def build_slack_app(
         await ack()
         name = command["command"].lstrip("/")
         actor = _actor(command.get("user_id"), command.get("user_name"))
+        if _needs_timezone(registry, name, command.get("text", "")) and actor.user_id:
+            actor = dataclasses.replace(actor, timezone=await _timezone(client, actor.user_id))
         request = CommandRequest(
             command=name,
             args=command.get("text", "").strip(),

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from bot.charts import chart_caption, sparkline
 from bot.reply import Action, Fact, Form, Metric, Reply, Table, Tone, Trend
 
 __all__ = [
@@ -373,6 +374,11 @@ def _entries(reply: Reply, ids: _ActionIds) -> list[_Entry]:
         block = _table_section(table)
         if block:
             entries.append(_Entry(block))
+    for chart in reply.charts:
+        # Monospace keeps the sparkline's bars evenly spaced.
+        line = f"*{escape_mrkdwn(chart.title)}*\n`{sparkline([v for _, v in chart.points])}`"
+        caption = escape_mrkdwn(chart_caption(chart))
+        entries.append(_Entry(_section(_clip(f"{line}\n{caption}", SECTION_TEXT_MAX_CHARS))))
     notes = [escape_mrkdwn(note) for note in reply.notes if note.strip()]
     if notes:
         entries.append(_Entry(_context(notes)))

@@ -22,6 +22,7 @@ def test_a_small_bench_run_reports_every_case(tmp_path: Path) -> None:
     cases = {row["case"] for row in rows}
     assert any(case.startswith("seed 100 accounts") for case in cases)
     assert any(case.startswith("import 10,000 usage rows") for case in cases)
+    assert any(case.startswith("digest build from the day's snapshot") for case in cases)
     for row in rows:
         assert row["value"] > 0
     memory = [row for row in rows if row["metric"] == "peak memory"]

@@ -55,6 +55,8 @@ class FakeSlack:
     # Methods that record the call, store the message, and then never answer (a crash test
     # kills the caller while it waits).
     hang_after_recording: set[str] = field(default_factory=set)
+    # users.info answers: user id -> IANA time zone (default UTC).
+    timezones: dict[str, str] = field(default_factory=dict)
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> str:
@@ -133,6 +135,11 @@ class FakeSlack:
             return web.json_response({"ok": True, "channel": body["channel"], "ts": body["ts"]})
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": self._next_ts()})
+        if method == "users.info":
+            user = str(body.get("user"))
+            return web.json_response(
+                {"ok": True, "user": {"id": user, "tz": self.timezones.get(user, "UTC")}}
+            )
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": _dm(str(body["users"]))}})
         if method == "conversations.history":

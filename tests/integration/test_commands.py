@@ -74,6 +74,7 @@ async def test_help_lists_every_command(router: Router) -> None:
         "renewals",
         "kpis",
         "followups",
+        "digest",
         "help",
     ]
 

@@ -37,6 +37,8 @@ BOT_SCOPES = {
     "groups:history",
     "im:history",
     "im:write",
+    # the subscriber's time zone for /digest (users.info)
+    "users:read",
 }
 
 
@@ -149,7 +151,9 @@ def test_everything_arrives_on_the_one_placeholder_url(manifest: dict[str, Any])
         settings["event_subscriptions"]["request_url"],
     }
     assert urls == {PLACEHOLDER_URL}
-    assert all(c["should_escape"] is False for c in manifest["features"]["slash_commands"])
+    # Only /digest takes user mentions (owner=@dana), which must arrive as user ids.
+    escaped = {c["command"] for c in manifest["features"]["slash_commands"] if c["should_escape"]}
+    assert escaped == {"/digest"}
     assert settings["interactivity"]["is_enabled"] is True
 
 
