@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 
+from adapters.leader import leadership_for
+from adapters.scheduler import DigestScheduler
 from adapters.settings import Settings
 from adapters.slack.app import build_slack_app, web_client
 from adapters.slack.sender import SlackSender
+from adapters.teams.app import TeamsApp, build_teams
 from adapters.webhooks import WebhookSecrets
 from bot.catalog import build_registry
 from bot.context import BotContext
@@ -19,7 +23,7 @@ from bot.router import Router
 from metrics_core.config import Config, load_config
 from metrics_core.db import Database, make_engine
 from metrics_core.risk import RiskModels
-from metrics_core.routing import SLACK
+from metrics_core.routing import SLACK, TEAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,9 @@ class Container:
     router: Router
     dispatcher: Dispatcher
     webhook_secrets: WebhookSecrets
+    scheduler: DigestScheduler
     slack: AsyncApp | None = None
+    teams: TeamsApp | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -48,13 +54,31 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     if settings.slack_bot_token is not None:
         client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
         senders[SLACK] = SlackSender(client)
+    teams = build_teams(settings, db) if settings.teams_enabled else None
+    if teams is not None:
+        senders[TEAMS] = teams.sender
     dispatcher = Dispatcher(
         db, config, senders, lease=dt.timedelta(seconds=settings.outbox_lease_seconds)
     )
+    subscriptions_changed = asyncio.Event()
     context = BotContext(
-        db=db, config=config, registry=registry, risk=risk, outbox_changed=dispatcher.wake
+        db=db,
+        config=config,
+        registry=registry,
+        risk=risk,
+        outbox_changed=dispatcher.wake,
+        schedule_changed=subscriptions_changed.set,
+    )
+    scheduler = DigestScheduler(
+        context,
+        leadership_for(db.engine),
+        risk,
+        default_slack_channel=settings.slack_alerts_channel,
+        changed=subscriptions_changed,
     )
     router = Router(context)
+    if teams is not None:
+        teams.connect(router, db)
     slack = None
     if settings.slack_enabled and client is not None:
         slack = build_slack_app(
@@ -75,8 +99,10 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
         risk=risk,
         router=router,
         dispatcher=dispatcher,
+        scheduler=scheduler,
         webhook_secrets=webhook_secrets(settings),
         slack=slack,
+        teams=teams,
     )
 
 

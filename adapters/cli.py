@@ -165,9 +165,9 @@ def snapshot(
     Accounts whose health moved to a worse band, or whose usage dropped, since the day
     before are then queued as alerts; the running service delivers them.
     """
-    from metrics_core.account_alerts import queue_account_alerts
+    from metrics_core.daily import take_snapshot
     from metrics_core.db import Database
-    from metrics_core.health import backfill_snapshots
+    from metrics_core.risk import RiskModels
 
     settings = _settings()
     config = _config(settings)
@@ -175,23 +175,19 @@ def snapshot(
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
     try:
         with err.status("Scoring …") as status:
-            done = backfill_snapshots(
-                engine,
-                day,
-                backfill,
+            run = take_snapshot(
+                Database(engine),
+                RiskModels(config),
                 config,
-                progress=lambda d: status.update(f"Scored {d:%Y-%m-%d}"),
-            )
-        with Database(engine).writing() as session:
-            alerts = queue_account_alerts(
-                session,
                 day,
-                config,
                 dt.datetime.now(dt.UTC),
+                backfill=backfill,
                 default_slack_channel=settings.slack_alerts_channel,
+                progress=lambda d: status.update(f"Scored {d:%Y-%m-%d}"),
             )
     finally:
         engine.dispose()
+    done, alerts = run.days, run.alerts
     out.print(f"Stored health snapshots for {len(done)} day(s), up to {day:%Y-%m-%d}.")
     if alerts:
         out.print(f"Queued {alerts} account alert(s) (health band changes, usage drops).")
@@ -385,6 +381,29 @@ def bench(
         json_out.write_text(json.dumps([asdict(m) for m in results], indent=2))
     if any(m.ok is False for m in results):
         raise typer.Exit(1)
+
+
+@app.command(name="teams-package")
+def teams_package(
+    app_id: Annotated[
+        str | None,
+        typer.Option("--app-id", help="The bot's Microsoft App ID (default: MICROSOFT_APP_ID)."),
+    ] = None,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where to write the app package (a .zip).")
+    ] = Path("closeloop-teams.zip"),
+) -> None:
+    """Build the Teams app package (manifest and icons) to upload in Teams."""
+    from adapters.teams.package import PackageError, build_package
+
+    app_id = app_id or _settings().microsoft_app_id
+    if not app_id:
+        raise _fail("no Microsoft App ID: pass --app-id or set MICROSOFT_APP_ID", code=2)
+    try:
+        path = build_package(app_id, out_file)
+    except PackageError as error:
+        raise _fail(str(error), code=2) from None
+    out.print(f"Teams app package written to {path}; upload it in Teams under Apps.")
 
 
 def main() -> None:

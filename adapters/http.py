@@ -80,6 +80,20 @@ async def slack_events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(response)
 
 
+async def teams_messages(request: web.Request) -> web.Response:
+    """Bot Framework activities from Teams, handed to the Teams app (which authenticates)."""
+    teams = request.app[CONTAINER].teams
+    assert teams is not None  # the route exists only when Teams is configured
+    return await teams.handle(request)
+
+
+async def _finish_teams(app: web.Application) -> None:
+    """Answers still being prepared for Teams go out before the service stops."""
+    teams = app[CONTAINER].teams
+    if teams is not None:
+        await teams.close()
+
+
 # Survey answers are a few kilobytes; a megabyte is already no survey answer.
 WEBHOOK_MAX_BYTES = 1024**2
 
@@ -151,4 +165,7 @@ def build_app(container: Container) -> web.Application:
     app.router.add_post("/webhooks/surveys/{provider}", survey_webhook)
     if container.slack is not None:
         app.router.add_post("/slack/events", slack_events)
+    if container.teams is not None:
+        app.router.add_post("/api/messages", teams_messages)
+        app.on_shutdown.append(_finish_teams)
     return app

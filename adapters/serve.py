@@ -91,6 +91,7 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         background = [
             asyncio.create_task(container.dispatcher.run(stop)),
             asyncio.create_task(_sla_loop(container, stop)),
+            asyncio.create_task(container.scheduler.run(stop)),
         ]
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

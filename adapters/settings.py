@@ -7,8 +7,9 @@ traceback shows `**********` instead of the value.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +34,31 @@ class Settings(BaseSettings):
         default=None, validation_alias="CLOSELOOP_SLACK_ALERTS_CHANNEL"
     )
 
+    microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
+    microsoft_app_password: SecretStr | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_PASSWORD"
+    )
+    microsoft_app_tenant_id: str | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_TENANT_ID"
+    )
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        default="MultiTenant", validation_alias="MICROSOFT_APP_TYPE"
+    )
+    teams_insecure_dev: bool = Field(default=False, validation_alias="CLOSELOOP_TEAMS_INSECURE_DEV")
+    """Accept Teams activities without a token (the local emulator); never implied."""
+    teams_tenants: str | None = Field(default=None, validation_alias="CLOSELOOP_TEAMS_TENANTS")
+    """Comma-separated tenant ids whose activities are served; empty: every tenant."""
+    teams_reply_budget_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="CLOSELOOP_TEAMS_REPLY_BUDGET_SECONDS"
+    )
+    """How long a Teams turn waits for an answer before saying "working on it" (Teams
+    gives a bot 15 seconds) and sending the answer when it is ready."""
+    teams_openid_metadata_url: str | None = Field(
+        default=None, validation_alias="CLOSELOOP_TEAMS_OPENID_METADATA_URL"
+    )
+    """Where the Bot Connector's token signing keys are published; Microsoft's own by
+    default. For private clouds, proxies and tests."""
+
     outbox_lease_seconds: float = Field(
         default=60.0, gt=0, validation_alias="CLOSELOOP_OUTBOX_LEASE_SECONDS"
     )
@@ -51,6 +77,33 @@ class Settings(BaseSettings):
     wootric_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="WOOTRIC_WEBHOOK_SECRET"
     )
+
+    @field_validator("microsoft_app_type", mode="before")
+    @classmethod
+    def _app_type(cls, value: object) -> object:
+        """Azure shows the type as `MultiTenant`; botbuilder's samples write it lowercase."""
+        kinds = {"multitenant": "MultiTenant", "singletenant": "SingleTenant"}
+        kinds["userassignedmsi"] = "UserAssignedMSI"
+        return kinds.get(value.strip().lower(), value) if isinstance(value, str) else value
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is on when the operator configured it: Microsoft credentials or the insecure
+        dev flag.
+
+        `MICROSOFT_APP_ID` present but empty (or a password without an app id) counts as
+        configured and is refused when the service is built, so a deployment template with
+        a missing value never runs unauthenticated, nor silently without Teams.
+        """
+        return (
+            self.microsoft_app_id is not None
+            or self.microsoft_app_password is not None
+            or self.teams_insecure_dev
+        )
+
+    @property
+    def teams_tenant_ids(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in (self.teams_tenants or "").split(",") if t.strip())
 
     @property
     def slack_enabled(self) -> bool:

@@ -1,0 +1,1 @@
+"""Microsoft Teams: the only package that may know Adaptive Cards, app packages or botbuilder."""

@@ -1,0 +1,480 @@
+"""Adaptive Card rendering of a `Reply`: the only code that knows what a Teams card looks like.
+
+Handlers answer with a platform-neutral `Reply`; this module turns it into an Adaptive
+Card 1.5 (the highest version Teams renders, and the first in which Teams runs
+`Action.Execute`, per msteams-docs "Work with Universal Actions for Adaptive Cards") plus a
+plain-text summary for notifications. It builds plain dicts, so it needs no Bot Framework
+package and its output can be checked as data against the official schema
+(`tests/conformance/adaptive-card-1.5.0.json`).
+
+Teams rejects a whole message that is too large and shows only so many buttons in a row,
+so those limits are honoured here rather than hoped for: long tables keep their first rows
+and say how many were left out, and when a card would grow past the size budget the least
+important parts are shortened or left out and the card says so.
+
+What the Teams adapter relies on:
+
+- Every button is an `Action.Execute` whose `verb` is the `Action.action_id` and whose
+  `data` is the action's payload. A button with a `Form` is an `Action.ShowCard` whose
+  inner card holds one input per field (input `id` = the field's name) and an
+  `Action.Execute` with the same verb and payload; Teams merges the inputs' values into
+  `data` when the user submits.
+- Verbs are the action ids as they are, repeats included: Teams does not ask for unique
+  verbs, so there is no suffix to strip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from bot.charts import chart_caption, sparkline
+from bot.reply import Action, Chart, Fact, Field, Form, Metric, Reply, Table, Tone, Trend
+
+__all__ = ["CARD_CONTENT_TYPE", "card_attachment", "render_card", "render_text"]
+
+Element = dict[str, Any]
+_T = TypeVar("_T")
+
+CARD_CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
+CARD_SCHEMA: Final = "http://adaptivecards.io/schemas/adaptive-card.json"
+# Teams renders Adaptive Cards up to 1.5, and `Action.Execute` needs `version` 1.5 there
+# (msteams-docs: task-modules-and-cards/cards/Universal-actions-for-adaptive-cards/
+# Work-with-Universal-Actions-for-Adaptive-Cards.md).
+CARD_VERSION: Final = "1.5"
+
+# Teams documents no limit on a card's actions, but its web and desktop clients show only
+# the first six of a row of buttons (observed and reported in atc0005/go-teams-notify
+# issue #161, "fixed display limit of 6 within web and desktop apps", with the workaround
+# of several ActionSets of at most six). Cards with more buttons get exactly that.
+MAX_ACTIONS_PER_ROW: Final = 6
+
+# Message size. The strictest limit Microsoft documents for posting to Teams is "about
+# 28 KB" for a whole message, all elements included ("Message size limits", Microsoft
+# Teams connector, https://learn.microsoft.com/connectors/teams/; also UiPath's Teams
+# activities: "the message size limit is about 28kb ... Request Entity too large"). Bot
+# messages are allowed more: "Format your bot messages" (learn.microsoft.com/microsoftteams/
+# platform/bots/how-to/format-your-bot-messages) first said 40 KB, now 100 KB counted in
+# UTF-16 with 80 KB recommended, answered with 413 MessageSizeTooBig beyond it. Keeping the
+# whole activity within 28 KB of UTF-8 JSON (at most 56 KB in UTF-16) satisfies all of
+# them; the card gets that less room for the activity's envelope and fallback text.
+MESSAGE_MAX_BYTES: Final = 28 * 1024
+ENVELOPE_BYTES: Final = 2 * 1024
+CARD_MAX_BYTES: Final = MESSAGE_MAX_BYTES - ENVELOPE_BYTES
+
+# A notification shows a line or two; 300 characters of at most 4 UTF-8 bytes each stay
+# well inside the envelope's share above.
+TEXT_MAX_CHARS: Final = 300
+# Lengths Teams does not limit but a reader does. The heading and button titles follow
+# Slack's header (150) and button text (75) limits, so both surfaces show the same words.
+HEADING_MAX_CHARS: Final = 150
+ACTION_TITLE_MAX_CHARS: Final = 75
+LABEL_MAX_CHARS: Final = 100
+VALUE_MAX_CHARS: Final = 200
+DETAIL_MAX_CHARS: Final = 500
+FACT_VALUE_MAX_CHARS: Final = 2000
+TABLE_CELL_MAX_CHARS: Final = 200
+TEXT_INPUT_MAX_CHARS: Final = 3000  # as in the Slack modal, so notes fit either surface
+# A card is read on a phone as well: more rows than this belong in a report, not a chat.
+TABLE_MAX_ROWS: Final = 25
+# Metrics side by side: three columns still read on a phone.
+METRICS_PER_ROW: Final = 3
+
+ELLIPSIS: Final = "…"
+TONE_COLOR: Final[Mapping[Tone, str]] = {
+    Tone.GOOD: "good",
+    Tone.WARNING: "warning",
+    Tone.BAD: "attention",
+    Tone.NEUTRAL: "default",
+}
+TREND_ARROW: Final[Mapping[Trend, str]] = {Trend.UP: "↗", Trend.DOWN: "↘", Trend.FLAT: "→"}
+OMITTED: Final = "Some details were left out; the full answer is too long for one Teams card."
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    """Collapse line breaks and runs of white space: headings, labels and cells are one line."""
+    return " ".join(text.split())
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
+
+
+def _size(node: object) -> int:
+    """Bytes of compact UTF-8 JSON: how the card's share of a message is counted."""
+    return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _chunked(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
+    """The largest n in [low, high] for which `fits(n)` holds, given it is monotone."""
+    if high < low or not fits(low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+# --- elements ----------------------------------------------------------------------------
+
+
+def _text(text: str, **style: Any) -> Element:
+    """A TextBlock that always wraps: Teams clips unwrapped text at the card's edge."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _note(text: str) -> Element:
+    return _text(text, isSubtle=True, size="small")
+
+
+def _heading(heading: str) -> Element | None:
+    text = _clip(_one_line(heading), HEADING_MAX_CHARS)
+    return _text(text, size="large", weight="bolder", style="heading") if text else None
+
+
+def _metric_column(metric: Metric) -> Element:
+    """Label, then the value in its tone's colour, the delta with its arrow, the detail."""
+    color = TONE_COLOR[metric.tone]
+    arrow = TREND_ARROW[metric.trend] if metric.trend else ""
+    items = [
+        _text(_clip(_one_line(metric.label), LABEL_MAX_CHARS) or "—", isSubtle=True, size="small")
+    ]
+    value = _clip(_one_line(metric.value), VALUE_MAX_CHARS) or "—"
+    if metric.delta:
+        items.append(_text(value, size="large", weight="bolder", color=color, spacing="none"))
+        delta = " ".join(p for p in (arrow, _clip(_one_line(metric.delta), VALUE_MAX_CHARS)) if p)
+        items.append(_text(delta, size="small", spacing="none"))
+    else:
+        shown = " ".join(p for p in (value, arrow) if p)
+        items.append(_text(shown, size="large", weight="bolder", color=color, spacing="none"))
+    if metric.detail and metric.detail.strip():
+        detail = _clip(metric.detail.strip(), DETAIL_MAX_CHARS)
+        items.append(_text(detail, isSubtle=True, size="small", spacing="none"))
+    return {"type": "Column", "width": "stretch", "items": items}
+
+
+def _metrics_row(metrics: Sequence[Metric]) -> Element:
+    return {"type": "ColumnSet", "columns": [_metric_column(metric) for metric in metrics]}
+
+
+def _fact_set(facts: Sequence[Fact]) -> Element:
+    return {
+        "type": "FactSet",
+        "facts": [
+            {
+                "title": _clip(_one_line(fact.label), LABEL_MAX_CHARS),
+                "value": _clip(fact.value.strip(), FACT_VALUE_MAX_CHARS) or "—",
+            }
+            for fact in facts
+        ],
+    }
+
+
+def _cell(text: str, *, header: bool = False) -> Element:
+    block = _text(_clip(_one_line(text), TABLE_CELL_MAX_CHARS))
+    if header:
+        block["weight"] = "bolder"
+    return {"type": "TableCell", "items": [block]}
+
+
+def _table(table: Table, rows: int) -> list[Element]:
+    """The title, the table with its header and first `rows` rows, and a count of the rest."""
+    elements: list[Element] = []
+    title = _clip(_one_line(table.title or ""), LABEL_MAX_CHARS)
+    if title:
+        elements.append(_text(title, weight="bolder"))
+    elements.append(
+        {
+            "type": "Table",
+            "columns": [{"width": 1} for _ in table.columns],
+            "firstRowAsHeader": True,
+            "rows": [
+                {"type": "TableRow", "cells": [_cell(c, header=True) for c in table.columns]},
+                *(
+                    {"type": "TableRow", "cells": [_cell(cell) for cell in row]}
+                    for row in table.rows[:rows]
+                ),
+            ],
+        }
+    )
+    dropped = len(table.rows) - rows
+    if dropped:
+        elements.append(_note(f"{ELLIPSIS} {dropped} more rows not shown"))
+    return elements
+
+
+def _chart(chart: Chart) -> list[Element]:
+    """A chart as text, like every other surface: its title, a sparkline, its numbers.
+
+    Teams could show an image, but only from a URL it can fetch; text needs no image host.
+    """
+    elements: list[Element] = []
+    title = _clip(_one_line(chart.title), LABEL_MAX_CHARS)
+    if title:
+        elements.append(_text(title, weight="bolder"))
+    line = sparkline([value for _, value in chart.points])
+    if line:
+        # Monospace keeps the sparkline's bars evenly spaced.
+        elements.append(_text(line, fontType="monospace", spacing="none"))
+    elements.append(_note(chart_caption(chart)))
+    return elements
+
+
+def _input(field: Field) -> Element:
+    element: Element
+    if field.choices:
+        element = {
+            "type": "Input.ChoiceSet",
+            "choices": [
+                {"title": _one_line(choice.label) or choice.value, "value": choice.value}
+                for choice in field.choices
+            ],
+            "wrap": True,
+        }
+    else:
+        element = {
+            "type": "Input.Text",
+            "isMultiline": field.multiline,
+            "maxLength": TEXT_INPUT_MAX_CHARS,
+        }
+    label = _clip(_one_line(field.label), LABEL_MAX_CHARS) or field.name
+    element.update(id=field.name, label=label, isRequired=not field.optional)
+    if not field.optional:
+        element["errorMessage"] = f"{label} is required"
+    if field.initial is not None:
+        element["value"] = field.initial
+    return element
+
+
+def _execute(action: Action, title: str) -> Element:
+    if not action.action_id:
+        raise ValueError(f"action {action.label!r} has an empty action id")
+    element: Element = {
+        "type": "Action.Execute",
+        "title": _clip(_one_line(title), ACTION_TITLE_MAX_CHARS) or ELLIPSIS,
+        "verb": action.action_id,
+        "data": dict(action.payload),
+    }
+    if action.primary:
+        element["style"] = "positive"
+    return element
+
+
+def _form_card(action: Action, form: Form) -> Element:
+    """The card a ShowCard opens: the form's title, its inputs, and the submit button."""
+    body: list[Element] = []
+    title = _clip(_one_line(form.title), HEADING_MAX_CHARS)
+    if title:
+        body.append(_text(title, weight="bolder"))
+    body.extend(_input(field) for field in form.fields)
+    submit = _execute(action, form.submit)
+    submit["style"] = "positive"
+    return {"type": "AdaptiveCard", "body": body, "actions": [submit]}
+
+
+def _action(action: Action) -> Element:
+    if action.form is None:
+        return _execute(action, action.label)
+    element: Element = {
+        "type": "Action.ShowCard",
+        "title": _clip(_one_line(action.label), ACTION_TITLE_MAX_CHARS) or ELLIPSIS,
+        "card": _form_card(action, action.form),
+    }
+    if action.primary:
+        element["style"] = "positive"
+    return element
+
+
+# --- a reply as parts, and fitting them into one card ------------------------------------
+
+# What survives first when a card must shrink; reading order is kept regardless.
+_ESSENTIAL, _FACTS, _METRICS, _PARAGRAPHS, _TABLES, _CHARTS, _NOTES = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """Consecutive body elements that stay or go together.
+
+    `shrink(room)` gives a shorter version within `room` bytes, or None when nothing
+    useful fits; parts without it are kept whole or not at all.
+    """
+
+    elements: tuple[Element, ...]
+    rank: int
+    shrink: Callable[[int], tuple[Element, ...] | None] | None = None
+
+    @property
+    def size(self) -> int:
+        return _elements_size(self.elements)
+
+
+def _elements_size(elements: Sequence[Element]) -> int:
+    return sum(_size(element) + 1 for element in elements)  # +1: the comma between them
+
+
+def _paragraph_part(paragraph: str) -> _Part:
+    text = paragraph.strip()
+
+    def shrink(room: int) -> tuple[Element, ...] | None:
+        # Less than a sentence is no help; leave the paragraph out instead.
+        n = _largest(80, len(text) - 1, lambda n: _elements_size([_text(_clip(text, n))]) <= room)
+        return None if n is None else (_text(_clip(text, n)),)
+
+    return _Part((_text(text),), _PARAGRAPHS, shrink)
+
+
+def _facts_part(facts: Sequence[Fact]) -> _Part:
+    def shrink(room: int) -> tuple[Element, ...] | None:
+        n = _largest(1, len(facts) - 1, lambda n: _elements_size([_fact_set(facts[:n])]) <= room)
+        return None if n is None else (_fact_set(facts[:n]),)
+
+    return _Part((_fact_set(facts),), _FACTS, shrink)
+
+
+def _table_part(table: Table) -> _Part:
+    shown = min(len(table.rows), TABLE_MAX_ROWS)
+
+    def shrink(room: int) -> tuple[Element, ...] | None:
+        n = _largest(1, shown - 1, lambda n: _elements_size(_table(table, n)) <= room)
+        return None if n is None else tuple(_table(table, n))
+
+    return _Part(tuple(_table(table, shown)), _TABLES, shrink)
+
+
+def _parts(reply: Reply) -> list[_Part]:
+    """The reply's body in reading order: heading, metrics, paragraphs, facts, tables,
+    charts, notes (the order of the Slack renderer; buttons come after)."""
+    parts: list[_Part] = []
+    heading = _heading(reply.heading)
+    if heading:
+        parts.append(_Part((heading,), _ESSENTIAL))
+    for i, row in enumerate(_chunked(reply.metrics, METRICS_PER_ROW)):
+        parts.append(_Part((_metrics_row(row),), _ESSENTIAL if i == 0 else _METRICS))
+    parts.extend(_paragraph_part(p) for p in reply.paragraphs if p.strip())
+    if reply.facts:
+        parts.append(_facts_part(reply.facts))
+    parts.extend(_table_part(table) for table in reply.tables if table.columns)
+    parts.extend(_Part(tuple(_chart(chart)), _CHARTS) for chart in reply.charts)
+    parts.extend(_Part((_note(note.strip()),), _NOTES) for note in reply.notes if note.strip())
+    return parts
+
+
+def _card(body: list[Element], actions: list[Element], fallback: str) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "$schema": CARD_SCHEMA,
+        "fallbackText": fallback,
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def _layout(actions: Sequence[Action]) -> tuple[list[Element], list[Element]]:
+    """The buttons as the card's own actions when they fit one row, else as ActionSets of
+    at most six at the end of the body (so they keep their order)."""
+    rendered = [_action(action) for action in actions]
+    if len(rendered) <= MAX_ACTIONS_PER_ROW:
+        return rendered, []
+    sets = [
+        {"type": "ActionSet", "actions": list(chunk)}
+        for chunk in _chunked(rendered, MAX_ACTIONS_PER_ROW)
+    ]
+    return [], sets
+
+
+def _fit(reply: Reply, actions: Sequence[Action], *, cut: bool) -> dict[str, Any] | None:
+    """The card within `CARD_MAX_BYTES`, or None if its essential parts alone do not fit.
+
+    When everything fits (and nothing was `cut` before), everything is kept. Otherwise a
+    note says that details were left out, the essential parts and the buttons are kept,
+    and the other parts are taken in order of importance while they fit, each shortened
+    to the room left when it has a shorter version.
+    """
+    parts = _parts(reply)
+    top, action_sets = _layout(actions)
+    fallback = render_text(reply)
+    base = _size(_card([], top, fallback)) + _elements_size(action_sets)
+    if not cut and base + sum(part.size for part in parts) <= CARD_MAX_BYTES:
+        body = [element for part in parts for element in part.elements]
+        return _card([*body, *action_sets], top, fallback)
+
+    note = _note(OMITTED)
+    room = CARD_MAX_BYTES - base - _elements_size([note])
+    room -= sum(part.size for part in parts if part.rank == _ESSENTIAL)
+    if room < 0:
+        return None
+    kept: dict[int, tuple[Element, ...]] = {
+        i: part.elements for i, part in enumerate(parts) if part.rank == _ESSENTIAL
+    }
+    optional = sorted((p.rank, i) for i, p in enumerate(parts) if p.rank != _ESSENTIAL)
+    for _, i in optional:
+        part = parts[i]
+        elements: tuple[Element, ...] | None = part.elements
+        if part.size > room:
+            elements = part.shrink(room) if part.shrink else None
+        if elements:
+            kept[i] = elements
+            room -= _elements_size(elements)
+    body = [element for i in sorted(kept) for element in kept[i]]
+    return _card([*body, note, *action_sets], top, fallback)
+
+
+# --- the API -----------------------------------------------------------------------------
+
+
+def render_card(reply: Reply) -> dict[str, Any]:
+    """A reply as an Adaptive Card 1.5 for a Teams message, within `CARD_MAX_BYTES`.
+
+    Raises ValueError only for an action with an empty action id: a button that can never
+    be routed is a bug for the handler to fix, not something to hide.
+    """
+    actions = list(reply.actions)
+    card = _fit(reply, actions, cut=False)
+    while card is None:
+        # Only buttons with enormous payloads get here: the last ones go, and the note says
+        # that something was left out.
+        actions.pop()
+        card = _fit(reply, actions, cut=True)
+    return card
+
+
+def render_text(reply: Reply) -> str:
+    """The heading and the first line of content, for notifications and the activity's text.
+
+    Plain words, not the whole reply: a notification shows a line or two, and the card
+    carries the rest.
+    """
+    lines = [_one_line(reply.heading)]
+    if reply.metrics:
+        metric = reply.metrics[0]
+        parts = [f"{_one_line(metric.label)}: {_one_line(metric.value)}"]
+        if metric.delta:
+            parts.append(f"({_one_line(metric.delta)})")
+        lines.append(" ".join(parts))
+    elif reply.paragraphs:
+        lines.append(_one_line(reply.paragraphs[0]))
+    text = "\n".join(line for line in lines if line) or "Closeloop"
+    return _clip(text, TEXT_MAX_CHARS)
+
+
+def card_attachment(reply: Reply) -> dict[str, Any]:
+    """The card as a Bot Framework attachment, ready for an activity's `attachments`."""
+    return {"contentType": CARD_CONTENT_TYPE, "content": render_card(reply)}

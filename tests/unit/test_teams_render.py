@@ -1,0 +1,691 @@
+"""The Adaptive Card renderer: every card is a valid 1.5 card that Teams accepts and shows.
+
+Validity is checked with the official Adaptive Card 1.5 JSON Schema (microsoft/AdaptiveCards,
+kept offline in tests/conformance). Its `$ref`s all point inside the file; the registry
+below refuses to fetch anything, so a reference that is not local fails the test instead
+of reaching the network. What the schema cannot say (Teams' size limit, six buttons in a
+row, wrapping text) is checked by `check`, against numbers written here rather than
+imported from the renderer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft6Validator
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+from sqlalchemy import select
+
+from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_card, render_text
+from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form, survey_alert
+from bot.catalog import build_registry
+from bot.context import BotContext
+from bot.handlers.health import health_reply
+from bot.home import home
+from bot.reply import Action, Chart, Fact, Metric, Reply, Table, Tone, Trend, Visibility
+from bot.requests import Actor, CommandRequest, Platform
+from bot.router import Router
+from metrics_core import followups, migrate
+from metrics_core.accounts import AccountRef
+from metrics_core.answers import SurveyAnswer
+from metrics_core.config import Config
+from metrics_core.db import Database, make_engine
+from metrics_core.followups import follow_up_view
+from metrics_core.health import Band, Component, HealthResult
+from metrics_core.intake import record_answer
+from metrics_core.models import FollowUp, LifecycleStage, Segment, SurveyKind, TeamRole
+from metrics_core.risk import RiskModels
+from metrics_core.synthetic import seed_database
+from metrics_core.team import Member, member_by_chat_id
+
+SCHEMA_FILE = Path(__file__).parents[1] / "conformance" / "adaptive-card-1.5.0.json"
+# Teams refuses messages beyond about 28 KB (Microsoft Teams connector, "Message size
+# limits"); the card and the activity around it must stay below.
+TEAMS_MESSAGE_LIMIT = 28 * 1024
+# Teams' clients show six buttons in a row (atc0005/go-teams-notify #161).
+BUTTONS_PER_ROW = 6
+OMITTED = "Some details were left out"
+TONE_COLOR = {Tone.GOOD: "good", Tone.WARNING: "warning", Tone.BAD: "attention"}
+
+
+# --- the checker -------------------------------------------------------------------------
+
+
+def _offline(uri: str) -> Resource[Any]:
+    raise NoSuchResource(ref=uri)  # never fetch a schema from the network
+
+
+@cache
+def validator() -> Draft6Validator:
+    if not SCHEMA_FILE.is_file():
+        pytest.fail(f"the Adaptive Card 1.5 schema is missing: expected {SCHEMA_FILE}")
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert schema["$schema"] == "http://json-schema.org/draft-06/schema#"
+    Draft6Validator.check_schema(schema)
+    return Draft6Validator(schema, registry=Registry(retrieve=_offline))
+
+
+def schema_errors(card: Any) -> list[str]:
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+        for e in validator().iter_errors(card)
+    ]
+
+
+def nodes(node: object) -> Iterator[dict[str, Any]]:
+    """Every object in the card, nested cards included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from nodes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from nodes(item)
+
+
+def of_type(node: object, kind: str) -> list[dict[str, Any]]:
+    return [n for n in nodes(node) if n.get("type") == kind]
+
+
+def size(node: object) -> int:
+    return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def activity(reply: Reply) -> dict[str, Any]:
+    """A message activity as the bot sends it, with a realistic envelope."""
+    return {
+        "type": "message",
+        "id": "1732100000000",
+        "serviceUrl": "https://smba.trafficmanager.net/emea/",
+        "channelId": "msteams",
+        "from": {"id": "28:00000000-0000-0000-0000-000000000000", "name": "Closeloop"},
+        "conversation": {"id": "19:" + "x" * 60 + "@thread.tacv2;messageid=1732100000000"},
+        "recipient": {"id": "29:" + "y" * 120, "name": "Some One"},
+        "replyToId": "1732100000000",
+        "text": render_text(reply),
+        "attachments": [card_attachment(reply)],
+    }
+
+
+def check(reply: Reply) -> dict[str, Any]:
+    """The reply's card, after checking everything Teams and its users rely on."""
+    card = render_card(reply)
+    assert schema_errors(card) == []
+    assert card["type"] == "AdaptiveCard"
+    assert card["version"] == "1.5"
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    assert size(activity(reply)) <= TEAMS_MESSAGE_LIMIT, size(activity(reply))
+    for block in of_type(card, "TextBlock"):
+        assert block["wrap"] is True, block
+        assert block["text"].strip(), block
+    for choice_set in of_type(card, "Input.ChoiceSet"):
+        assert choice_set["wrap"] is True
+    assert len(card.get("actions", [])) <= BUTTONS_PER_ROW
+    for action_set in of_type(card, "ActionSet"):
+        assert 1 <= len(action_set["actions"]) <= BUTTONS_PER_ROW
+    for action in buttons(card):
+        assert action["title"].strip()
+    json.dumps(card, allow_nan=False)  # plain JSON, nothing a serializer would choke on
+    return card
+
+
+def buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The card's buttons in the order a user sees them (not the ones inside forms)."""
+    found = [a for s in card["body"] if s["type"] == "ActionSet" for a in s["actions"]]
+    return found + list(card.get("actions", []))
+
+
+def verb(action: dict[str, Any]) -> str:
+    """The action id a button sends: its own verb, or its form's submit button's."""
+    if action["type"] == "Action.ShowCard":
+        (submit,) = action["card"]["actions"]
+        return str(submit["verb"])
+    return str(action["verb"])
+
+
+def body_texts(card: dict[str, Any]) -> list[str]:
+    return [b["text"] for b in of_type(card["body"], "TextBlock")]
+
+
+def facts(card: dict[str, Any]) -> dict[str, str]:
+    return {f["title"]: f["value"] for s in of_type(card, "FactSet") for f in s["facts"]}
+
+
+def table_rows(table: dict[str, Any]) -> list[list[str]]:
+    return [
+        [" ".join(b["text"] for b in cell["items"]) for cell in row["cells"]]
+        for row in table["rows"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock"}]},
+        {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "Table", "rows": [1]}]},
+        {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "x", "color": "red"}]},
+        {"type": "AdaptiveCard", "actions": [{"type": "Action.Exec", "verb": "x"}]},
+        {"type": "AdaptiveCard", "actions": [{"type": "Action.Execute", "verb": 1}]},
+        {"type": "AdaptiveCard", "msteams": {"width": "Full"}},
+    ],
+)
+def test_the_schema_refuses_what_is_not_a_card(broken: dict[str, Any]) -> None:
+    assert schema_errors(broken)
+
+
+def test_the_checker_catches_a_card_over_the_size_limit() -> None:
+    card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock"}]}
+    card["body"] = [{"type": "TextBlock", "text": "x" * TEAMS_MESSAGE_LIMIT, "wrap": True}]
+    assert schema_errors(card) == []
+    assert size(card) > TEAMS_MESSAGE_LIMIT
+
+
+# --- every kind of element ---------------------------------------------------------------
+
+EVERYTHING = Reply(
+    heading="Acme Corp — health",
+    paragraphs=("Usage fell sharply after the **renewal** call.", "Second paragraph."),
+    metrics=(
+        Metric("Health score", "58/100", "-3 in 7 days", Trend.DOWN, Tone.WARNING, "yellow band"),
+        Metric("NPS", "+20", None, Trend.UP, Tone.GOOD),
+        Metric("Churn risk", "41 %", "+12 pts", Trend.UP, Tone.BAD),
+        Metric("Seats", "31 of 100"),
+    ),
+    facts=(Fact("Owner", "Jo Csm"), Fact("Renewal", "2026-12-31"), Fact("ARR", "$120,000")),
+    tables=(
+        Table(
+            ("Component", "Score", "Why"),
+            (("Usage", "40", "31 of 100 seats active"), ("Support", "70", "4 open tickets")),
+            title="Drivers",
+        ),
+    ),
+    notes=("No data for engagement.", "As of 2026-11-20."),
+    actions=(
+        Action("closeloop.refresh", "Refresh", {"command": "health acme"}, primary=True),
+        Action("closeloop.share", "Share in channel", {"command": "health acme"}),
+    ),
+    charts=(Chart("Health, last 4 weeks", (("W1", 70.0), ("W2", 66.0), ("W3", 61.0))),),
+)
+
+
+def test_every_part_of_a_reply_is_shown_in_reading_order() -> None:
+    card = check(EVERYTHING)
+    body = card["body"]
+    heading = body[0]
+    assert heading["type"] == "TextBlock" and heading["text"] == "Acme Corp — health"
+    assert heading["size"] == "large" and heading["weight"] == "bolder"
+    kinds = [element["type"] for element in body]
+    assert kinds.index("ColumnSet") < kinds.index("FactSet") < kinds.index("Table")
+    texts = body_texts(card)
+    assert texts.index("Usage fell sharply after the **renewal** call.") < texts.index(
+        "Second paragraph."
+    )
+    assert texts.index("Second paragraph.") < texts.index("No data for engagement.")
+    assert "Health, last 4 weeks" in texts
+    assert OMITTED not in " ".join(texts)
+    assert facts(card) == {"Owner": "Jo Csm", "Renewal": "2026-12-31", "ARR": "$120,000"}
+    note = next(b for b in of_type(body, "TextBlock") if b["text"] == "As of 2026-11-20.")
+    assert note["isSubtle"] is True and note["size"] == "small"
+
+
+def test_metrics_show_value_in_the_tones_colour_with_delta_trend_and_detail() -> None:
+    card = check(EVERYTHING)
+    columns = [c for row in of_type(card, "ColumnSet") for c in row["columns"]]
+    assert len(columns) == 4
+    shown = [[b["text"] for b in column["items"]] for column in columns]
+    assert shown[0] == ["Health score", "58/100", "↘ -3 in 7 days", "yellow band"]
+    assert shown[1] == ["NPS", "+20 ↗"]
+    assert shown[2] == ["Churn risk", "41 %", "↗ +12 pts"]
+    assert shown[3] == ["Seats", "31 of 100"]
+    colours = [column["items"][1]["color"] for column in columns]
+    assert colours == ["warning", "good", "attention", "default"]
+    for metric in EVERYTHING.metrics:
+        column = columns[EVERYTHING.metrics.index(metric)]
+        assert column["items"][1]["color"] == TONE_COLOR.get(metric.tone, "default")
+
+
+def test_a_table_is_a_table_element_with_a_header_row() -> None:
+    card = check(EVERYTHING)
+    (table,) = of_type(card, "Table")
+    assert table["firstRowAsHeader"] is True
+    assert len(table["columns"]) == 3
+    assert table_rows(table) == [
+        ["Component", "Score", "Why"],
+        ["Usage", "40", "31 of 100 seats active"],
+        ["Support", "70", "4 open tickets"],
+    ]
+    assert body_texts(card)[body_texts(card).index("Drivers") + 1] == "Component"
+
+
+def test_buttons_execute_their_action_id_with_the_payload_as_data() -> None:
+    card = check(EVERYTHING)
+    assert card["actions"] == [
+        {
+            "type": "Action.Execute",
+            "title": "Refresh",
+            "verb": "closeloop.refresh",
+            "data": {"command": "health acme"},
+            "style": "positive",
+        },
+        {
+            "type": "Action.Execute",
+            "title": "Share in channel",
+            "verb": "closeloop.share",
+            "data": {"command": "health acme"},
+        },
+    ]
+
+
+def test_a_reply_with_only_a_heading_is_a_card_with_only_a_heading() -> None:
+    card = check(Reply(heading="Nothing to report"))
+    assert [b["text"] for b in card["body"]] == ["Nothing to report"]
+    assert "actions" not in card
+    assert render_text(Reply(heading="Nothing to report")) == "Nothing to report"
+
+
+def test_an_empty_reply_is_still_a_valid_card() -> None:
+    card = check(Reply(heading="  "))
+    assert card["body"] == []
+    assert render_text(Reply(heading="")) == "Closeloop"
+
+
+def test_unicode_is_kept_as_it_is() -> None:
+    reply = Reply(
+        heading="Müller & Söhne — 健康 🟢",
+        facts=(Fact("Contact", "Zoë Ångström <zoe@example.de>"), Fact("עברית", "مرحبا")),
+        paragraphs=("“Great product” — 素晴らしい 👍",),
+        tables=(Table(("Name", "Ω"), (("Łódź", "∞"),)),),
+    )
+    card = check(reply)
+    assert card["body"][0]["text"] == "Müller & Söhne — 健康 🟢"
+    assert facts(card) == {"Contact": "Zoë Ångström <zoe@example.de>", "עברית": "مرحبا"}
+    assert "“Great product” — 素晴らしい 👍" in body_texts(card)
+    assert table_rows(of_type(card, "Table")[0])[1] == ["Łódź", "∞"]
+
+
+def test_the_same_reply_renders_to_the_same_card() -> None:
+    assert json.dumps(render_card(EVERYTHING)) == json.dumps(render_card(EVERYTHING))
+
+
+def test_the_attachment_carries_the_card() -> None:
+    attachment = card_attachment(EVERYTHING)
+    assert attachment == {"contentType": CARD_CONTENT_TYPE, "content": render_card(EVERYTHING)}
+    assert CARD_CONTENT_TYPE == "application/vnd.microsoft.card.adaptive"
+
+
+def test_the_text_is_the_heading_and_the_first_metric_or_paragraph() -> None:
+    assert render_text(EVERYTHING) == "Acme Corp — health\nHealth score: 58/100 (-3 in 7 days)"
+    reply = Reply(heading="Help", paragraphs=("Ask me\nanything.", "More."))
+    assert render_text(reply) == "Help\nAsk me anything."
+    long = render_text(Reply(heading="x " * 5000, paragraphs=("y",)))
+    assert len(long) <= 300 and long.endswith("…")
+
+
+def test_an_action_without_an_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty action id"):
+        render_card(Reply(heading="h", actions=(Action("", "Go"),)))
+
+
+# --- alerts and forms --------------------------------------------------------------------
+
+OUTCOMES = ["resolved", "no_response", "churn_risk_escalated"]
+TEAM = [Member(1, "Jo Csm", TeamRole.CSM), Member(2, "Ann Lead", TeamRole.MANAGER)]
+
+
+def alert(payload: dict[str, str]) -> Reply:
+    return Reply(
+        heading="NPS detractor: Acme Corp",
+        paragraphs=("“The export has been broken for weeks.”",),
+        metrics=(Metric("NPS", "3 / 10", tone=Tone.BAD, detail="Detractor"),),
+        facts=(Fact("Respondent", "Jane Doe <jane@acme.example>"), Fact("Status", "Open")),
+        actions=(
+            Action(CLAIM, "Claim", payload, primary=True),
+            Action(REASSIGN, "Reassign", payload, form=reassign_form(TEAM)),
+            Action(CLOSE, "Close", payload, form=close_form(OUTCOMES)),
+            Action("closeloop.details", "Account details", {"account": "ACME"}),
+        ),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def test_an_alert_shows_its_buttons_and_forms() -> None:
+    payload = {"follow_up": "7"}
+    card = check(alert(payload))
+    claim, reassign, close, details = card["actions"]
+    assert claim == {
+        "type": "Action.Execute",
+        "title": "Claim",
+        "verb": CLAIM,
+        "data": payload,
+        "style": "positive",
+    }
+    assert (details["verb"], details["data"]) == ("closeloop.details", {"account": "ACME"})
+    assert [reassign["type"], close["type"]] == ["Action.ShowCard"] * 2
+    assert (reassign["title"], close["title"]) == ("Reassign", "Close")
+
+    (owner,) = of_type(reassign["card"], "Input.ChoiceSet")
+    assert owner["id"] == "owner" and owner["isRequired"] is True
+    assert owner["choices"] == [
+        {"title": "Jo Csm", "value": "1"},
+        {"title": "Ann Lead", "value": "2"},
+    ]
+
+    form = close["card"]
+    assert form["type"] == "AdaptiveCard"
+    (outcome,) = of_type(form, "Input.ChoiceSet")
+    assert outcome["id"] == "outcome" and outcome["label"] == "Outcome"
+    assert outcome["isRequired"] is True
+    assert [c["value"] for c in outcome["choices"]] == OUTCOMES
+    assert outcome["choices"][2]["title"] == "Churn risk escalated"
+    (note,) = of_type(form, "Input.Text")
+    assert note["id"] == "note" and note["label"] == "Note"
+    assert note["isMultiline"] is True and note["isRequired"] is False
+    (submit,) = form["actions"]
+    assert submit["type"] == "Action.Execute"
+    assert (submit["title"], submit["verb"], submit["data"]) == ("Close", CLOSE, payload)
+    assert "Close the loop" in [b["text"] for b in of_type(form, "TextBlock")]
+
+    assert card["body"][0]["text"] == "NPS detractor: Acme Corp"
+    assert facts(card)["Respondent"] == "Jane Doe <jane@acme.example>"
+    verbs = [a["verb"] for a in of_type(card, "Action.Execute")]
+    assert sorted(verbs) == sorted([CLAIM, REASSIGN, CLOSE, "closeloop.details"])
+
+
+def test_an_initial_value_and_a_single_line_input_come_through() -> None:
+    from bot.reply import Field, Form
+
+    form = Form("Rename", "Save", (Field("name", "Name", initial="Acme"),))
+    card = check(Reply(heading="h", actions=(Action("closeloop.rename", "Rename", form=form),)))
+    (text,) = of_type(card, "Input.Text")
+    assert text["value"] == "Acme" and text["isMultiline"] is False and text["isRequired"]
+
+
+def test_more_than_six_buttons_go_in_rows_of_six_in_their_order() -> None:
+    actions = tuple(Action(f"closeloop.pick{i}", f"Option {i}", {"i": str(i)}) for i in range(14))
+    card = check(Reply(heading="Did you mean", actions=actions))
+    assert "actions" not in card
+    sets = [element for element in card["body"] if element["type"] == "ActionSet"]
+    assert [len(s["actions"]) for s in sets] == [6, 6, 2]
+    assert [a["verb"] for a in buttons(card)] == [a.action_id for a in actions]
+    assert [a["data"] for a in buttons(card)] == [dict(a.payload) for a in actions]
+    assert card["body"][-1]["type"] == "ActionSet"  # buttons after everything else
+
+
+def test_six_buttons_stay_in_the_cards_own_row() -> None:
+    actions = tuple(Action(f"closeloop.a{i}", f"A{i}") for i in range(6))
+    card = check(Reply(heading="h", actions=actions))
+    assert len(card["actions"]) == 6
+    assert not of_type(card, "ActionSet")
+
+
+# --- huge replies ------------------------------------------------------------------------
+
+
+@cache
+def words() -> str:
+    """About 35,000 characters of numbered words."""
+    return " ".join(f"word{i}" for i in range(4000))
+
+
+HUGE = {
+    "paragraphs": Reply(heading="Long", paragraphs=(words(),) * 10, actions=alert({}).actions),
+    "table": Reply(
+        heading="Renewals",
+        tables=(
+            Table(
+                ("Account", "ARR", "Why"), tuple((f"Acct {i}", "$1", "x" * 90) for i in range(500))
+            ),
+        ),
+    ),
+    "facts": Reply(
+        heading="Facts", facts=tuple(Fact(f"Fact {i}", words()[:300]) for i in range(2000))
+    ),
+    "metrics": Reply(heading="Metrics", metrics=tuple(Metric(f"M{i}", str(i)) for i in range(600))),
+    "notes": Reply(heading="Notes", notes=tuple(f"note {i} " * 40 for i in range(300))),
+    "cjk": Reply(heading="長い", paragraphs=("健康状態" * 20_000,)),
+    "everything": Reply(
+        heading="H" * 1000,
+        paragraphs=(words(),) * 3,
+        metrics=tuple(
+            Metric("x" * 500, "y" * 500, "z" * 500, Trend.UP, Tone.BAD, "d" * 900)
+            for _ in range(20)
+        ),
+        facts=tuple(Fact("f" * 300, "v" * 3000) for _ in range(50)),
+        tables=tuple(Table(("a" * 400, "b"), (("c" * 400, "d"),) * 100) for _ in range(5)),
+        notes=(words(),) * 3,
+        actions=tuple(Action(f"closeloop.a{i}", "L" * 200, {"k": "v" * 100}) for i in range(40)),
+        charts=tuple(Chart("c", tuple((str(i), float(i)) for i in range(300))) for _ in range(10)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_huge_replies_stay_valid_and_small_and_keep_heading_and_buttons(name: str) -> None:
+    reply = HUGE[name]
+    card = check(reply)
+    assert card["body"][0]["text"].startswith(reply.heading[:100])
+    assert [verb(a) for a in buttons(card)] == [a.action_id for a in reply.actions]
+
+
+def test_a_long_table_shows_its_first_rows_and_counts_the_rest() -> None:
+    card = check(HUGE["table"])
+    (table,) = of_type(card, "Table")
+    rows = table_rows(table)
+    assert rows[0] == ["Account", "ARR", "Why"]
+    assert 1 < len(rows) - 1 <= 25
+    assert [row[0] for row in rows[1:]] == [f"Acct {i}" for i in range(len(rows) - 1)]
+    assert f"… {500 - (len(rows) - 1)} more rows not shown" in body_texts(card)
+
+
+def test_long_paragraphs_are_cut_at_the_start_and_the_card_says_so() -> None:
+    card = check(HUGE["paragraphs"])
+    texts = body_texts(card)
+    kept = [t for t in texts if t.startswith("word0 ")]
+    assert kept, "the first paragraph's start should be shown"
+    assert kept[-1].endswith("…") and words().startswith(kept[-1][:-1])
+    assert any(OMITTED in t for t in texts)
+
+
+def test_many_facts_keep_the_first_ones() -> None:
+    card = check(HUGE["facts"])
+    shown = list(facts(card))
+    assert 10 < len(shown) < 2000
+    assert shown == [f"Fact {i}" for i in range(len(shown))]
+    assert any(OMITTED in t for t in body_texts(card))
+
+
+def test_buttons_whose_payloads_cannot_fit_are_left_out_with_a_note() -> None:
+    actions = tuple(Action(f"closeloop.a{i}", f"A{i}", {"blob": "x" * 9000}) for i in range(5))
+    card = check(Reply(heading="h", actions=actions))
+    verbs = [a["verb"] for a in buttons(card)]
+    assert 0 < len(verbs) < 5 and verbs == [f"closeloop.a{i}" for i in range(len(verbs))]
+    assert any(OMITTED in t for t in body_texts(card))
+
+
+# --- real answers ------------------------------------------------------------------------
+
+
+def _health() -> Reply:
+    account = AccountRef(
+        id=1,
+        external_id="ACME",
+        name="Acme Corp",
+        domain="acme.example",
+        segment=Segment.ENTERPRISE,
+        seats=100,
+        lifecycle_stage=LifecycleStage.MATURE,
+        owner_name="Jo Csm",
+    )
+    result = HealthResult(
+        score=58.4,
+        band=Band.YELLOW,
+        components=(
+            Component("usage", 40.0, 0.4, "31 of 100 seats active in 30 days, down 22 %"),
+            Component("sentiment", 80.0, 0.35, "NPS +20 from 5 answers"),
+            Component("support", 70.0, 0.25, "4 open tickets, 1 urgent"),
+            Component("engagement", None, 0.0, "no activity logged"),
+        ),
+        as_of=dt.date(2025, 3, 31),
+        change_7d=-3.0,
+        change_30d=-9.0,
+    )
+    return health_reply(account, result)
+
+
+def test_a_health_answer_shows_score_owner_and_drivers() -> None:
+    card = check(_health())
+    assert card["body"][0]["text"] == "Acme Corp — health"
+    first = of_type(card, "ColumnSet")[0]["columns"][0]["items"]
+    assert [b["text"] for b in first[:2]] == ["Health score", "58/100"]
+    assert first[1]["color"] == "warning"
+    assert "Jo Csm" in facts(card).values()
+    (table,) = of_type(card, "Table")
+    assert table_rows(table)[0][:2] == ["Component", "Score"]
+
+
+AS_OF = dt.date(2026, 11, 20)
+COMMANDS = [
+    "help",
+    "health acme",
+    "health zzzz-no-such",
+    "health",
+    "churn acme",
+    "churn top 5",
+    "nps",
+    "nps acme 365d",
+    "nps smb 2026-q3",
+    "renewals 90",
+    "kpis",
+    "kpis enterprise 2026-q3",
+    "followups",
+    "followups mine",
+    "followups unmatched",
+    "followups sla",
+    "digest",
+    "digest list",
+    "nosuchcommand",
+]
+
+
+def _answers(database: Database, config: Config) -> None:
+    """Survey answers in every state an alert shows: open, claimed, closed, unmatched."""
+    now = dt.datetime.combine(AS_OF, dt.time(9, 30), tzinfo=dt.UTC)
+    answers = [
+        SurveyAnswer(
+            "generic",
+            "r-1",
+            SurveyKind.NPS,
+            2,
+            now,
+            "Export broken",
+            "jane@acme.example",
+            "Jane Doe",
+            "ACME",
+        ),
+        SurveyAnswer("generic", "r-2", SurveyKind.NPS, 10, now, "Love it", None, None, "ACME"),
+        SurveyAnswer("generic", "r-3", SurveyKind.CSAT, 2, now, None, "bob@acme.example"),
+        SurveyAnswer("generic", "r-4", SurveyKind.NPS, 0, now, "Awful", "who@nowhere.example"),
+        SurveyAnswer("generic", "r-5", SurveyKind.CES, 2, now, "Hard", None, None, "ACME"),
+    ]
+    with database.writing() as session:
+        ids = [
+            record_answer(
+                session, answer, config=config, default_slack_channel="C0ALERTS", now=now
+            ).follow_up_id
+            for answer in answers
+        ]
+        member = member_by_chat_id(session, slack="U0CSM1")
+        assert member is not None and ids[0] is not None and ids[2] is not None
+        followups.claim(session, ids[0], member, now)
+        outcome = config.follow_ups.outcomes[0]
+        followups.close(
+            session,
+            ids[2],
+            member,
+            outcome=outcome,
+            note="Called back",
+            allowed_outcomes=config.follow_ups.outcomes,
+            now=now,
+        )
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotContext]:
+    """A small seeded book: every command answers from real data, as in Teams."""
+    path = tmp_path_factory.mktemp("teams-book") / "closeloop.db"
+    database = Database(make_engine(f"sqlite:///{path}"))
+    migrate.upgrade(database.engine)
+    seed_database(database.engine, accounts=30, days=120, seed=11, as_of=AS_OF)
+    config = Config()
+    _answers(database, config)
+    yield BotContext(
+        db=database,
+        config=config,
+        registry=build_registry(),
+        risk=RiskModels(config),
+        today=lambda: AS_OF,
+    )
+    database.close()
+
+
+ME = Actor(Platform.TEAMS, user_id="U0CSM1")
+
+
+@pytest.mark.parametrize("text", COMMANDS)
+def test_every_command_answers_with_a_valid_card(context: BotContext, text: str) -> None:
+    reply = asyncio.run(Router(context).handle(CommandRequest.parse(text, ME)))
+    card = check(reply)
+    assert card["body"][0]["text"] == " ".join(reply.heading.split())[:150]
+    shown = json.dumps(card, ensure_ascii=False)
+    for fact in reply.facts[:5]:
+        assert json.dumps(" ".join(fact.label.split()), ensure_ascii=False) in shown
+    for action in reply.actions:
+        assert json.dumps(action.action_id) in shown
+
+
+def test_the_home_tab_replies_are_valid_cards(context: BotContext) -> None:
+    for reply in asyncio.run(home(ME, context)):
+        check(reply)
+
+
+def test_survey_alerts_from_the_book_are_valid_cards(context: BotContext) -> None:
+    def alerts(session: Any) -> list[Reply]:
+        ids = session.scalars(select(FollowUp.id).order_by(FollowUp.id).limit(15)).all()
+        views = [follow_up_view(session, i) for i in ids]
+        return [survey_alert(session, v, context.config, AS_OF) for v in views if v is not None]
+
+    replies = asyncio.run(context.db.read(alerts))
+    assert len(replies) >= 4, "the book should hold the fixture's survey follow-ups"
+    statuses = {
+        fact.value.split()[0] for r in replies for fact in r.facts if fact.label == "Status"
+    }
+    assert statuses >= {"Open", "Claimed", "Closed"}
+    for reply in replies:
+        card = check(reply)
+        verbs = {a["verb"] for a in of_type(card, "Action.Execute")}
+        assert verbs == {a.action_id for a in reply.actions}
+        for action in reply.actions:
+            if action.form is not None:
+                (show,) = [
+                    a
+                    for a in of_type(card, "Action.ShowCard")
+                    if a["card"]["actions"][0]["verb"] == action.action_id
+                ]
+                ids = {
+                    n["id"] for n in nodes(show["card"]) if n.get("type", "").startswith("Input.")
+                }
+                assert ids == {f.name for f in action.form.fields}
+
+
+def test_shared_replies_keep_their_visibility_out_of_the_card() -> None:
+    card = check(dataclasses.replace(EVERYTHING, visibility=Visibility.CHANNEL))
+    assert "visibility" not in json.dumps(card)
