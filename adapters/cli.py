@@ -273,6 +273,7 @@ def serve(
     import asyncio
 
     from adapters.serve import run
+    from adapters.teams.app import TeamsSettingsError
     from metrics_core.migrate import SchemaOutOfDate
 
     settings = _settings()
@@ -280,7 +281,7 @@ def serve(
     _configure_logging(settings.log_level)
     try:
         asyncio.run(run(settings, config, host or settings.host, port or settings.port))
-    except SchemaOutOfDate as error:
+    except (SchemaOutOfDate, TeamsSettingsError) as error:
         raise _fail(str(error)) from None
 
 

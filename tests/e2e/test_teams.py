@@ -701,8 +701,9 @@ def test_serve_refuses_to_start_with_an_empty_app_id(database_url: str, tmp_path
         timeout=60,
         check=False,
     )
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert b"MICROSOFT_APP_ID is empty" in done.stderr
+    assert b"Traceback" not in done.stderr  # one clear line, not a stack
 
 
 async def test_without_teams_settings_there_is_no_route(database_url: str) -> None:
