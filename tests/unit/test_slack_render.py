@@ -9,7 +9,6 @@ slack_sdk's own block models give a second opinion on a few messages.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -29,11 +28,8 @@ from adapters.slack.render import (
     render_home,
     render_message,
 )
-from bot.handlers.health import health_reply
 from bot.reply import Action, Fact, Metric, Reply, Table, Tone, Trend
-from metrics_core.accounts import AccountRef
-from metrics_core.health import Band, Component, HealthResult
-from metrics_core.models import LifecycleStage, Segment
+from tests.sample_replies import health_answer
 
 LIMITS_FILE = Path(__file__).parents[1] / "conformance" / "slack-blockkit-limits.json"
 OMITTED = "Some details were left out"
@@ -396,35 +392,8 @@ def test_blocks_come_in_reading_order_with_buttons_last() -> None:
 # --- a realistic answer ------------------------------------------------------------------
 
 
-def _health() -> Reply:
-    account = AccountRef(
-        id=1,
-        external_id="ACME",
-        name="Acme Corp",
-        domain="acme.example",
-        segment=Segment.ENTERPRISE,
-        seats=100,
-        lifecycle_stage=LifecycleStage.MATURE,
-        owner_name="Jo Csm",
-    )
-    result = HealthResult(
-        score=58.4,
-        band=Band.YELLOW,
-        components=(
-            Component("usage", 40.0, 0.4, "31 of 100 seats active in 30 days, down 22 %"),
-            Component("sentiment", 80.0, 0.35, "NPS +20 from 5 answers"),
-            Component("support", 70.0, 0.25, "4 open tickets, 1 urgent"),
-            Component("engagement", None, 0.0, "no activity logged"),
-        ),
-        as_of=dt.date(2025, 3, 31),
-        change_7d=-3.0,
-        change_30d=-9.0,
-    )
-    return health_reply(account, result)
-
-
 def test_a_health_answer_reads_like_the_command_output() -> None:
-    reply = _health()
+    reply = health_answer()
     reply = dataclasses.replace(reply, actions=ACTIONS)
     message = check_message(render_message(reply))
     sdk_validate(message.blocks)
@@ -672,7 +641,7 @@ def test_long_button_labels_are_cut() -> None:
 
 
 def test_a_home_view_separates_replies_with_dividers() -> None:
-    replies = [_health(), Reply("Your open follow-ups", paragraphs=("Nothing is waiting.",))]
+    replies = [health_answer(), Reply("Your open follow-ups", paragraphs=("Nothing is waiting.",))]
     view = check_home(render_home(replies))
     kinds = [block["type"] for block in view["blocks"]]
     assert kinds.count("divider") == 1 and kinds.count("header") == 2
@@ -713,7 +682,7 @@ def test_a_home_view_of_huge_replies_stays_within_limits() -> None:
 
 
 def test_the_same_reply_renders_to_the_same_json() -> None:
-    for reply in (_health(), HUGE["all at once"]()):
+    for reply in (health_answer(), HUGE["all at once"]()):
         first, second = render_message(reply), render_message(reply)
         assert json.dumps(first.blocks) == json.dumps(second.blocks)
         assert first.text == second.text

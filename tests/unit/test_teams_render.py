@@ -29,23 +29,21 @@ from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_car
 from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form, survey_alert
 from bot.catalog import build_registry
 from bot.context import BotContext
-from bot.handlers.health import health_reply
 from bot.home import home
 from bot.reply import Action, Chart, Fact, Metric, Reply, Table, Tone, Trend, Visibility
 from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core import followups, migrate
-from metrics_core.accounts import AccountRef
 from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
 from metrics_core.followups import follow_up_view
-from metrics_core.health import Band, Component, HealthResult
 from metrics_core.intake import record_answer
-from metrics_core.models import FollowUp, LifecycleStage, Segment, SurveyKind, TeamRole
+from metrics_core.models import FollowUp, SurveyKind, TeamRole
 from metrics_core.risk import RiskModels
 from metrics_core.synthetic import seed_database
 from metrics_core.team import Member, member_by_chat_id
+from tests.sample_replies import health_answer
 
 SCHEMA_FILE = Path(__file__).parents[1] / "conformance" / "adaptive-card-1.5.0.json"
 # Teams refuses messages beyond about 28 KB (Microsoft Teams connector, "Message size
@@ -514,35 +512,8 @@ def test_buttons_whose_payloads_cannot_fit_are_left_out_with_a_note() -> None:
 # --- real answers ------------------------------------------------------------------------
 
 
-def _health() -> Reply:
-    account = AccountRef(
-        id=1,
-        external_id="ACME",
-        name="Acme Corp",
-        domain="acme.example",
-        segment=Segment.ENTERPRISE,
-        seats=100,
-        lifecycle_stage=LifecycleStage.MATURE,
-        owner_name="Jo Csm",
-    )
-    result = HealthResult(
-        score=58.4,
-        band=Band.YELLOW,
-        components=(
-            Component("usage", 40.0, 0.4, "31 of 100 seats active in 30 days, down 22 %"),
-            Component("sentiment", 80.0, 0.35, "NPS +20 from 5 answers"),
-            Component("support", 70.0, 0.25, "4 open tickets, 1 urgent"),
-            Component("engagement", None, 0.0, "no activity logged"),
-        ),
-        as_of=dt.date(2025, 3, 31),
-        change_7d=-3.0,
-        change_30d=-9.0,
-    )
-    return health_reply(account, result)
-
-
 def test_a_health_answer_shows_score_owner_and_drivers() -> None:
-    card = check(_health())
+    card = check(health_answer())
     assert card["body"][0]["text"] == "Acme Corp — health"
     first = of_type(card, "ColumnSet")[0]["columns"][0]["items"]
     assert [b["text"] for b in first[:2]] == ["Health score", "58/100"]
