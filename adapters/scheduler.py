@@ -106,7 +106,7 @@ class DigestScheduler:
             )
         except Exception:
             log.exception("digest %d failed; the next sweep retries", subscription_id)
-            return Outcome.NOT_DUE
+            return Outcome.FAILED
         return outcome
 
     def _due_unclaimed(self, session: Session) -> list[int]:

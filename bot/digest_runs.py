@@ -43,6 +43,7 @@ class Outcome(enum.StrEnum):
     TAKEN = "taken"
     NOT_DUE = "not due"
     GONE = "gone"
+    FAILED = "failed"
 
 
 def title(session: Session, cadence: DigestCadence, scope: Scope) -> str:

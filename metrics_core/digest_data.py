@@ -87,7 +87,23 @@ def _snapshot_day(session: Session, on_or_before: dt.date) -> dt.date | None:
     )
 
 
-def _snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataFrame:
+_SNAPSHOT_COLUMNS = [
+    "account_id",
+    "account",
+    "owner",
+    "segment",
+    "score",
+    "band",
+    "components",
+    "probability",
+    "driver",
+]
+
+
+def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFrame:
+    """The scope's snapshots of `day`; none (an empty frame) when there is no such day."""
+    if day is None:
+        return pd.DataFrame([], columns=_SNAPSHOT_COLUMNS).set_index("account_id")
     owner = aliased(TeamMember)
     statement = _in_scope(
         select(
@@ -107,18 +123,7 @@ def _snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataFrame:
         scope,
     )
     rows = [tuple(r) for r in session.execute(statement)]
-    columns = [
-        "account_id",
-        "account",
-        "owner",
-        "segment",
-        "score",
-        "band",
-        "components",
-        "probability",
-        "driver",
-    ]
-    return pd.DataFrame(rows, columns=columns).set_index("account_id")
+    return pd.DataFrame(rows, columns=_SNAPSHOT_COLUMNS).set_index("account_id")
 
 
 def _trend(session: Session, as_of: dt.date, scope: Scope) -> list[tuple[dt.date, float]]:
@@ -209,16 +214,12 @@ def gather(
     since = as_of - dt.timedelta(days=days)
     snapshot_day = _snapshot_day(session, as_of)
     compared_day = _snapshot_day(session, since)
-    accounts = (
-        _snapshots(session, snapshot_day, scope)
-        if snapshot_day
-        else _snapshots(session, as_of, scope).iloc[0:0]
-    )
-    before = (
-        _snapshots(session, compared_day, scope)[["score", "band", "components", "probability"]]
-        if compared_day and compared_day != snapshot_day
-        else accounts[["score", "band", "components", "probability"]].iloc[0:0]
-    )
+    if compared_day == snapshot_day:  # no earlier snapshot to compare with
+        compared_day = None
+    accounts = _snapshots(session, snapshot_day, scope)
+    before = _snapshots(session, compared_day, scope)[
+        ["score", "band", "components", "probability"]
+    ]
     ids = _account_ids(session, scope)
     moves = movements(session, ids, until=as_of)
     accounts["arr"] = arr_by_account(moves, as_of + dt.timedelta(days=1)).reindex(accounts.index)
@@ -236,7 +237,7 @@ def gather(
         as_of=as_of,
         since=since,
         snapshot_day=snapshot_day,
-        compared_day=compared_day if compared_day != snapshot_day else None,
+        compared_day=compared_day,
         accounts=accounts,
         before=before,
         retention=year,

@@ -7,6 +7,7 @@ the zone given, else the one their chat profile says, else `digests.default_time
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -365,16 +366,7 @@ async def _preview(request: CommandRequest, words: list[str], context: BotContex
         )
     )
     reply = digest.reply
-    return Reply(
-        heading=reply.heading,
-        paragraphs=reply.paragraphs,
-        metrics=reply.metrics,
-        facts=reply.facts,
-        tables=reply.tables,
-        charts=reply.charts,
-        notes=(*reply.notes, "Preview: only you see this."),
-        actions=reply.actions,
-    )
+    return dataclasses.replace(reply, notes=(*reply.notes, "Preview: only you see this."))
 
 
 async def digest_command(request: CommandRequest, context: BotContext) -> Reply:
