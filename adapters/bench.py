@@ -231,6 +231,12 @@ def _case_slack(workdir: Path, scale: float) -> list[Measurement]:
         Measurement(
             name, "Closeloop p99", figures["ours_p99"] * 1000, "ms", 100.0 if full else None
         ),
+        Measurement(
+            name, "first question about an account, median", figures["first_median"] * 1000, "ms"
+        ),
+        Measurement(
+            name, "first question about an account, p99", figures["first_p99"] * 1000, "ms"
+        ),
         Measurement(name, "bare slack-bolt median", figures["bare_median"] * 1000, "ms"),
         Measurement(name, "bare slack-bolt p99", figures["bare_p99"] * 1000, "ms"),
         Measurement(name, "median ratio (Closeloop / bare)", ratio, "×", 2.0 if full else None),

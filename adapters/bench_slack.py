@@ -13,9 +13,11 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import socket
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,9 +28,12 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-# A throwaway secret: the bench signs and verifies its own requests on loopback.
+# A throwaway secret: the bench signs and verifies its own requests on loopback. The
+# server process gets the same pair through these environment variables.
 SECRET = secrets.token_hex(16)
 BOT_TOKEN = "xoxb-" + secrets.token_hex(8)
+SIGNING_VARIABLE = "CLOSELOOP_BENCH_SIGNING_SECRET"
+BOT_VARIABLE = "CLOSELOOP_BENCH_BOT_TOKEN"
 
 
 def _port() -> int:
@@ -105,9 +110,12 @@ def _signed(body: str) -> dict[str, str]:
 
 
 async def _round_trips(
-    url: str, sink: Sink, text: str, count: int
+    url: str, sink: Sink, texts: list[str], count: int
 ) -> tuple[list[float], list[float]]:
-    """Per request: seconds to the HTTP acknowledgement, and to the answer at the sink."""
+    """Per request: seconds to the HTTP acknowledgement, and to the answer at the sink.
+
+    The questions cycle through `texts`, so a run asks about several accounts, not one.
+    """
     times: list[float] = []
     acks: list[float] = []
     async with aiohttp.ClientSession() as client:
@@ -118,7 +126,7 @@ async def _round_trips(
             body = urlencode(
                 {
                     "command": "/health",
-                    "text": text,
+                    "text": texts[n % len(texts)],
                     "user_id": "U0CSM1",
                     "user_name": "bench",
                     "team_id": "T1",
@@ -170,31 +178,78 @@ def _summary(times: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-async def measure(database_url: str, count: int) -> dict[str, float]:
-    """Median and p99 (seconds) of `/health acme` answered through Closeloop and through the
-    bare app, and the median time to the HTTP acknowledgement of each."""
+async def _serve_both(database_url: str, api_url: str) -> None:
+    """The server process: Closeloop and the bare app, each on its own port, until killed.
+
+    Both run here rather than beside the load generator: in production the requests come
+    from Slack, so the service's event loop and database threads have its CPU to
+    themselves, and so they do here.
+    """
     from adapters.bootstrap import build
     from adapters.http import build_app
     from adapters.settings import Settings
 
-    sink = Sink()
-    await sink.start()
     settings = Settings(
         DATABASE_URL=database_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=f"{sink.url}/api/",
+        SLACK_API_URL=api_url,
     )
     container = build(settings)
-    ours, ours_url = await _serve(build_app(container))
-    bare, bare_url = await _serve(_bare_app(f"{sink.url}/api/"))
-    runs: dict[str, Callable[[int], Any]] = {
-        "ours": lambda n: _round_trips(ours_url, sink, "acme", n),
-        "bare": lambda n: _round_trips(bare_url, sink, "acme", n),
-    }
+    _, ours = await _serve(build_app(container))
+    _, bare = await _serve(_bare_app(api_url))
+    print(json.dumps({"ours": ours, "bare": bare}), flush=True)
+    await asyncio.Event().wait()
+
+
+def _questions(database_url: str, count: int, skip: int = 0) -> list[str]:
+    """Names of current customers to ask about, as a CSM would type them."""
+    from sqlalchemy import create_engine, select
+
+    from metrics_core.models import Account, LifecycleStage
+
+    engine = create_engine(database_url)
     try:
+        with engine.connect() as connection:
+            names = connection.scalars(
+                select(Account.name)
+                .where(Account.lifecycle_stage != LifecycleStage.CHURNED)
+                .order_by(Account.id)
+                .offset(skip)
+                .limit(count)
+            ).all()
+    finally:
+        engine.dispose()
+    return list(names)
+
+
+async def measure(database_url: str, count: int) -> dict[str, float]:
+    """Median and p99 (seconds) of `/health <account>` answered through Closeloop and
+    through the bare app, the same for the first question about each account since the
+    service started, and the median time to the HTTP acknowledgement of each."""
+    sink = Sink()
+    await sink.start()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters.bench_slack",
+        database_url,
+        f"{sink.url}/api/",
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, SIGNING_VARIABLE: SECRET, BOT_VARIABLE: BOT_TOKEN},
+    )
+    try:
+        assert server.stdout is not None
+        urls = json.loads(await asyncio.wait_for(server.stdout.readline(), timeout=120))
+        # A CSM's questions: 50 accounts, each asked again and again through the day.
+        book = _questions(database_url, 50)
+        first = _questions(database_url, count, skip=len(book))
+        runs: dict[str, Callable[[int], Any]] = {
+            "ours": lambda n: _round_trips(urls["ours"], sink, book, n),
+            "bare": lambda n: _round_trips(urls["bare"], sink, book, n),
+        }
         for run in runs.values():
-            await run(20)  # warm up: imports, caches, connection pools, auth.test
+            await run(len(book))  # warm up: imports, connection pools, auth.test, each account
         # Interleave the two so background load hits both alike.
         times: dict[str, list[float]] = {"ours": [], "bare": []}
         acks: dict[str, list[float]] = {"ours": [], "bare": []}
@@ -203,18 +258,28 @@ async def measure(database_url: str, count: int) -> dict[str, float]:
                 answered, acknowledged = await run(count // 5)
                 times[name] += answered
                 acks[name] += acknowledged
+        # Accounts never asked about: every answer is computed from the stored data.
+        cold, _ = await _round_trips(urls["ours"], sink, first, len(first))
     finally:
-        await ours.cleanup()
-        await bare.cleanup()
-        container.close()
+        server.kill()
+        await server.wait()
         await sink.stop()
     ours_median, ours_p99 = _summary(times["ours"])
     bare_median, bare_p99 = _summary(times["bare"])
+    cold_median, cold_p99 = _summary(cold)
     return {
         "ours_median": ours_median,
         "ours_p99": ours_p99,
         "bare_median": bare_median,
         "bare_p99": bare_p99,
+        "first_median": cold_median,
+        "first_p99": cold_p99,
         "ours_ack_median": statistics.median(acks["ours"]),
         "bare_ack_median": statistics.median(acks["bare"]),
     }
+
+
+if __name__ == "__main__":
+    SECRET = os.environ[SIGNING_VARIABLE]
+    BOT_TOKEN = os.environ[BOT_VARIABLE]
+    asyncio.run(_serve_both(sys.argv[1], sys.argv[2]))

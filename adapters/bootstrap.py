@@ -13,6 +13,7 @@ from adapters.leader import leadership_for
 from adapters.scheduler import DigestScheduler
 from adapters.settings import Settings
 from adapters.slack.app import build_slack_app, web_client
+from adapters.slack.responses import ResponseUrls
 from adapters.slack.sender import SlackSender
 from adapters.teams.app import TeamsApp, build_teams
 from adapters.webhooks import WebhookSecrets
@@ -22,6 +23,7 @@ from bot.dispatch import Dispatcher, Sender
 from bot.router import Router
 from metrics_core.config import Config, load_config
 from metrics_core.db import Database, make_engine
+from metrics_core.health_cache import HealthCache
 from metrics_core.risk import RiskModels
 from metrics_core.routing import SLACK, TEAMS
 
@@ -37,6 +39,8 @@ class Container:
     webhook_secrets: WebhookSecrets
     scheduler: DigestScheduler
     slack: AsyncApp | None = None
+    slack_responses: ResponseUrls | None = None
+    """Where Slack answers go out; its connections are closed when the service stops."""
     teams: TeamsApp | None = None
 
     def close(self) -> None:
@@ -66,6 +70,7 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
         config=config,
         registry=registry,
         risk=risk,
+        health=HealthCache(config),
         outbox_changed=dispatcher.wake,
         schedule_changed=subscriptions_changed.set,
     )
@@ -80,7 +85,9 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     if teams is not None:
         teams.connect(router, db)
     slack = None
+    responses = None
     if settings.slack_enabled and client is not None:
+        responses = ResponseUrls()
         slack = build_slack_app(
             router,
             context,
@@ -91,6 +98,7 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
                 if settings.slack_signing_secret
                 else None
             ),
+            responses=responses,
         )
     return Container(
         settings=settings,
@@ -102,6 +110,7 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
         scheduler=scheduler,
         webhook_secrets=webhook_secrets(settings),
         slack=slack,
+        slack_responses=responses,
         teams=teams,
     )
 

@@ -142,6 +142,12 @@ async def survey_webhook(request: web.Request) -> web.Response:
     )
 
 
+async def _close_slack_responses(app: web.Application) -> None:
+    responses = app[CONTAINER].slack_responses
+    if responses is not None:
+        await responses.close()
+
+
 def build_app(container: Container) -> web.Application:
     app = web.Application(middlewares=[instrument], client_max_size=WEBHOOK_MAX_BYTES)
     registry = CollectorRegistry()
@@ -165,6 +171,8 @@ def build_app(container: Container) -> web.Application:
     app.router.add_post("/webhooks/surveys/{provider}", survey_webhook)
     if container.slack is not None:
         app.router.add_post("/slack/events", slack_events)
+    if container.slack_responses is not None:
+        app.on_cleanup.append(_close_slack_responses)
     if container.teams is not None:
         app.router.add_post("/api/messages", teams_messages)
         app.on_shutdown.append(_finish_teams)

@@ -7,11 +7,18 @@ the command on an exact id (see `bot.actions.PICK` and `Router.act`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from sqlalchemy.orm import Session
+
 from bot.actions import PICK
 from bot.context import BotContext
 from bot.reply import Action, Reply, Table
 from metrics_core.accounts import AccountRef, Resolution
 from metrics_core.accounts import resolve_account as resolve_in_session
+
+T = TypeVar("T")
 
 MAX_LABEL = 75
 """Slack's limit on button text; Teams shows long labels badly too, so one rule for both."""
@@ -76,14 +83,37 @@ async def resolve_account(
     `command` is the command's name (`health`): the pick buttons re-run it on the account
     chosen, so the user never has to type the question again.
     """
+    found = await read_about_account(query, context, usage, command, lambda _s, _a: None)
+    return found if isinstance(found, Reply) else found[0]
+
+
+async def read_about_account(
+    query: str,
+    context: BotContext,
+    usage: str,
+    command: str,
+    work: Callable[[Session, AccountRef], T],
+) -> tuple[AccountRef, T] | Reply:
+    """Like `resolve_account`, and `work` about the account in the same read.
+
+    A quick answer costs little more than its trips to the database thread, so finding
+    the account and reading about it share one.
+    """
     if not query:
         return Reply(
             heading="Which account?",
             paragraphs=(f"Usage: `{usage}` — an account name, domain or external id.",),
         )
-    resolution = await context.db.read(lambda session: resolve_in_session(session, query))
+
+    def read(session: Session) -> tuple[Resolution, T | None]:
+        resolution = resolve_in_session(session, query)
+        if resolution.match is None:
+            return resolution, None
+        return resolution, work(session, resolution.match)
+
+    resolution, found = await context.db.read(read)
     if resolution.match is not None:
-        return resolution.match
+        return resolution.match, cast(T, found)
     if resolution.candidates:
         return _choice(query, resolution, command)
     return _nothing(query, resolution.closest, command)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.commands import CommandRegistry
 from metrics_core.config import Config
 from metrics_core.db import Database
+from metrics_core.health_cache import HealthCache
 from metrics_core.risk import RiskModels
 
 
@@ -30,6 +31,7 @@ class BotContext:
     config: Config
     registry: CommandRegistry
     risk: RiskModels
+    health: HealthCache
     today: Callable[[], dt.date] = utc_today
     now: Callable[[], dt.datetime] = utc_now
     outbox_changed: Callable[[], None] = _nothing

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from metrics_core.models import Account, LifecycleStage, Segment, TeamMember
@@ -143,27 +143,46 @@ def _head(text: str, words: int) -> str:
     return " ".join(_normal(text).split()[:words])
 
 
-def _refs(session: Session, where: object, limit: int) -> list[AccountRef]:
-    rows = session.execute(
+def _refs_query(where: ColumnElement[bool]) -> Select[Account, str]:
+    return (
         select(Account, TeamMember.name)
         .outerjoin(TeamMember, Account.owner_id == TeamMember.id)
-        .where(where)  # type: ignore[arg-type]
+        .where(where)
         .order_by(Account.name)
-        .limit(limit)
-    ).all()
-    return [
-        AccountRef(
-            id=a.id,
-            external_id=a.external_id,
-            name=a.name,
-            domain=a.domain,
-            segment=a.segment,
-            seats=a.seats,
-            lifecycle_stage=a.lifecycle_stage,
-            owner_name=owner,
+    )
+
+
+def _ref(account: Account, owner: str | None) -> AccountRef:
+    return AccountRef(
+        id=account.id,
+        external_id=account.external_id,
+        name=account.name,
+        domain=account.domain,
+        segment=account.segment,
+        seats=account.seats,
+        lifecycle_stage=account.lifecycle_stage,
+        owner_name=owner,
+    )
+
+
+def _refs(session: Session, where: ColumnElement[bool], limit: int) -> list[AccountRef]:
+    rows = session.execute(_refs_query(where).limit(limit)).all()
+    return [_ref(a, owner) for a, owner in rows]
+
+
+@functools.cache
+def _exact_query() -> Select[Account, str]:
+    """The lookup almost every question starts with, built once with plain parameters:
+    SQLAlchemy then reuses its compiled form, which costs several times the query itself."""
+    return _refs_query(
+        or_(
+            Account.external_id == bindparam("as_typed"),
+            Account.external_id == bindparam("upper"),
+            Account.external_id == bindparam("lower"),
+            Account.domain == bindparam("lower"),
+            Account.name == bindparam("as_typed"),
         )
-        for a, owner in rows
-    ]
+    ).limit(MAX_CANDIDATES + 1)
 
 
 def _refs_in_order(session: Session, ids: Sequence[int]) -> list[AccountRef]:
@@ -290,15 +309,10 @@ def resolve_account(session: Session, query: str) -> Resolution:
     text = query.strip()
     if not text:
         return Resolution(match=None)
-    indexed = _refs(
-        session,
-        or_(
-            Account.external_id.in_({text, text.upper(), text.lower()}),
-            Account.domain == text.lower(),
-            Account.name == text,
-        ),
-        MAX_CANDIDATES + 1,
-    )
+    rows = session.execute(
+        _exact_query(), {"as_typed": text, "upper": text.upper(), "lower": text.lower()}
+    ).all()
+    indexed = [_ref(a, owner) for a, owner in rows]
     if len(indexed) == 1:
         return Resolution(match=indexed[0])
     return _resolution(session, _decide(text, _Book.load(session)))

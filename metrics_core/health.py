@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from metrics_core import input_versions
 from metrics_core.bulk import write_frame
 from metrics_core.config import COMPONENTS, Config
 from metrics_core.db import writer
@@ -357,12 +358,15 @@ def store_snapshots(
                 "churn_driver": driver,
             }
         )
-        return write_frame(
+        written = write_frame(
             session.connection(),
             HealthSnapshot.__table__,  # type: ignore[arg-type]
             frame,
             conflict=["account_id", "day"],
         )
+        # A stored day is history that later days' changes are measured against.
+        input_versions.bump(session)
+        return written
 
 
 def backfill_snapshots(

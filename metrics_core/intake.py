@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from metrics_core import outbox
+from metrics_core import input_versions, outbox
 from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Config
 from metrics_core.db import insert_or_ignore
@@ -89,6 +89,7 @@ def _store(
         unique=("provider", "provider_response_id"),
     )
     if new_id is not None:
+        input_versions.bump(session, [match.account_id] if match.account_id else [])
         response = session.get_one(SurveyResponse, new_id)
         return response, True, True
     response = session.scalars(
@@ -112,6 +113,7 @@ def _store(
         changed = True
     if changed:
         response.updated_at = now
+        input_versions.bump(session, [response.account_id] if response.account_id else [])
     return response, False, changed
 
 

@@ -217,6 +217,9 @@ class Account(Base):
         _enum(LifecycleStage, "lifecycle_stage"), default=LifecycleStage.ONBOARDING
     )
     created_on: Mapped[dt.date] = mapped_column(Date)
+    inputs_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Bumped by every write that changes this account's health inputs (see
+    `metrics_core.input_versions`), so a computed answer can be reused until it is stale."""
 
     owner: Mapped[TeamMember | None] = relationship()
 

@@ -3,7 +3,7 @@
 Everything Slack-shaped stays here: a slash command becomes a `CommandRequest`, a button
 an `ActionRequest`, and the `Reply` that comes back is rendered to Block Kit. Slack wants
 an acknowledgement within three seconds, so every listener acks first and answers
-through `respond` (the command's response_url) when the work is done.
+through the request's response_url when the work is done.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from adapters.slack.render import (
     render_home,
     render_message,
 )
+from adapters.slack.responses import ResponseUrls
 from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE
 from bot.alerts import CLAIM, CLOSE, REASSIGN
 from bot.commands import CommandRegistry
@@ -98,6 +99,17 @@ async def _timezone(client: AsyncWebClient, user_id: str) -> str | None:
     return str(zone) if zone else None
 
 
+async def _answer(
+    responses: ResponseUrls, url: str | None, respond: Any, message: dict[str, Any]
+) -> None:
+    """To the response_url over kept-open connections; through Bolt's `respond`, which
+    finds the URL elsewhere in the payload, when it is not where a message's click has it."""
+    if url:
+        await responses.send(url, message)
+    else:
+        await respond(**message)
+
+
 async def _skip_retries(
     request: AsyncBoltRequest,
     next: Callable[[], Awaitable[BoltResponse]],
@@ -115,6 +127,7 @@ def build_slack_app(
     *,
     client: AsyncWebClient,
     signing_secret: str | None,
+    responses: ResponseUrls,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -137,7 +150,7 @@ def build_slack_app(
             conversation=command.get("channel_id"),
         )
         reply = await router.handle(request)
-        await respond(**_message(reply))
+        await _answer(responses, command.get("response_url"), respond, _message(reply))
 
     for name in (UMBRELLA, *registry.names()):
         app.command(f"/{name}")(on_command)
@@ -169,7 +182,8 @@ def build_slack_app(
             return
         reply = await router.act(request)
         if action_id in ALERT_ACTIONS:
-            await respond(**_message(reply), replace_original=False)
+            message = {**_message(reply), "replace_original": False}
+            await _answer(responses, body.get("response_url"), respond, message)
             return
         # A refreshed or picked answer replaces the clicker's own private answer; a shared
         # one is posted anew. A message everyone sees (an alert, a digest) is never
@@ -179,7 +193,8 @@ def build_slack_app(
             and action_id != OPEN
             and bool((body.get("container") or {}).get("is_ephemeral"))
         )
-        await respond(**_message(reply), replace_original=replace)
+        message = {**_message(reply), "replace_original": replace}
+        await _answer(responses, body.get("response_url"), respond, message)
 
     app.action(ACTION_IDS)(on_action)
 

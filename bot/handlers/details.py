@@ -14,7 +14,6 @@ from bot.handlers.health import BAND_TONE
 from bot.reply import Fact, Metric, Reply, Tone
 from metrics_core.accounts import find_accounts
 from metrics_core.frames import survey_responses
-from metrics_core.health import account_health
 from metrics_core.models import SurveyKind
 from metrics_core.nps import nps
 from metrics_core.risk import account_risk
@@ -27,9 +26,7 @@ async def account_details(external_id: str, context: BotContext) -> Reply:
         return Reply(heading="That account no longer exists")
     today = context.today()
     model = await context.db.read(lambda session: context.risk.get(session, today))
-    health = await context.db.read(
-        lambda session: account_health(session, account.id, today, context.config)
-    )
+    health = await context.db.read(lambda session: context.health.get(session, account.id, today))
     risk = await context.db.read(
         lambda session: account_risk(session, today, context.config, model, account.id)
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from bot.accounts import resolve_account
+from bot.accounts import read_about_account
 from bot.actions import details_action
 from bot.context import BotContext
 from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
 from bot.requests import CommandRequest
 from metrics_core.accounts import AccountRef
-from metrics_core.health import Band, HealthResult, account_health
+from metrics_core.health import Band, HealthResult
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
 USAGE = "health <account>"
@@ -29,13 +29,17 @@ def _trend(value: float | None) -> Trend | None:
 
 
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
-    account = await resolve_account(request.args, context, USAGE, "health")
-    if isinstance(account, Reply):
-        return account
     today = context.today()
-    result = await context.db.read(
-        lambda session: account_health(session, account.id, today, context.config)
+    found = await read_about_account(
+        request.args,
+        context,
+        USAGE,
+        "health",
+        lambda session, account: context.health.get(session, account.id, today),
     )
+    if isinstance(found, Reply):
+        return found
+    account, result = found
     if result is None:
         return not_a_customer(account, today)
     reply = health_reply(account, result)

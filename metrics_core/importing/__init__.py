@@ -24,6 +24,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.exc import DBAPIError
 
+from metrics_core import input_versions
 from metrics_core.db import writer
 from metrics_core.importing import (
     accounts,
@@ -115,6 +116,7 @@ def import_csv(
     try:
         with writer(engine).begin() as connection:
             counts = importer.store(connection, rows, checked, log, report)
+            input_versions.bump(connection)
     except DBAPIError as error:
         reason = str(error.orig or error).strip().splitlines()[0]
         problem = Problem(path.name, None, None, f"the database refused the rows: {reason}")

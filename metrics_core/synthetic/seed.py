@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
-from metrics_core import product_features, watermarks
+from metrics_core import input_versions, product_features, watermarks
 from metrics_core.arr import account_history
 from metrics_core.bulk import write_frame
 from metrics_core.db import writer
@@ -249,6 +249,7 @@ def seed_database(
         tables.write("activities", activities)
         costs = plan_cs_costs(plan, _rng(seed, "costs"), id_base["cs_costs"])
         tables.write("cs_costs", costs)
+        input_versions.bump(connection)
 
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)

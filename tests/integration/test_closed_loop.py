@@ -47,6 +47,7 @@ from metrics_core.closed_loop import (
 from metrics_core.config import Config, FollowUps
 from metrics_core.db import Database
 from metrics_core.frames import SURVEY_COLUMNS
+from metrics_core.health_cache import HealthCache
 from metrics_core.models import (
     Account,
     AnswerBand,
@@ -477,6 +478,7 @@ def router(db: Database, book: Book) -> Router:
             config=config,
             registry=build_registry(),
             risk=RiskModels(config),
+            health=HealthCache(config),
             today=lambda: NOW.date(),
             now=lambda: NOW,
         )
@@ -620,6 +622,7 @@ def empty_router(db: Database) -> Router:
             config=config,
             registry=build_registry(),
             risk=RiskModels(config),
+            health=HealthCache(config),
             today=lambda: NOW.date(),
             now=lambda: NOW,
         )

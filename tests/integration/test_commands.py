@@ -20,6 +20,7 @@ from bot.router import Router
 from metrics_core import migrate
 from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
+from metrics_core.health_cache import HealthCache
 from metrics_core.models import Renewal, RenewalStatus, SurveyKind, SurveyResponse
 from metrics_core.risk import RiskModels
 from metrics_core.synthetic import seed_database
@@ -46,6 +47,7 @@ def router(book: Database) -> Router:
         config=config,
         registry=build_registry(),
         risk=RiskModels(config),
+        health=HealthCache(config),
         today=lambda: AS_OF,
     )
     return Router(context)

@@ -22,6 +22,7 @@ from metrics_core.config import Config, Digests
 from metrics_core.db import Database, make_engine
 from metrics_core.digest_data import gather
 from metrics_core.digests import DIGEST, Schedule, Scope, subscribe, unsubscribe
+from metrics_core.health_cache import HealthCache
 from metrics_core.models import (
     Delivery,
     DigestCadence,
@@ -50,7 +51,13 @@ class Clock:
 
 
 def _context(db: Database) -> BotContext:
-    return BotContext(db=db, config=CONFIG, registry=build_registry(), risk=RiskModels(CONFIG))
+    return BotContext(
+        db=db,
+        config=CONFIG,
+        registry=build_registry(),
+        risk=RiskModels(CONFIG),
+        health=HealthCache(CONFIG),
+    )
 
 
 def _scheduler(db: Database, clock: Clock, leadership: Any = None) -> DigestScheduler:

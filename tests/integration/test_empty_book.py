@@ -10,6 +10,7 @@ from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core.config import Config
 from metrics_core.db import Database
+from metrics_core.health_cache import HealthCache
 from metrics_core.risk import RiskModels
 
 
@@ -32,7 +33,13 @@ from metrics_core.risk import RiskModels
 async def test_every_command_answers_on_an_empty_database(db: Database, text: str) -> None:
     config = Config()
     router = Router(
-        BotContext(db=db, config=config, registry=build_registry(), risk=RiskModels(config))
+        BotContext(
+            db=db,
+            config=config,
+            registry=build_registry(),
+            risk=RiskModels(config),
+            health=HealthCache(config),
+        )
     )
     reply = await router.handle(CommandRequest.parse(text, Actor(Platform.CONSOLE, "U0CSM1")))
     assert reply.heading

@@ -14,6 +14,7 @@ from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
+from metrics_core.health_cache import HealthCache
 from metrics_core.risk import RiskModels
 
 ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
@@ -27,7 +28,15 @@ def memory_db() -> Iterator[Database]:
 
 
 def _router(db: Database, registry: CommandRegistry) -> Router:
-    return Router(BotContext(db=db, config=Config(), registry=registry, risk=RiskModels(Config())))
+    return Router(
+        BotContext(
+            db=db,
+            config=Config(),
+            registry=registry,
+            risk=RiskModels(Config()),
+            health=HealthCache(Config()),
+        )
+    )
 
 
 def test_parse_splits_command_and_arguments() -> None:

@@ -28,6 +28,7 @@ from metrics_core import conversations
 from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Config
 from metrics_core.db import Database
+from metrics_core.health_cache import HealthCache
 from metrics_core.intake import record_answer
 from metrics_core.models import (
     ConversationReference,
@@ -56,7 +57,11 @@ def seeded(db: Database) -> Database:
 def router(seeded: Database) -> Router:
     config = Config()
     context = BotContext(
-        db=seeded, config=config, registry=build_registry(), risk=RiskModels(config)
+        db=seeded,
+        config=config,
+        registry=build_registry(),
+        risk=RiskModels(config),
+        health=HealthCache(config),
     )
     return Router(context)
 

@@ -38,6 +38,7 @@ from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
 from metrics_core.followups import follow_up_view
+from metrics_core.health_cache import HealthCache
 from metrics_core.intake import record_answer
 from metrics_core.models import FollowUp, SurveyKind, TeamRole
 from metrics_core.risk import RiskModels
@@ -603,6 +604,7 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotContext]:
         config=config,
         registry=build_registry(),
         risk=RiskModels(config),
+        health=HealthCache(config),
         today=lambda: AS_OF,
     )
     database.close()
