@@ -14,7 +14,8 @@ replaced by a short "working on it" and sent later, proactively, to the same pla
 
 Every activity refreshes the conversation's stored reference (`metrics_core.conversations`)
 so alerts and digests can be sent there after any restart; an uninstall or the bot's
-removal marks it inactive.
+removal marks it inactive. Being added to a conversation is answered with one welcome
+card (see `CloseloopBot.on_turn` for when it counts as being added).
 """
 
 from __future__ import annotations
@@ -30,15 +31,19 @@ from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_card, render_text
 from bot.actions import DETAILS, OPEN, SHARE
 from bot.alerts import CLAIM, CLOSE, REASSIGN
+from bot.handlers.help import welcome
 from bot.reply import Action, Reply
 from bot.requests import ActionRequest, Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core import conversations
 from metrics_core.db import Database
+from metrics_core.models import ConversationReference as StoredConversation
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,8 @@ POSTED_ACTIONS = frozenset({SHARE, DETAILS, OPEN})
 FORM_MARK = "closeloop.form"
 NOT_PAYLOAD = frozenset({"msteams", "verb", FORM_MARK})
 WORKING = "Working on it — the answer will follow here in a moment."
-_MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+_MENTION = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 
 
 def utc_now() -> dt.datetime:
@@ -114,13 +120,46 @@ def conversation_of(activity: Activity) -> str | None:
     return base_conversation_id(str(conversation.id))
 
 
+def _mentioned_names(activity: Activity) -> dict[str, str]:
+    """Each mention tag in the text, with the display name its entity gives."""
+    names: dict[str, str] = {}
+    for entity in activity.entities or []:
+        if (getattr(entity, "type", "") or "").lower() != "mention":
+            continue
+        extra = getattr(entity, "additional_properties", None) or {}
+        mentioned = extra.get("mentioned")
+        tag = extra.get("text")
+        name = mentioned.get("name") if isinstance(mentioned, Mapping) else None
+        if isinstance(tag, str) and isinstance(name, str) and name.strip():
+            names[tag] = name
+    return names
+
+
 def command_text(activity: Activity) -> str:
-    """The message text without the bot's @mention (nor anyone else's), as plain text."""
+    """The message text as plain text, without the bot's own @mention.
+
+    Anyone else's @mention stays, as `@Name`, because it can be an argument: `digest
+    subscribe daily 08:30 owner=@Dana` names whose book, and Teams turns the typed `@Dana`
+    into a mention tag. The name is the one the mention's entity gives, the person's full
+    display name, since the text may show only part of it. A mention of the bot that
+    botbuilder could not pair with its entity is still dropped, recognised by its name.
+    """
     text = activity.text or ""
-    if activity.recipient is not None and activity.recipient.id:
+    recipient = activity.recipient
+    if recipient is not None and recipient.id:
         with contextlib.suppress(KeyError, TypeError, AttributeError):
             text = TurnContext.remove_recipient_mention(activity) or ""
-    text = _MENTION.sub(" ", text)
+    bot_name = " ".join((getattr(recipient, "name", None) or "").split()).lower()
+    full_names = _mentioned_names(activity)
+
+    def person(mention: re.Match[str]) -> str:
+        shown = full_names.get(mention[0]) or html.unescape(_TAG.sub("", mention[1]))
+        name = " ".join(shown.split())
+        if not name or name.lower() == bot_name:
+            return " "
+        return f"@{name}"
+
+    text = _MENTION.sub(person, text)
     return " ".join(html.unescape(text).split())
 
 
@@ -209,16 +248,33 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         self._late: set[asyncio.Task[None]] = set()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await self._keep_reference(turn_context.activity)
+        """Keep the conversation's reference, welcome a new install, then handle the turn.
+
+        The welcome goes out once per install. Teams announces one install twice (an
+        `installationUpdate` "add" and a `conversationUpdate` listing the bot among the
+        members added, in either order, possibly at the same moment) and repeats the
+        latter, e.g. when the app is updated. So being added only counts when it is news:
+        the conversation was unknown, or known as one the bot had been removed from. That
+        is decided in the same transaction that marks the conversation active, so of two
+        announcements only the first finds it news, and an install the bot already knew
+        about (from before welcomes existed, or through a message) is not greeted late.
+        """
+        activity = turn_context.activity
+        arrived = await self._keep_reference(activity)
+        if arrived and _bot_added(activity):
+            await self._welcome(turn_context)
         await super().on_turn(turn_context)
 
     # --- conversation references ---
 
-    async def _keep_reference(self, activity: Activity) -> None:
-        """Store where this activity came from, or forget it when the bot was removed."""
+    async def _keep_reference(self, activity: Activity) -> bool:
+        """Store where this activity came from, or forget it when the bot was removed.
+
+        True when the conversation is new to the bot or was inactive until now.
+        """
         conversation_id = conversation_of(activity)
         if conversation_id is None or not activity.service_url:
-            return
+            return False
         now = utc_now()
         try:
             if _bot_removed(activity):
@@ -228,18 +284,25 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
                     )
                 )
                 log.info("Teams conversation %s: bot removed", conversation_id)
-                return
+                return False
             if activity.type not in _REMEMBERED:
-                return
+                return False
             reference = _reference(activity, conversation_id)
             kind = getattr(activity.conversation, "conversation_type", None)
             sender = activity.from_property
             user = (
                 getattr(sender, "aad_object_id", None) if kind == conversations.PERSONAL else None
             )
-            created = await self.db.write(
-                lambda s: conversations.remember(
-                    s,
+
+            def remember(session: Session) -> bool:
+                # Locked, so that of two activities at once only one sees it inactive.
+                was_active = session.scalar(
+                    select(StoredConversation.active)
+                    .where(StoredConversation.conversation_id == conversation_id)
+                    .with_for_update()
+                )
+                created = conversations.remember(
+                    session,
                     conversation_id=conversation_id,
                     conversation_type=kind,
                     tenant_id=tenant_of(activity),
@@ -248,11 +311,37 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
                     reference=reference,
                     now=now,
                 )
-            )
-            if created:
+                return created or was_active is False
+
+            arrived = await self.db.write(remember)
+            if arrived:
                 log.info("Teams conversation %s (%s) remembered", conversation_id, kind)
+            return arrived
         except Exception:  # answering matters more than remembering; the next turn retries
             log.exception("could not store the Teams conversation %s", conversation_id)
+            return False
+
+    async def _welcome(self, turn_context: TurnContext) -> None:
+        """Post the welcome card as a message of its own in the conversation.
+
+        Sent proactively rather than as a reply: an install event is no message a reply
+        could hang under, and in a team the welcome should start its own thread.
+        """
+        activity = turn_context.activity
+        conversation_id = conversation_of(activity)
+        if conversation_id is None:
+            return
+        name = getattr(activity.recipient, "name", None) or "Closeloop"
+        card = card_message(welcome(self.router.context.registry, bot_name=name))
+
+        async def send(proactive: TurnContext) -> None:
+            await proactive.send_activity(card)
+
+        try:
+            reference = _proactive_reference(activity, conversation_id)
+            await turn_context.adapter.continue_conversation(reference, send, self.app_id)
+        except Exception:  # a lost welcome is no reason to fail the install
+            log.exception("the welcome to Teams conversation %s could not be sent", conversation_id)
 
     # --- commands ---
 
@@ -406,14 +495,28 @@ def _bot_removed(activity: Activity) -> bool:
     return False
 
 
-def _reference(activity: Activity, conversation_id: str) -> dict[str, Any]:
-    """The conversation reference as the Bot Framework serialises it, for the channel
-    rather than the thread, and without the activity it was taken from."""
+def _bot_added(activity: Activity) -> bool:
+    """The activity announces that the bot was added here (installed, or made a member)."""
+    if activity.type == ActivityTypes.installation_update:
+        return str(activity.action or "").startswith("add")
+    if activity.type == ActivityTypes.conversation_update and activity.recipient is not None:
+        return any(m.id == activity.recipient.id for m in activity.members_added or [])
+    return False
+
+
+def _proactive_reference(activity: Activity, conversation_id: str) -> ConversationReference:
+    """Where to post a new message: the channel rather than the thread, and no activity
+    to reply to."""
     reference = TurnContext.get_conversation_reference(activity)
     reference.activity_id = None
     if reference.conversation is not None:
         reference.conversation.id = conversation_id
-    serialised: dict[str, Any] = reference.serialize()
+    return reference
+
+
+def _reference(activity: Activity, conversation_id: str) -> dict[str, Any]:
+    """The conversation reference as the Bot Framework serialises it, for storing."""
+    serialised: dict[str, Any] = _proactive_reference(activity, conversation_id).serialize()
     return serialised
 
 

@@ -97,6 +97,24 @@ def message(text: str, *, service_url: str, mention: bool = False, **where: Any)
     return activity
 
 
+def at(user: str) -> str:
+    """How a person's @mention appears in a message's text."""
+    return f"<at>{NAMES[user]}</at>"
+
+
+def mentioning(activity: dict[str, Any], *users: str) -> dict[str, Any]:
+    """The activity with the mention entities Teams adds for people @mentioned in its text."""
+    for user in users:
+        activity["entities"].append(
+            {
+                "type": "mention",
+                "text": at(user),
+                "mentioned": {"id": f"29:1{user.replace('-', '')}", "name": NAMES[user]},
+            }
+        )
+    return activity
+
+
 def channel_message(text: str, *, service_url: str, user: str = DANA) -> dict[str, Any]:
     """An @mention in a channel thread (the conversation id names the thread)."""
     thread = f"{CHANNEL};messageid=1485983408000"
@@ -141,7 +159,8 @@ def submit(
 def bot_added(
     *, service_url: str, conversation: str = TEAM, kind: str = "channel"
 ) -> dict[str, Any]:
-    """The conversationUpdate Teams sends when the bot is added to a team or chat."""
+    """The conversationUpdate Teams sends when the bot is added to a team or chat (for a
+    team, in its General channel, whose id is the team's)."""
     activity = envelope(
         "conversationUpdate",
         service_url=service_url,
@@ -149,7 +168,8 @@ def bot_added(
         conversation_type=kind,
     )
     activity["membersAdded"] = [{"id": BOT_ID}]
-    activity["channelData"]["eventType"] = "teamMemberAdded"
+    if kind == "channel":
+        activity["channelData"]["eventType"] = "teamMemberAdded"
     return activity
 
 

@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from adapters.teams.bot import CloseloopBot
 from bot.catalog import build_registry
-from bot.commands import Command
+from bot.commands import Command, CommandRegistry
 from bot.context import BotContext
+from bot.handlers.help import welcome
 from bot.reply import Reply
 from bot.requests import CommandRequest
 from bot.router import Router
@@ -41,6 +42,7 @@ from metrics_core.risk import RiskModels
 from metrics_core.synthetic import seed_database
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import CHANNEL, DANA, MARCO, OUTSIDER, TIMEZONE
+from tests.unit.test_teams_render import schema_errors
 
 SERVICE = "https://smba.trafficmanager.net/amer/"
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -162,6 +164,31 @@ async def test_the_mention_is_stripped_in_a_channel(adapter: TestAdapter, seeded
         stored = conversations.find(session, CHANNEL)  # the channel, not the thread
     assert stored is not None and stored.conversation_type == "channel"
     assert stored.user_id is None and stored.reference["conversation"]["id"] == CHANNEL
+
+
+async def test_a_person_mentioned_in_a_command_stays_in_it(adapter: TestAdapter) -> None:
+    """`owner=@Dana` typed in Teams arrives as a mention tag: it names whose book."""
+    text = f"digest subscribe daily 08:30 UTC owner={teams.at(DANA)}"
+    activity = teams.mentioning(teams.channel_message(text, service_url=SERVICE, user=MARCO), DANA)
+    assert activity["text"] == "<at>Closeloop</at> digest subscribe daily 08:30 UTC owner=" + (
+        "<at>Dana Whitfield</at>"
+    )
+    (answer,) = await turn(adapter, activity)
+    shown = card(answer)
+    assert teams.heading(shown) == "Digest #1 scheduled"
+    assert "covering: Dana Whitfield's book" in teams.text_of(shown)
+
+    # Shortened in the text to a first name, the mention still names her in full.
+    shortened = teams.mentioning(
+        teams.channel_message(
+            "digest subscribe daily 09:30 UTC owner=<at>Dana</at>", service_url=SERVICE
+        ),
+        DANA,
+    )
+    shortened["entities"][-1]["text"] = "<at>Dana</at>"
+    (answer,) = await turn(adapter, shortened)
+    assert teams.heading(card(answer)) == "Digest #2 scheduled"
+    assert "covering: Dana Whitfield's book" in teams.text_of(card(answer))
 
 
 async def test_unknown_text_answers_with_help(adapter: TestAdapter) -> None:
@@ -316,3 +343,133 @@ async def test_install_and_uninstall_keep_the_reference_current(
         rows = session.scalars(select(ConversationReference)).all()
     assert gone is not None and not gone.active and "removed" in (gone.last_error or "")
     assert len(rows) == 2
+
+
+# --- the welcome on install ------------------------------------------------------------------
+
+
+def welcomes(sent: list[Activity]) -> list[Activity]:
+    return [a for a in sent if a.attachments and teams.heading(card(a)) == "Welcome to Closeloop"]
+
+
+def examples(shown: dict[str, Any]) -> list[str]:
+    """The example commands in a welcome card's table, as a user reads them."""
+    (table,) = [e for e in shown["body"] if e["type"] == "Table"]
+    return [row["cells"][0]["items"][0]["text"] for row in table["rows"][1:]]
+
+
+async def test_installing_in_a_personal_chat_welcomes_once(adapter: TestAdapter) -> None:
+    installed = teams.installation("add", service_url=SERVICE)
+    (hello,) = await turn(adapter, installed)
+    shown = card(hello)
+    assert schema_errors(shown) == []
+    assert teams.heading(shown) == "Welcome to Closeloop"
+    text = teams.text_of(shown)
+    assert "Customer-success answers" in text
+    assert "I answer when @mentioned: `@Closeloop health acme`" in text
+    assert examples(shown) == [
+        "health acme",
+        "churn top",
+        "followups mine",
+        "digest subscribe daily 09:00",
+    ]
+    assert "`help` lists every command." in text
+    assert hello.conversation.id == teams.personal_chat(DANA)
+    assert hello.reply_to_id != installed["id"]  # posted proactively, not under the event
+
+    # Teams also announces the same install as a conversationUpdate, and may repeat it.
+    personal = {"conversation": teams.personal_chat(DANA), "kind": "personal"}
+    assert await turn(adapter, teams.bot_added(service_url=SERVICE, **personal)) == []
+    assert await turn(adapter, teams.bot_added(service_url=SERVICE, **personal)) == []
+    (answer,) = await turn(adapter, teams.message("help", service_url=SERVICE))
+    assert teams.heading(card(answer)) == "Closeloop commands"
+
+
+async def test_adding_to_a_team_welcomes_its_general_channel_once(adapter: TestAdapter) -> None:
+    (hello,) = welcomes(await turn(adapter, teams.bot_added(service_url=SERVICE)))
+    assert hello.conversation.id == teams.TEAM
+    installed = teams.installation(
+        "add", service_url=SERVICE, conversation=teams.TEAM, conversation_type="channel"
+    )
+    assert await turn(adapter, installed) == []
+    assert await turn(adapter, teams.bot_added(service_url=SERVICE)) == []
+
+
+async def test_a_reinstall_after_removal_is_welcomed_again(adapter: TestAdapter) -> None:
+    assert len(welcomes(await turn(adapter, teams.installation("add", service_url=SERVICE)))) == 1
+    assert await turn(adapter, teams.installation("remove", service_url=SERVICE)) == []
+    assert len(welcomes(await turn(adapter, teams.installation("add", service_url=SERVICE)))) == 1
+
+
+async def test_a_conversation_the_bot_already_knew_gets_no_late_welcome(
+    adapter: TestAdapter,
+) -> None:
+    await turn(adapter, teams.channel_message("help", service_url=SERVICE))
+    channel = {"conversation": CHANNEL, "kind": "channel"}
+    assert await turn(adapter, teams.bot_added(service_url=SERVICE, **channel)) == []
+
+
+async def test_a_user_joining_a_team_is_no_install(adapter: TestAdapter) -> None:
+    await turn(adapter, teams.bot_added(service_url=SERVICE))
+    joined = teams.bot_added(service_url=SERVICE)
+    joined["membersAdded"] = [{"id": f"29:1{MARCO.replace('-', '')}", "aadObjectId": MARCO}]
+    assert await turn(adapter, joined) == []
+
+
+async def test_two_announcements_of_one_install_at_once_welcome_once(
+    adapter: TestAdapter,
+) -> None:
+    """Teams sends installationUpdate and conversationUpdate together; on PostgreSQL both
+    transactions run at the same moment."""
+    chats = [f"19:group-{n}@thread.v2" for n in range(6)]
+
+    async def install(chat: str) -> None:
+        where = {"conversation": chat, "conversation_type": "groupChat"}
+        await asyncio.gather(
+            adapter.receive_activity(
+                Activity().deserialize(teams.installation("add", service_url=SERVICE, **where))
+            ),
+            adapter.receive_activity(
+                Activity().deserialize(
+                    teams.bot_added(service_url=SERVICE, conversation=chat, kind="groupChat")
+                )
+            ),
+        )
+
+    adapter.activity_buffer.clear()
+    await asyncio.gather(*(install(chat) for chat in chats))
+    assert sorted(w.conversation.id for w in welcomes(list(adapter.activity_buffer))) == chats
+
+    # Removed everywhere, then added back: each announcement pair welcomes once again.
+    for chat in chats:
+        where = {"conversation": chat, "conversation_type": "groupChat"}
+        await turn(adapter, teams.installation("remove", service_url=SERVICE, **where))
+    adapter.activity_buffer.clear()
+    await asyncio.gather(*(install(chat) for chat in chats))
+    assert sorted(w.conversation.id for w in welcomes(list(adapter.activity_buffer))) == chats
+
+
+async def test_every_welcome_example_is_a_command_that_answers(adapter: TestAdapter) -> None:
+    (hello,) = await turn(adapter, teams.installation("add", service_url=SERVICE))
+    for example in examples(card(hello)):
+        (answer,) = await turn(adapter, teams.message(example, service_url=SERVICE))
+        heading = teams.heading(card(answer))
+        assert not heading.startswith(("I don't know", "Something went wrong")), example
+
+
+def test_the_welcome_never_lists_a_command_that_is_not_registered() -> None:
+    registry = CommandRegistry()
+    for command in build_registry():
+        if command.name not in ("health", "help"):
+            registry.register(command)
+    reply = welcome(registry, bot_name="CS Bot")
+    (table,) = reply.tables
+    assert [row[0] for row in table.rows] == [
+        "churn top",
+        "followups mine",
+        "digest subscribe daily 09:00",
+    ]
+    assert table.rows[0][1] == build_registry().get("churn").summary  # type: ignore[union-attr]
+    assert any("`@CS Bot churn top`" in p for p in reply.paragraphs)
+    assert reply.notes == ()  # no `help` to point to
+    assert welcome(CommandRegistry()).tables == ()
