@@ -68,13 +68,15 @@ def remember(
     reference: dict[str, Any],
     now: dt.datetime,
 ) -> bool:
-    """Store or refresh a conversation's reference; True if it was not known before.
+    """Store or refresh a conversation's reference; True if the bot just arrived there:
+    the conversation was unknown, or known as one the bot had been removed from.
 
     Called for every activity, so it must be safe when two arrive at once for the same
     conversation: the row is created by an insert the unique index decides (never a
-    read-then-insert two transactions can both pass), then brought up to date. A message
-    is proof that the bot is in the conversation again, so the reference becomes active
-    and its last error is cleared; a changed service URL replaces the old one.
+    read-then-insert two transactions can both pass), and reactivated by an update only a
+    still-inactive row matches, so of two at once only one arrives. A message is proof
+    that the bot is in the conversation again, so the reference becomes active and its
+    last error is cleared; a changed service URL replaces the old one.
     """
     values = {
         "conversation_type": conversation_type,
@@ -94,10 +96,20 @@ def remember(
     )
     if created is not None:
         return True
+    this = ConversationReference.conversation_id == conversation_id
+    returned = session.execute(
+        update(ConversationReference)
+        .where(this, ConversationReference.active.is_(False))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if returned.rowcount:  # type: ignore[attr-defined]
+        return True
     session.execute(
         update(ConversationReference)
-        .where(ConversationReference.conversation_id == conversation_id)
+        .where(this)
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
     return False
 

@@ -31,8 +31,6 @@ from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_card, render_text
 from bot.actions import DETAILS, OPEN, SHARE
@@ -43,7 +41,6 @@ from bot.requests import ActionRequest, Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core import conversations
 from metrics_core.db import Database
-from metrics_core.models import ConversationReference as StoredConversation
 
 log = logging.getLogger(__name__)
 
@@ -293,16 +290,9 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
             user = (
                 getattr(sender, "aad_object_id", None) if kind == conversations.PERSONAL else None
             )
-
-            def remember(session: Session) -> bool:
-                # Locked, so that of two activities at once only one sees it inactive.
-                was_active = session.scalar(
-                    select(StoredConversation.active)
-                    .where(StoredConversation.conversation_id == conversation_id)
-                    .with_for_update()
-                )
-                created = conversations.remember(
-                    session,
+            arrived = await self.db.write(
+                lambda s: conversations.remember(
+                    s,
                     conversation_id=conversation_id,
                     conversation_type=kind,
                     tenant_id=tenant_of(activity),
@@ -311,9 +301,7 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
                     reference=reference,
                     now=now,
                 )
-                return created or was_active is False
-
-            arrived = await self.db.write(remember)
+            )
             if arrived:
                 log.info("Teams conversation %s (%s) remembered", conversation_id, kind)
             return arrived

@@ -227,6 +227,28 @@ async def test_health_by_mention_in_a_channel_replies_in_the_thread(
     assert stored is not None and stored.service_url == connector.service_url
 
 
+async def test_churn_top_by_mention_in_a_group_chat_answers_there(
+    service: Service, connector: FakeBotConnector
+) -> None:
+    chat = "19:meeting_group_chat_with_marco@thread.v2"
+    activity = teams.message(
+        "churn top 3",
+        service_url=connector.service_url,
+        mention=True,
+        conversation=chat,
+        conversation_type="groupChat",
+    )
+    status, _, _ = await service.send(activity)
+    assert status == 200
+    (reply,) = await connector.wait_for(REPLY)
+    assert reply.conversation == chat
+    card = shown_card(reply.body)
+    assert "churn" in teams.heading(card).lower()
+    assert "I don't know" not in teams.heading(card)
+    stored = service.reference(chat)
+    assert stored is not None and stored.conversation_type == "groupChat"
+
+
 async def test_unknown_text_gets_help(service: Service, connector: FakeBotConnector) -> None:
     await service.send(teams.message("what can you do", service_url=connector.service_url))
     (reply,) = await connector.wait_for(REPLY)

@@ -96,9 +96,10 @@ def test_deactivate_keeps_the_error_and_a_new_activity_reactivates(db: Database)
     assert found is not None and found.active is False
     assert found.last_error is not None and "403" in found.last_error
 
-    _remember(db, CHANNEL, now=NOW + dt.timedelta(days=1))
+    assert _remember(db, CHANNEL, now=NOW + dt.timedelta(days=1)) is True  # back again
     found = _find(db, CHANNEL)
     assert found is not None and found.active is True and found.last_error is None
+    assert _remember(db, CHANNEL, now=NOW + dt.timedelta(days=2)) is False
 
 
 def test_deactivating_an_unknown_conversation_changes_nothing(db: Database) -> None:
@@ -142,5 +143,30 @@ async def test_concurrent_remembers_of_one_conversation_give_one_row(db: Databas
     created = await asyncio.gather(*(db.write(remember(i)) for i in range(16)))
     assert created.count(True) == 1
     assert _rows(db) == 1
+    found = _find(db, CHANNEL)
+    assert found is not None and found.active
+
+
+async def test_of_concurrent_activities_after_a_removal_one_finds_the_bot_back(
+    db: Database,
+) -> None:
+    _remember(db, CHANNEL)
+    with db.writing() as session:
+        conversations.deactivate(session, CHANNEL, error="removed", now=NOW)
+
+    def remember(i: int) -> Any:
+        return lambda session: conversations.remember(
+            session,
+            conversation_id=CHANNEL,
+            conversation_type="channel",
+            tenant_id="tenant-1",
+            service_url=SERVICE,
+            user_id=None,
+            reference=_reference(CHANNEL),
+            now=NOW + dt.timedelta(seconds=i),
+        )
+
+    arrived = await asyncio.gather(*(db.write(remember(i)) for i in range(16)))
+    assert arrived.count(True) == 1
     found = _find(db, CHANNEL)
     assert found is not None and found.active
