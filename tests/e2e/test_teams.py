@@ -30,7 +30,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from adapters.bootstrap import Container, build
+from adapters.bootstrap import build
 from adapters.http import build_app
 from adapters.settings import Settings
 from adapters.teams.app import TeamsSettingsError, authentication
@@ -43,12 +43,12 @@ from bot.reply import Reply
 from bot.requests import CommandRequest
 from metrics_core import conversations, migrate
 from metrics_core.db import Database, make_engine
-from metrics_core.models import Delivery, DeliveryStatus, FollowUp, FollowUpStatus, TeamMember
-from metrics_core.outbox import pending_count
+from metrics_core.models import Delivery, DeliveryStatus, FollowUp, FollowUpStatus
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import CHANNEL, DANA, MARCO
+from tests.e2e.teams_service import Service, alerts, serving, settings_for
 from tests.fakes.bot_connector import POST, REPLY, UPDATE, FakeBotConnector, _free_port
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -86,100 +86,17 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    fake = FakeBotConnector()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-class Service:
-    def __init__(self, base: str, container: Container, connector: FakeBotConnector) -> None:
-        self.base = base
-        self.container = container
-        self.connector = connector
-
-    @property
-    def messages(self) -> str:
-        return f"{self.base}/api/messages"
-
-    async def send(
-        self, activity: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> tuple[int, Any, float]:
-        """POST an activity as the Bot Connector would; status, JSON body, seconds."""
-        started = time.perf_counter()
-        async with (
-            aiohttp.ClientSession() as client,
-            client.post(self.messages, json=activity, headers=headers or {}) as response,
-        ):
-            text = await response.text()
-            body = json.loads(text) if text else None
-            return response.status, body, time.perf_counter() - started
-
-    async def webhook(self, body: bytes, msg_id: str = "msg_1") -> int:
-        headers = vendors.sign_generic(
-            vendors.GENERIC_SECRET, body, msg_id=msg_id, timestamp=int(time.time())
-        )
-        url = f"{self.base}/webhooks/surveys/generic"
-        async with (
-            aiohttp.ClientSession() as client,
-            client.post(url, data=body, headers=headers) as r,
-        ):
-            return r.status
-
-    async def settled(self, within: float = 10.0) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            with self.container.db.reading() as session:
-                if pending_count(session) == 0:
-                    return
-            await asyncio.sleep(0.02)
-        raise AssertionError("the outbox did not drain")
-
-    def reference(self, address: str) -> conversations.StoredReference | None:
-        with self.container.db.reading() as session:
-            return conversations.find(session, address)
-
-    def member_id(self, aad: str) -> int:
-        with self.container.db.reading() as session:
-            member = session.query(TeamMember).filter_by(teams_aad_object_id=aad).one()
-            return int(member.id)
-
-
 async def _serve(settings: Settings, connector: FakeBotConnector) -> AsyncIterator[Service]:
     container = build(settings)
-    runner = web.AppRunner(build_app(container))
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    dispatching = asyncio.create_task(container.dispatcher.run(stop))
-    try:
-        yield Service(f"http://127.0.0.1:{port}", container, connector)
-    finally:
-        stop.set()
-        await dispatching
-        await runner.cleanup()
-        container.close()
-
-
-def _settings(database_url: str, config_file: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "DATABASE_URL": database_url,
-        "CLOSELOOP_CONFIG": config_file,
-        "CLOSELOOP_TEAMS_INSECURE_DEV": True,
-        "CLOSELOOP_WEBHOOK_SECRET": vendors.GENERIC_SECRET,
-        **extra,
-    }
-    return Settings(**values)
+    async with serving(container) as base:
+        yield Service(base, container, connector)
 
 
 @pytest.fixture
 async def service(
     database_url: str, config_file: Path, connector: FakeBotConnector
 ) -> AsyncIterator[Service]:
-    async for running in _serve(_settings(database_url, config_file), connector):
+    async for running in _serve(settings_for(database_url, config_file), connector):
         yield running
 
 
@@ -370,13 +287,6 @@ async def _alert(service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
     return in_channel, in_dm
 
 
-def alerts(connector: FakeBotConnector, conversation: str) -> list[dict[str, Any]]:
-    """What the outbox posted to a conversation (not the bot's replies to messages)."""
-    return [
-        m for m in connector.messages(conversation) if "closeloop" in (m.get("channelData") or {})
-    ]
-
-
 async def test_a_survey_alert_arrives_in_the_channel_and_the_owners_chat(
     service: Service, connector: FakeBotConnector
 ) -> None:
@@ -512,7 +422,7 @@ async def test_a_slow_answer_says_working_on_it_and_follows_later(
         await release.wait()
         return Reply(heading="The slow answer")
 
-    settings = _settings(database_url, config_file, CLOSELOOP_TEAMS_REPLY_BUDGET_SECONDS=0.3)
+    settings = settings_for(database_url, config_file, CLOSELOOP_TEAMS_REPLY_BUDGET_SECONDS=0.3)
     async for service in _serve(settings, connector):
         service.container.router.context.registry.register(Command("slow", "slow", "", slow))
         activity = teams.message("slow", service_url=connector.service_url)
@@ -605,7 +515,7 @@ async def keys() -> AsyncIterator[SigningKeys]:
 async def secured(
     database_url: str, config_file: Path, connector: FakeBotConnector, keys: SigningKeys
 ) -> AsyncIterator[Service]:
-    settings = _settings(
+    settings = settings_for(
         database_url,
         config_file,
         CLOSELOOP_TEAMS_INSECURE_DEV=False,
@@ -671,7 +581,7 @@ async def test_requests_without_a_valid_token_get_401(
 async def test_other_tenants_are_refused_with_403(
     database_url: str, config_file: Path, connector: FakeBotConnector
 ) -> None:
-    settings = _settings(
+    settings = settings_for(
         database_url, config_file, CLOSELOOP_TEAMS_TENANTS="11111111-2222-3333-4444-555555555555"
     )
     async for service in _serve(settings, connector):
@@ -697,12 +607,12 @@ async def test_bad_requests_are_refused(service: Service) -> None:
 def test_an_empty_app_id_is_refused_without_the_insecure_flag(
     database_url: str, config_file: Path
 ) -> None:
-    settings = _settings(
+    settings = settings_for(
         database_url, config_file, CLOSELOOP_TEAMS_INSECURE_DEV=False, MICROSOFT_APP_ID=""
     )
     with pytest.raises(TeamsSettingsError, match="CLOSELOOP_TEAMS_INSECURE_DEV=1"):
         build(settings)
-    no_secret = _settings(
+    no_secret = settings_for(
         database_url, config_file, CLOSELOOP_TEAMS_INSECURE_DEV=False, MICROSOFT_APP_ID=APP_ID
     )
     with pytest.raises(TeamsSettingsError, match="MICROSOFT_APP_PASSWORD"):

@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from apscheduler.job import Job
 from sqlalchemy import select
 
 from adapters.bootstrap import Container, build
-from adapters.http import build_app
 from metrics_core import migrate
 from metrics_core.config import AccountAlerts, Alerts, Config, Digests
 from metrics_core.daily import take_snapshot
@@ -37,8 +35,8 @@ from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import BOT_ID, CHANNEL, DANA, MARCO
-from tests.e2e.test_teams import Service, _settings, alerts
-from tests.fakes.bot_connector import POST, REPLY, UPDATE, FakeBotConnector, _free_port
+from tests.e2e.teams_service import Service, alerts, serving, settings_for
+from tests.fakes.bot_connector import POST, REPLY, UPDATE, FakeBotConnector
 from tests.unit.test_teams_render import schema_errors
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -89,14 +87,6 @@ def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "closeloop.toml"
     path.write_text(CONFIG, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    fake = FakeBotConnector()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 class Clock:
@@ -154,25 +144,11 @@ async def _serve(
 ) -> AsyncIterator[Proactive]:
     """The service as `serve` runs it (HTTP, dispatcher, digest scheduler), on one clock."""
     clock = Clock()
-    container = build(_settings(database_url, config_file))
+    container = build(settings_for(database_url, config_file))
     container.dispatcher.clock = clock
     container.scheduler.clock = clock
-    runner = web.AppRunner(build_app(container))
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    background = [
-        asyncio.create_task(container.dispatcher.run(stop)),
-        asyncio.create_task(container.scheduler.run(stop)),
-    ]
-    try:
-        yield Proactive(f"http://127.0.0.1:{port}", container, connector, clock)
-    finally:
-        stop.set()
-        await asyncio.gather(*background)
-        await runner.cleanup()
-        container.close()
+    async with serving(container, scheduler=True) as base:
+        yield Proactive(base, container, connector, clock)
 
 
 @pytest.fixture
