@@ -9,16 +9,60 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from adapters.settings import Settings
     from metrics_core.config import Config
+    from metrics_core.risk import Backtest
+
+# Answers are read by people and by scripts: never wrap them at the terminal's width.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DEBUG_HINT = "CLOSELOOP_LOG_LEVEL=DEBUG shows where"
+
+
+def _describe(error: BaseException) -> str:
+    """An error in one line: its type and the first line of its message (SQL errors go on
+    with the statement and a link, which say nothing to the person who ran the command)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _debugging() -> bool:
+    from adapters.settings import Settings
+
+    try:
+        return Settings().log_level.strip().upper() == "DEBUG"
+    except Exception:  # a bad setting is reported by the command that reads it
+        return False
+
+
+class _ReportedGroup(TyperGroup):
+    """Runs a command so that an error nobody foresaw ends as one line and exit status 1.
+
+    A traceback tells the person at the terminal nothing they can act on; whoever debugs
+    sets CLOSELOOP_LOG_LEVEL=DEBUG and gets it. Exits, aborts and usage errors pass as
+    Typer means them.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as error:
+            if _debugging():
+                raise
+            raise _fail(f"{_describe(error)} ({DEBUG_HINT})") from None
+
 
 app = typer.Typer(
     name="closeloop",
@@ -26,16 +70,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_ReportedGroup,
 )
-# Answers are read by people and by scripts: never wrap them at the terminal's width.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     from adapters.settings import Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        # Name each bad setting and what is wrong, never the value: it may be a secret.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise _fail(f"bad setting {problems}") from None
 
 
 def _config(settings: Settings) -> Config:
@@ -47,10 +99,26 @@ def _config(settings: Settings) -> Config:
         raise _fail(str(error)) from None
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+class _OneLineErrors(logging.Formatter):
+    """Log records as single lines: an exception as its type and message, not a traceback.
+
+    For commands run at a terminal, where the log is read by the person who typed the
+    command; the service keeps whole tracebacks for its operators.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not record.exc_info or record.exc_info[1] is None:
+            return super().format(record)
+        error = record.exc_info[1]
+        plain = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return f"{super().format(plain)}: {_describe(error)}"
+
+
+def _configure_logging(level: str, *, tracebacks: bool = True) -> None:
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt) if tracebacks else _OneLineErrors(fmt))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     # Alembic narrates every schema check at INFO; operators need only its warnings.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -80,6 +148,7 @@ def migrate() -> None:
 
 
 def _ready_engine() -> Engine:
+    """The database for commands that load data: they may create its schema when empty."""
     from metrics_core.db import make_engine
     from metrics_core.migrate import SchemaOutOfDate, ensure_schema
 
@@ -89,6 +158,81 @@ def _ready_engine() -> Engine:
     except SchemaOutOfDate as error:
         engine.dispose()
         raise _fail(str(error)) from None
+    return engine
+
+
+HOW_TO_CREATE = (
+    "`closeloop migrate`, then `closeloop seed` for the demo data or "
+    "`closeloop import KIND FILE` for yours; `make run` does both"
+)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None (another database, in memory, a `file:` URI)."""
+    from metrics_core.db import normalise_url
+
+    parsed = normalise_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def _where(url: str) -> str:
+    """The database as a person can find it: a SQLite file's full path, else the URL
+    without its password."""
+    from metrics_core.db import normalise_url
+
+    path = _sqlite_file(url)
+    if path is not None:
+        return str(path.resolve())
+    return normalise_url(url).render_as_string(hide_password=True)
+
+
+def _existing_engine(settings: Settings, *, needs_data: bool = True) -> Engine:
+    """The database for commands that only read it (and `serve`): it must exist already.
+
+    They never create one: SQLite would leave an empty file wherever the command happened
+    to run, and the next question would be answered from nothing. A missing database, one
+    without the schema, or (when `needs_data`) one without any account stops the command
+    with one line that says how to make it.
+    """
+    from sqlalchemy import exists, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from metrics_core.db import make_engine
+    from metrics_core.migrate import SchemaOutOfDate, current_revision, require_head
+    from metrics_core.models import Account
+
+    url = settings.database_url
+    where = _where(url)
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise _fail(
+            f"no database at {where} (DATABASE_URL). Run where it is, or create it: "
+            f"{HOW_TO_CREATE}."
+        )
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) is None:
+            raise _fail(f"{where} has no Closeloop schema. Create it: {HOW_TO_CREATE}.")
+        require_head(engine)
+        if needs_data:
+            with engine.connect() as connection:
+                if not connection.scalar(select(exists().where(Account.id.is_not(None)))):
+                    raise _fail(
+                        f"{where} has no accounts yet. Load the demo data with `closeloop seed` "
+                        "or yours with `closeloop import KIND FILE`."
+                    )
+    except SchemaOutOfDate as error:
+        engine.dispose()
+        raise _fail(str(error)) from None
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise _fail(f"cannot read the database at {where}: {_describe(error)}") from None
+    except typer.Exit:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -145,7 +289,8 @@ def seed(
         engine.dispose()
     out.print(
         f"Seeded {summary.accounts:,} accounts, {summary.usage_rows:,} usage rows, "
-        f"{summary.tickets:,} tickets, {summary.survey_responses:,} survey responses and "
+        f"{summary.tickets:,} tickets, {summary.survey_responses:,} survey responses "
+        f"({summary.follow_ups:,} followed up by the demo team) and "
         f"{summary.activities:,} activities in {summary.seconds:.1f} s."
     )
 
@@ -171,7 +316,7 @@ def snapshot(
 
     settings = _settings()
     config = _config(settings)
-    engine = _ready_engine()
+    engine = _existing_engine(settings)
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
     try:
         with err.status("Scoring …") as status:
@@ -202,7 +347,8 @@ def import_(
 ) -> None:
     """Import a CSV file, all or nothing: a bad file writes no row and names every problem.
 
-    KIND is one of: team, accounts, contacts, contracts, usage, tickets, surveys, activities.
+    KIND is one of: team, accounts, contacts, contracts, usage, tickets, surveys, activities,
+    cs_costs.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -233,35 +379,47 @@ def import_(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    out.print(
-        f"Imported {result.rows:,} {kind} rows from {file} ({result.inserted:,} new, "
-        f"{result.updated:,} updated) in {result.seconds:.1f} s."
-    )
+    out.print(result.summary(str(file)), highlight=False, markup=False)
 
 
 @app.command()
 def ask(
     text: Annotated[list[str], typer.Argument(help="The command, e.g. `health acme`.")],
     user: Annotated[
-        str | None, typer.Option("--user", help="Answer as this Slack user id (e.g. U0CSM1).")
+        str | None,
+        typer.Option(
+            "--user",
+            help="Ask as this Slack user id; in the demo data U0CSM1 is Dana Whitfield, "
+            "who owns Acme Corp.",
+        ),
     ] = None,
 ) -> None:
-    """Run one command through the bot core and print the reply as text."""
+    """Run one command through the bot core and print the reply as text.
+
+    Exits with status 1 when the reply is not an answer (not understood, nothing found,
+    failed), so scripts can tell; the reply itself says why.
+    """
     import asyncio
 
     from adapters.bootstrap import build
     from adapters.console import render_text
+    from bot.reply import Outcome
     from bot.requests import Actor, CommandRequest, Platform
 
     settings = _settings()
-    _configure_logging("WARNING")
-    container = build(settings, _config(settings))
+    debugging = settings.log_level.strip().upper() == "DEBUG"
+    _configure_logging("DEBUG" if debugging else "WARNING", tracebacks=debugging)
+    config = _config(settings)
+    _existing_engine(settings).dispose()
+    container = build(settings, config)
     request = CommandRequest.parse(" ".join(text), Actor(Platform.CONSOLE, user_id=user))
     try:
         reply = asyncio.run(container.router.handle(request))
     finally:
         container.close()
     out.print(render_text(reply), highlight=False, markup=False)
+    if reply.outcome is not Outcome.ANSWER:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -279,6 +437,8 @@ def serve(
     settings = _settings()
     config = _config(settings)
     _configure_logging(settings.log_level)
+    # An empty database is fine for a service (answers and imports fill it); none is not.
+    _existing_engine(settings, needs_data=False).dispose()
     try:
         asyncio.run(run(settings, config, host or settings.host, port or settings.port))
     except (SchemaOutOfDate, TeamsSettingsError) as error:
@@ -300,11 +460,11 @@ def model_evaluate(
     from rich.table import Table
 
     from metrics_core.db import Database
-    from metrics_core.risk import Method, backtest
+    from metrics_core.risk import backtest
 
     settings = _settings()
     config = _config(settings)
-    engine = _ready_engine()
+    engine = _existing_engine(settings)
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
     db = Database(engine)
     try:
@@ -313,33 +473,52 @@ def model_evaluate(
     finally:
         db.close()
     if report is None:
-        raise _fail("not enough renewal history for a backtest (needs three past cut-offs)")
-    method = (
-        "logistic regression"
-        if report.method is Method.MODEL
-        else "rule-based risk (too few churned accounts in the training window for a model)"
-    )
-    out.print(f"Method: {method}")
-    out.print(
-        f"Trained on {report.train_rows:,} rows with renewals up to {report.split:%Y-%m-%d}; "
-        f"tested on {report.test_rows:,} rows with renewals after it "
-        f"(churn rate {report.base_rate:.1%})."
-    )
-    out.print(f"ROC AUC: {'—' if report.auc is None else f'{report.auc:.3f}'}")
-    if report.top_decile_precision is not None and report.top_decile_recall is not None:
-        out.print(
-            f"Top decile by risk: precision {report.top_decile_precision:.1%} "
-            f"(vs {report.base_rate:.1%} at random), recall {report.top_decile_recall:.1%}"
+        raise _fail(
+            "not enough renewal history for a backtest: it needs renewals decided on four "
+            "or more past month-ends with usage before them"
         )
-    table = Table("Predicted", "Rows", "Mean predicted", "Observed", title="Calibration")
+    for line in backtest_lines(report):
+        out.print(line)
+    table = Table(
+        "Predicted", "Predictions", "Renewals", "Mean predicted", "Observed", title="Calibration"
+    )
     for row in report.calibration.itertuples():
         table.add_row(
             f"{row.bin_low:.0%}–{row.bin_high:.0%}",
             f"{row.count:,}",
+            f"{row.groups:,}",
             f"{row.mean_predicted:.1%}",
             f"{row.observed_rate:.1%}",
         )
     out.print(table)
+
+
+def backtest_lines(report: Backtest) -> list[str]:
+    """The backtest's findings as sentences a CS leader can quote."""
+    from metrics_core.risk import Method
+
+    method = (
+        "logistic regression, calibrated on held-out time"
+        if report.method is Method.MODEL
+        else "rule-based risk (too few churned accounts for a model)"
+    )
+    replayed = [day for day, used in report.origins if used is report.method]
+    other = len(report.origins) - len(replayed)
+    lines = [
+        f"Method answering today: {method}.",
+        f"Replayed {len(report.origins)} past month-ends from {report.split:%Y-%m-%d}, each "
+        "with only the renewals decided by then"
+        + (f" ({other} of them still had too little history for this method)." if other else "."),
+        f"Tested on {report.test_rows:,} predictions about {report.test_renewals:,} renewals "
+        f"(churn rate {report.base_rate:.1%}, mean predicted {report.mean_predicted:.1%}).",
+        f"ROC AUC: {'—' if report.auc is None else f'{report.auc:.3f}'}",
+    ]
+    if report.top_decile_precision is not None and report.top_decile_recall is not None:
+        lines.append(
+            f"Top decile by risk: precision {report.top_decile_precision:.1%} "
+            f"(vs {report.base_rate:.1%} at random), recall {report.top_decile_recall:.1%}"
+        )
+    return lines
 
 
 @app.command()

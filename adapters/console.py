@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from bot.charts import chart_line
-from bot.reply import Reply, Table, Tone
+from bot.formatting import TREND_ARROW
+from bot.reply import Metric, Reply, Table, Tone
 
-TONE_MARK = {Tone.GOOD: "●", Tone.WARNING: "▲", Tone.BAD: "▼", Tone.NEUTRAL: "·"}
+# How a value feels, in marks that say nothing about direction: `▼ 60/100 (-15)` would read
+# as "down 15" whatever the tone meant. Which way it moved is the trend's arrow, by the delta.
+TONE_MARK = {Tone.GOOD: "✓", Tone.WARNING: "!", Tone.BAD: "✗", Tone.NEUTRAL: "·"}
 
 
 def _table(table: Table) -> list[str]:
@@ -26,15 +29,22 @@ def _table(table: Table) -> list[str]:
     return out
 
 
+def _metric(metric: Metric) -> str:
+    """`! Health score: 60/100 (↘ -15 in 7 days) — yellow band`: tone, value, trend, detail."""
+    arrow = TREND_ARROW[metric.trend] if metric.trend else ""
+    parts = [f"{TONE_MARK[metric.tone]} {metric.label}: {metric.value}"]
+    if metric.delta:
+        parts.append("(" + " ".join(p for p in (arrow, metric.delta) if p) + ")")
+    elif arrow:
+        parts.append(arrow)
+    if metric.detail:
+        parts.append(f"— {metric.detail}")
+    return " ".join(parts)
+
+
 def render_text(reply: Reply) -> str:
     lines = [reply.heading, "=" * len(reply.heading)]
-    for metric in reply.metrics:
-        parts = [f"{TONE_MARK[metric.tone]} {metric.label}: {metric.value}"]
-        if metric.delta:
-            parts.append(f"({metric.delta})")
-        if metric.detail:
-            parts.append(f"— {metric.detail}")
-        lines.append(" ".join(parts))
+    lines.extend(_metric(metric) for metric in reply.metrics)
     lines.extend(reply.paragraphs)
     if reply.facts:
         width = max(len(fact.label) for fact in reply.facts)

@@ -17,9 +17,42 @@ from adapters.http import build_app
 from adapters.settings import Settings
 from metrics_core.config import Config
 from metrics_core.migrate import require_head
+from metrics_core.routing import SLACK, TEAMS
 from metrics_core.sla import SlaRun, run_sla
 
 log = logging.getLogger(__name__)
+
+HOW_TO_CONFIGURE = {
+    SLACK: "set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
+    "(README: Connecting Slack)",
+    TEAMS: "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (README: Microsoft Teams)",
+}
+
+
+async def report_waiting_alerts(container: Container) -> None:
+    """Say once, at start, which alerts this process will not send, and what would send them.
+
+    Routing owes alerts to the account owner's Slack or Teams whether or not this process
+    has that platform's credentials; they wait in the outbox (another replica with the
+    credentials sends them, or this one once configured), which is no error of the
+    service, but whoever runs it should know that they wait.
+    """
+    try:
+        waiting = await container.dispatcher.waiting()
+    except Exception:  # a report, not a reason to stop serving
+        log.exception("could not count the alerts waiting for unconfigured platforms")
+        return
+    for platform, count in waiting.items():
+        how = HOW_TO_CONFIGURE.get(platform, f"configure {platform}")
+        log.warning(
+            "%d alert%s wait%s for %s, which is not configured here: %s. They stay queued "
+            "and are sent once it is.",
+            count,
+            "" if count == 1 else "s",
+            "s" if count == 1 else "",
+            platform.capitalize(),
+            how,
+        )
 
 
 async def _warm_risk_model(container: Container) -> None:
@@ -85,6 +118,7 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("Closeloop listening on http://%s:%d", host, port)
+        await report_waiting_alerts(container)
         socket_mode = await start_socket_mode(container)
         warming = asyncio.create_task(_warm_risk_model(container))
         stop = asyncio.Event()

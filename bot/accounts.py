@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.actions import PICK
 from bot.context import BotContext
-from bot.reply import Action, Reply, Table
+from bot.formatting import echoed
+from bot.reply import Action, Outcome, Reply, Table
 from metrics_core.accounts import AccountRef, Resolution
 from metrics_core.accounts import resolve_account as resolve_in_session
 
@@ -50,7 +51,7 @@ def _choice(query: str, resolution: Resolution, command: str) -> Reply:
             f"These are the {shown} closest; type more of the name to narrow it down."
         )
     return Reply(
-        heading=f"“{query}” matches {resolution.total} accounts — which one?",
+        heading=f"“{echoed(query)}” matches {resolution.total} accounts — which one?",
         paragraphs=tuple(paragraphs),
         tables=(
             Table(
@@ -65,13 +66,15 @@ def _choice(query: str, resolution: Resolution, command: str) -> Reply:
 def _nothing(query: str, closest: AccountRef | None, command: str) -> Reply:
     if closest is None:
         return Reply(
-            heading=f"No account matches “{query}”",
+            heading=f"No account matches “{echoed(query)}”",
             paragraphs=("Try the account's name, its domain (acme.example) or its external id.",),
+            outcome=Outcome.PROBLEM,
         )
     return Reply(
-        heading=f"No account matches “{query}”",
+        heading=f"No account matches “{echoed(query)}”",
         paragraphs=(f"Did you mean {closest.name}?",),
         actions=_pick_actions((closest,), command),
+        outcome=Outcome.PROBLEM,
     )
 
 
@@ -103,6 +106,7 @@ async def read_about_account(
         return Reply(
             heading="Which account?",
             paragraphs=(f"Usage: `{usage}` — an account name, domain or external id.",),
+            outcome=Outcome.PROBLEM,
         )
 
     def read(session: Session) -> tuple[Resolution, T | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.reply import Action, Reply, Visibility
+from bot.reply import Action, Outcome, Reply, Visibility
 from bot.requests import Actor
 
 REFRESH = "closeloop.refresh"
@@ -30,11 +30,21 @@ def open_action(label: str, command_text: str) -> Action:
 
 
 def with_standard_actions(reply: Reply, command_text: str) -> Reply:
-    """A private answer gains Refresh and Share in channel; a shared one, Refresh only."""
+    """A private answer gains Refresh and Share in channel; a shared one, Refresh only.
+
+    A problem (not understood, nothing found) gains neither: asking the same again gives
+    the same problem, and nobody needs it in a channel. A failure gains "Try again".
+    """
     if not command_text or any(a.action_id == PICK for a in reply.actions):
         # An answer to a button has nothing to re-run; a "did you mean" is a question.
         return reply
     payload = {"command": command_text}
+    if reply.outcome is Outcome.PROBLEM:
+        return reply
+    if reply.outcome is Outcome.FAILURE:
+        return dataclasses.replace(
+            reply, actions=(*reply.actions, Action(REFRESH, "Try again", payload))
+        )
     extra = [Action(REFRESH, "Refresh", payload)]
     if reply.visibility is Visibility.PRIVATE:
         extra.append(Action(SHARE, "Share in channel", payload))

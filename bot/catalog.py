@@ -1,10 +1,15 @@
-"""The commands Closeloop knows, registered in the order `help` lists them."""
+"""The commands Closeloop knows, registered in the order `help` lists them.
+
+`help` is a table of each command's short form (`brief`) and summary, read in terminals
+and chat code blocks: the longest brief plus the longest summary stay within 100 columns
+(a test holds them to it), and `help <name>` shows the whole usage.
+"""
 
 from __future__ import annotations
 
 from bot.commands import Command, CommandRegistry
 from bot.handlers import churn, digest, followups, health, kpis, nps, renewals
-from bot.handlers.help import help_command
+from bot.handlers.help import HELP, help_command
 
 
 def build_registry() -> CommandRegistry:
@@ -21,12 +26,14 @@ def build_registry() -> CommandRegistry:
             churn.USAGE,
             "Churn risk of an account with its drivers, or the riskiest accounts",
             churn.churn_command,
+            brief="churn <account> | top",
         ),
         Command(
             "nps",
             nps.USAGE,
             "NPS, CSAT and CES with intervals, trend, breakdowns and detractor verbatims",
             nps.nps_command,
+            brief="nps [account] [period]",
         ),
         Command(
             "renewals",
@@ -45,16 +52,18 @@ def build_registry() -> CommandRegistry:
             followups.USAGE,
             "Survey follow-ups still waiting, yours or everyone's, oldest first",
             followups.followups_command,
+            brief="followups [mine | …]",
         ),
         Command(
             "digest",
             digest.USAGE,
-            "Daily or weekly summaries in a channel or your DMs: subscribe, list, preview",
+            "Daily or weekly summaries in a channel or DMs: subscribe, list, preview",
             digest.digest_command,
+            brief="digest subscribe | …",
             needs_timezone=True,
             read_only=False,
         ),
-        Command("help", "help", "This list", help_command),
+        Command(HELP, f"{HELP} [command]", "This list", help_command),
     ):
         registry.register(command)
     return registry

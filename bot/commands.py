@@ -26,6 +26,9 @@ class Command:
     read_only: bool = True
     """Answers only; False for commands that change things (a subscription), whose answers
     get no Refresh or Share button, since re-running them would act again."""
+    brief: str = ""
+    """The usage shortened for the `help` list, which must read at 100 columns; empty when
+    the usage is short already. `help <name>` shows the whole usage."""
 
 
 class CommandRegistry:

@@ -7,7 +7,10 @@ post, so before a first post the row is marked as sending, and a row found marke
 crash is first looked for in the chat (posts carry their outbox key) and only posted when
 it is not there.
 
-Platforms plug in as `Sender`s; the dispatcher knows nothing of Slack or Teams.
+Platforms plug in as `Sender`s; the dispatcher knows nothing of Slack or Teams. It leases
+only rows for platforms it has a sender for: an alert for a platform this process cannot
+reach is not a failure of this process, and it waits for one that can (another replica,
+or this one restarted with the platform configured); `waiting` says how many there are.
 """
 
 from __future__ import annotations
@@ -92,12 +95,26 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Deliver what is due now; how many rows were attempted."""
+        if not self.senders:
+            return 0
         now = self.clock()
+        platforms = tuple(self.senders)
         due = await self.db.write(
-            lambda s: outbox.lease_due(s, now, limit=self.batch, lease=self.lease)
+            lambda s: outbox.lease_due(
+                s, now, limit=self.batch, lease=self.lease, platforms=platforms
+            )
         )
         await asyncio.gather(*(self._guarded(d) for d in due))
         return len(due)
+
+    async def waiting(self) -> dict[str, int]:
+        """Pending messages for platforms this dispatcher has no sender for, per platform."""
+        pending = await self.db.read(outbox.pending_by_platform)
+        return {
+            platform: n
+            for platform, n in sorted(pending.items())
+            if platform not in self.senders and n
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; failures are logged and retried, never fatal."""

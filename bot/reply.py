@@ -29,6 +29,22 @@ class Trend(enum.StrEnum):
     FLAT = "flat"
 
 
+class Outcome(enum.StrEnum):
+    """Whether a reply answers the question, or says why it cannot.
+
+    Renderers mark the other two as such (a warning sign, an attention colour), nobody is
+    offered to share or refresh a question that cannot be answered, and `closeloop ask`
+    exits non-zero for them, so scripts notice too.
+    """
+
+    ANSWER = "answer"
+    PROBLEM = "problem"
+    """The question cannot be answered as asked: a word not understood, nothing matching,
+    not allowed. Asking differently helps; asking again does not."""
+    FAILURE = "failure"
+    """It failed on our side; asking again may help, and the admin has the details."""
+
+
 class Visibility(enum.StrEnum):
     """Who sees the answer: only the asker (the default for account data) or the channel."""
 
@@ -139,3 +155,4 @@ class Reply:
     actions: tuple[Action, ...] = ()
     charts: tuple[Chart, ...] = ()
     visibility: Visibility = Visibility.PRIVATE
+    outcome: Outcome = Outcome.ANSWER

@@ -17,6 +17,7 @@ from bot.reply import (
     Field,
     Form,
     Metric,
+    Outcome,
     Reply,
     Table,
     Tone,
@@ -83,6 +84,7 @@ def encode(reply: Reply) -> dict[str, Any]:
             for c in reply.charts
         ],
         "visibility": reply.visibility.value,
+        "outcome": reply.outcome.value,
     }
 
 
@@ -142,4 +144,6 @@ def decode(data: dict[str, Any]) -> Reply:
             for c in data["charts"]
         ),
         visibility=Visibility(data["visibility"]),
+        # Replies stored before outcomes existed were all answers.
+        outcome=Outcome(data.get("outcome", Outcome.ANSWER)),
     )

@@ -9,12 +9,15 @@ from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE, shared, with_standa
 from bot.context import BotContext
 from bot.handlers.details import account_details
 from bot.handlers.follow_up_actions import FOLLOW_UP_ACTIONS, act_on_follow_up, follow_up_form
-from bot.handlers.help import unknown_command
-from bot.reply import Form, Reply
+from bot.handlers.help import HELP, unknown_command
+from bot.reply import Form, Outcome, Reply
 from bot.requests import ActionRequest, CommandRequest
 
 log = logging.getLogger(__name__)
 UMBRELLA = "closeloop"
+MAX_COMMAND_CHARS = 1_000
+"""Longer than any command and account name together; a longer text is a paste gone astray,
+not a question, and is not worth searching accounts for."""
 
 
 def _failed(what: str) -> Reply:
@@ -27,6 +30,21 @@ def _failed(what: str) -> Reply:
             f"{what} failed on our side. Please try again; if it keeps failing, give your "
             f"admin the incident id `{incident}`.",
         ),
+        outcome=Outcome.FAILURE,
+    )
+
+
+def _too_long(request: CommandRequest) -> Reply | None:
+    size = len(request.command) + len(request.args)
+    if size <= MAX_COMMAND_CHARS:
+        return None
+    return Reply(
+        heading="That command is too long",
+        paragraphs=(
+            f"It has {size:,} characters; a command has at most {MAX_COMMAND_CHARS:,}, "
+            "e.g. `health acme`. `help` lists them.",
+        ),
+        outcome=Outcome.PROBLEM,
     )
 
 
@@ -35,18 +53,23 @@ class Router:
         self.context = context
 
     async def handle(self, request: CommandRequest) -> Reply:
-        """Answer a command; `/closeloop health acme` is the same as `/health acme`."""
+        """Answer a command; `/closeloop health acme` is the same as `/health acme`.
+
+        An empty command is answered with `help`, as is `/closeloop` alone.
+        """
+        if (refused := _too_long(request)) is not None:
+            return refused
         if request.command == UMBRELLA:
-            request = CommandRequest.parse(
-                request.args or "help", request.actor, request.conversation
-            )
+            request = CommandRequest.parse(request.args, request.actor, request.conversation)
+        if not request.command:
+            request = CommandRequest.parse(HELP, request.actor, request.conversation)
         command = self.context.registry.get(request.command)
         if command is None:
             return unknown_command(request.command, self.context.registry)
         try:
             reply = await command.handler(request, self.context)
         except Exception:
-            return _failed(f"`{request.command}`")
+            reply = _failed(f"`{request.command}`")
         if not command.read_only:
             return reply
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())
@@ -58,12 +81,16 @@ class Router:
         return None
 
     async def act(self, request: ActionRequest) -> Reply:
-        """Answer a button press by re-running the command its payload names."""
+        """Answer a button press; a button that fails answers like a command that fails."""
+        try:
+            return await self._act(request)
+        except Exception:
+            return _failed("That button")
+
+    async def _act(self, request: ActionRequest) -> Reply:
+        """Act on a follow-up, or re-run the command the button's payload names."""
         if request.action_id in FOLLOW_UP_ACTIONS:
-            try:
-                return await act_on_follow_up(request, self.context)
-            except Exception:
-                return _failed("That button")
+            return await act_on_follow_up(request, self.context)
         if request.action_id == DETAILS:
             reply = await account_details(request.payload.get("account", ""), self.context)
             return with_standard_actions(reply, "")
@@ -71,8 +98,13 @@ class Router:
         if request.action_id == PICK:
             text = f"{text} {request.payload.get('account', '')}"
         elif request.action_id not in (REFRESH, SHARE, OPEN):
-            return Reply(heading="That button is no longer supported")
+            return Reply(heading="That button is no longer supported", outcome=Outcome.PROBLEM)
         if not text.strip():
-            return Reply(heading="That button has lost its question; please ask again")
+            return Reply(
+                heading="That button has lost its question; please ask again",
+                outcome=Outcome.PROBLEM,
+            )
         reply = await self.handle(CommandRequest.parse(text, request.actor, request.conversation))
-        return shared(reply, request.actor) if request.action_id == SHARE else reply
+        if request.action_id == SHARE and reply.outcome is Outcome.ANSWER:
+            return shared(reply, request.actor)
+        return reply  # a problem or a failure goes to the clicker, not the channel

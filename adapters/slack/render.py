@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from bot.charts import chart_caption, sparkline
-from bot.reply import Action, Fact, Form, Metric, Reply, Table, Tone, Trend
+from bot.formatting import TREND_ARROW
+from bot.reply import Action, Fact, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = [
     "SlackMessage",
@@ -92,7 +93,13 @@ TONE_EMOJI: Final[Mapping[Tone, str]] = {
     Tone.BAD: "🔴",
     Tone.NEUTRAL: "",
 }
-TREND_ARROW: Final[Mapping[Trend, str]] = {Trend.UP: "↗", Trend.DOWN: "↘", Trend.FLAT: "→"}
+# A reply that is not an answer says so before its first word, in the header and the
+# notification alike.
+OUTCOME_MARK: Final[Mapping[Outcome, str]] = {
+    Outcome.ANSWER: "",
+    Outcome.PROBLEM: "⚠️",
+    Outcome.FAILURE: "⚠️",
+}
 _ENTITIES: Final = ("&amp;", "&lt;", "&gt;")
 
 
@@ -183,6 +190,11 @@ def _plain(text: str) -> dict[str, Any]:
 
 def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
+
+
+def _marked_heading(reply: Reply) -> str:
+    mark = OUTCOME_MARK[reply.outcome]
+    return f"{mark} {reply.heading}" if mark and reply.heading.strip() else reply.heading
 
 
 def _header(heading: str) -> Block | None:
@@ -361,7 +373,7 @@ def _entries(reply: Reply, ids: _ActionIds) -> list[_Entry]:
     """The reply's blocks in reading order: heading, metrics, paragraphs, facts, tables,
     notes, actions (the order of the plain-text renderer, with buttons last)."""
     entries: list[_Entry] = []
-    header = _header(reply.heading)
+    header = _header(_marked_heading(reply))
     if header:
         entries.append(_Entry(header, essential=True))
     metrics = _fields_sections([_metric_field(metric) for metric in reply.metrics])
@@ -465,7 +477,7 @@ def _fallback_text(reply: Reply) -> str:
     Plain words, not the whole reply: a notification shows a line or two, and the blocks
     carry the rest. Still escaped, since Slack parses `text` for links and mentions.
     """
-    lines = [_one_line(reply.heading)]
+    lines = [_one_line(_marked_heading(reply))]
     if reply.metrics:
         metric = reply.metrics[0]
         parts = [f"{metric.label}: {metric.value}"]

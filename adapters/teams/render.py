@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from bot.charts import chart_caption, sparkline
-from bot.reply import Action, Chart, Fact, Field, Form, Metric, Reply, Table, Tone, Trend
+from bot.formatting import TREND_ARROW
+from bot.reply import Action, Chart, Fact, Field, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = ["CARD_CONTENT_TYPE", "card_attachment", "render_card", "render_text"]
 
@@ -89,7 +90,13 @@ TONE_COLOR: Final[Mapping[Tone, str]] = {
     Tone.BAD: "attention",
     Tone.NEUTRAL: "default",
 }
-TREND_ARROW: Final[Mapping[Trend, str]] = {Trend.UP: "↗", Trend.DOWN: "↘", Trend.FLAT: "→"}
+# A reply that is not an answer shows its heading in a warning colour; which way a number
+# moved is the trend's arrow, never a colour.
+HEADING_COLOR: Final[Mapping[Outcome, str]] = {
+    Outcome.ANSWER: "default",
+    Outcome.PROBLEM: "warning",
+    Outcome.FAILURE: "attention",
+}
 OMITTED: Final = "Some details were left out; the full answer is too long for one Teams card."
 
 
@@ -142,9 +149,14 @@ def _note(text: str) -> Element:
     return _text(text, isSubtle=True, size="small")
 
 
-def _heading(heading: str) -> Element | None:
+def _heading(heading: str, outcome: Outcome = Outcome.ANSWER) -> Element | None:
     text = _clip(_one_line(heading), HEADING_MAX_CHARS)
-    return _text(text, size="large", weight="bolder", style="heading") if text else None
+    if not text:
+        return None
+    element = _text(text, size="large", weight="bolder", style="heading")
+    if outcome is not Outcome.ANSWER:
+        element["color"] = HEADING_COLOR[outcome]
+    return element
 
 
 def _metric_column(metric: Metric) -> Element:
@@ -360,7 +372,7 @@ def _parts(reply: Reply) -> list[_Part]:
     """The reply's body in reading order: heading, metrics, paragraphs, facts, tables,
     charts, notes (the order of the Slack renderer; buttons come after)."""
     parts: list[_Part] = []
-    heading = _heading(reply.heading)
+    heading = _heading(reply.heading, reply.outcome)
     if heading:
         parts.append(_Part((heading,), _ESSENTIAL))
     for i, row in enumerate(_chunked(reply.metrics, METRICS_PER_ROW)):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.context import BotContext
-from bot.formatting import money, percent
+from bot.formatting import likelihood, money
 from bot.handlers.health import BAND_TONE
-from bot.reply import Fact, Metric, Reply, Tone
+from bot.reply import Fact, Metric, Outcome, Reply, Tone
 from metrics_core.accounts import find_accounts
 from metrics_core.frames import survey_responses
 from metrics_core.models import SurveyKind
@@ -23,7 +23,7 @@ async def account_details(external_id: str, context: BotContext) -> Reply:
     found = await context.db.read(lambda session: find_accounts(session, external_id))
     account = next((a for a in found if a.external_id == external_id), None)
     if account is None:
-        return Reply(heading="That account no longer exists")
+        return Reply(heading="That account no longer exists", outcome=Outcome.PROBLEM)
     today = context.today()
     model = await context.db.read(lambda session: context.risk.get(session, today))
     health = await context.db.read(lambda session: context.health.get(session, account.id, today))
@@ -44,7 +44,7 @@ async def account_details(external_id: str, context: BotContext) -> Reply:
         Fact("External id", account.external_id),
         Fact("Segment", account.segment.value),
         Fact("Owner", account.owner_name or "unassigned"),
-        Fact("Seats", f"{account.seats:,}"),
+        Fact("Seats", f"{account.seats:,}" if account.seats > 0 else "not recorded"),
         Fact("Lifecycle", account.lifecycle_stage.value),
     ]
     if health is not None:
@@ -54,7 +54,7 @@ async def account_details(external_id: str, context: BotContext) -> Reply:
         metrics.append(
             Metric(
                 "Churn risk",
-                percent(float(risk["probability"]), 0),
+                likelihood(float(risk["probability"])),
                 tone=Tone.BAD if risk["probability"] >= high else Tone.NEUTRAL,
             )
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form
 from bot.context import BotContext
-from bot.identity import team_member
+from bot.identity import named_member, team_member
 from bot.reply import Form, Reply
 from bot.requests import ActionRequest
 from metrics_core import followups
@@ -65,11 +65,16 @@ async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply
         change = await context.db.write(lambda s: followups.claim(s, follow_up_id, member, now))
         verb = "claimed"
     elif request.action_id == REASSIGN:
-        new_owner = payload.get("owner", "")
-        if not new_owner.isdigit():
+        new_owner = payload.get("owner", "").strip()
+        if not new_owner:
             return Reply(heading="Pick who should own it")
+        # A form sends the member's id; anything else is a name as people type it.
+        named = int(new_owner) if new_owner.isdigit() else await named_member(new_owner, context)
+        if isinstance(named, Reply):
+            return named
+        owner_id = named if isinstance(named, int) else named.id
         change = await context.db.write(
-            lambda s: followups.reassign(s, follow_up_id, member, int(new_owner), now)
+            lambda s: followups.reassign(s, follow_up_id, member, owner_id, now)
         )
         verb = "reassigned"
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -9,15 +10,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from adapters.bootstrap import build
 from adapters.http import build_app
 from adapters.settings import Settings
-from metrics_core.db import make_engine
+from metrics_core import outbox
+from metrics_core.db import Database, make_engine
 from metrics_core.migrate import upgrade
+from metrics_core.models import Delivery, DeliveryStatus
 
 
 def _free_port() -> int:
@@ -76,7 +81,7 @@ async def test_health_ready_and_metrics(served: str) -> None:
         )
 
 
-def test_serve_refuses_an_unmigrated_database(sqlite_url: str) -> None:
+def _serve_refused(sqlite_url: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "adapters.cli", "serve", "--port", str(_free_port())],
         env={**os.environ, "DATABASE_URL": sqlite_url},
@@ -85,7 +90,67 @@ def test_serve_refuses_an_unmigrated_database(sqlite_url: str) -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert "run `closeloop migrate`" in result.stderr.decode()
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr
+    return stderr
+
+
+def test_serve_refuses_a_missing_database_and_says_how_to_create_it(sqlite_url: str) -> None:
+    stderr = _serve_refused(sqlite_url)
+    assert "no database at" in stderr
+    assert "`closeloop migrate`" in stderr and "`closeloop seed`" in stderr
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # nor does it create one
+
+
+def test_serve_refuses_an_older_schema_and_says_how_to_fix_it(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine, "0005")
+    engine.dispose()
+    stderr = _serve_refused(sqlite_url)
+    assert "schema is at revision 0005" in stderr and "run `closeloop migrate`" in stderr
+
+
+def _without_chat_platforms() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SLACK_", "MICROSOFT_", "CLOSELOOP_TEAMS_", "CLOSELOOP_LOG"))
+    }
+
+
+def test_alerts_for_an_unconfigured_platform_wait_with_one_warning(sqlite_url: str) -> None:
+    """A fresh demo has alerts for Slack and no Slack: that is worth a warning, not errors."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    engine.dispose()
+    db = Database(make_engine(sqlite_url))
+    now = dt.datetime.now(dt.UTC)
+    with db.writing() as session:
+        for n in range(3):
+            target = outbox.Target("slack", f"U0CSM{n + 1}")
+            outbox.enqueue(session, key=f"alert-{n}", kind="survey", target=target, now=now)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "serve", "--port", str(port)],
+        env={**_without_chat_platforms(), "DATABASE_URL": sqlite_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_listening(port, process)
+        time.sleep(3)  # several dispatcher rounds
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, raw = process.communicate(timeout=30)
+    assert process.returncode == 0
+    log = raw.decode()
+    assert " ERROR " not in log and "Traceback" not in log, log
+    (warning,) = [line for line in log.splitlines() if " WARNING " in line]
+    assert "3 alerts wait for Slack" in warning and "SLACK_BOT_TOKEN" in warning
+    with db.reading() as session:
+        rows = session.scalars(select(Delivery)).all()
+        assert {(row.status, row.attempts) for row in rows} == {(DeliveryStatus.PENDING, 0)}
+    db.close()
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(unused_tcp_port: int) -> None:

@@ -107,7 +107,8 @@ async def test_every_command_answers(service: str, slack: FakeSlack, name: str) 
 async def test_unknown_and_ambiguous_accounts(service: str, slack: FakeSlack) -> None:
     await post(service, slash("/health", "zzzz-nothing-like-it", slack.response_url()))
     (none,) = await slack.wait_for("respond")
-    assert header(none).startswith("No account matches")
+    assert header(none).startswith("⚠️ No account matches")
+    assert not buttons(none)  # nothing to share or refresh
 
 
 async def test_share_posts_in_channel_and_refresh_replaces(service: str, slack: FakeSlack) -> None:

@@ -15,17 +15,13 @@ from sqlalchemy import insert
 
 from bot.accounts import MAX_LABEL
 from bot.accounts import resolve_account as resolve_for_chat
-from bot.catalog import build_registry
-from bot.context import BotContext
 from bot.reply import Reply
 from metrics_core import accounts
 from metrics_core.accounts import AccountRef, Resolution, find_accounts, resolve_account
-from metrics_core.config import Config
 from metrics_core.db import Database
-from metrics_core.health_cache import HealthCache
 from metrics_core.models import Account, LifecycleStage, Segment
-from metrics_core.risk import RiskModels
 from tests import factories as f
+from tests.routing import context_for
 
 BOOK = [
     ("ACME", "Acme Corp", "acme.example"),
@@ -182,17 +178,6 @@ def test_many_hits_offer_five_and_count_them_all(db: Database) -> None:
 
 
 # --- the chat reply: pick buttons -----------------------------------------------------------
-
-
-def context_for(db: Database) -> BotContext:
-    config = Config()
-    return BotContext(
-        db=db,
-        config=config,
-        registry=build_registry(),
-        risk=RiskModels(config),
-        health=HealthCache(config),
-    )
 
 
 async def test_an_ambiguous_name_asks_which_with_one_pick_button_each(book: Database) -> None:

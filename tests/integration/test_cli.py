@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from adapters.cli import app
 from metrics_core.db import Database, make_engine
-from metrics_core.migrate import current_revision, head_revision
+from metrics_core.migrate import current_revision, head_revision, upgrade
 from metrics_core.models import HealthSnapshot, Ticket
 from tests import factories as f
 
@@ -55,17 +59,148 @@ def test_ask_health_answers_about_the_account(runner: CliRunner, sqlite_url: str
     assert "Jo Csm" in result.output
 
 
-def test_ask_with_an_unknown_account_says_so(runner: CliRunner) -> None:
+def _one_account(url: str) -> None:
+    db = Database(make_engine(url))
+    with db.writing() as session:
+        f.account(session, owner=f.team_member(session, name="Jo Csm"))
+    db.close()
+
+
+def test_ask_with_an_unknown_account_says_so_and_exits_1(
+    runner: CliRunner, sqlite_url: str
+) -> None:
     assert runner.invoke(app, ["migrate"]).exit_code == 0
+    _one_account(sqlite_url)
     result = runner.invoke(app, ["ask", "health", "nobody"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # not an answer: a script must be able to tell
     assert "No account matches “nobody”" in result.output
+    assert "Share in channel" not in result.output
 
 
-def test_ask_help(runner: CliRunner) -> None:
+def test_ask_help(runner: CliRunner, sqlite_url: str) -> None:
     assert runner.invoke(app, ["migrate"]).exit_code == 0
+    _one_account(sqlite_url)
     result = runner.invoke(app, ["ask", "help"])
+    assert result.exit_code == 0
     assert "health <account>" in result.output
+
+
+def test_help_reads_at_100_columns_and_keeps_every_form(runner: CliRunner, sqlite_url: str) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    _one_account(sqlite_url)
+    listing = runner.invoke(app, ["ask", "help"])
+    assert listing.exit_code == 0
+    assert max(len(line) for line in listing.output.splitlines()) <= 100
+    assert "help digest" in listing.output  # where the rest of the syntax is
+    digest = runner.invoke(app, ["ask", "help", "digest"])
+    assert digest.exit_code == 0
+    assert max(len(line) for line in digest.output.splitlines()) <= 100
+    for form in (
+        "digest subscribe daily HH:MM [Area/City] [segment=… | owner=@user | mine]",
+        "digest subscribe weekly mon HH:MM",
+        "digest list",
+        "digest unsubscribe ID",
+        "digest preview [daily | weekly] [scope]",
+    ):
+        assert form in digest.output
+
+
+def test_an_empty_command_answers_with_help(runner: CliRunner, sqlite_url: str) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    _one_account(sqlite_url)
+    result = runner.invoke(app, ["ask", ""])
+    assert result.exit_code == 0
+    assert "Closeloop commands" in result.output
+    assert "health <account>" in result.output
+
+
+def test_a_huge_command_is_not_echoed_back(runner: CliRunner, sqlite_url: str) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    _one_account(sqlite_url)
+    pasted = "x" * 100_000
+    for command in (pasted, f"health {pasted[:500]}", f"frobnicate{pasted[:500]}"):
+        result = runner.invoke(app, ["ask", command])
+        assert result.exit_code == 1
+        heading = result.output.splitlines()[0]
+        assert len(heading) <= 100, heading
+        assert len(result.output) < 3_000
+
+
+def test_ask_never_creates_a_database(runner: CliRunner, tmp_path: Path) -> None:
+    """Run where there is no database, `ask` says how to make one instead of making it."""
+    path = tmp_path / "elsewhere" / "closeloop.db"
+    path.parent.mkdir()
+    env = {"DATABASE_URL": f"sqlite:///{path}"}
+    for command in (["ask", "health", "acme"], ["model", "evaluate"], ["snapshot"]):
+        result = runner.invoke(app, command, env=env)
+        assert result.exit_code == 1, (command, result.output)
+        assert f"no database at {path}" in result.output
+        assert "`closeloop migrate`" in result.output and "`closeloop seed`" in result.output
+        assert "Traceback" not in result.output
+        assert not path.exists()
+
+
+def test_ask_on_a_database_without_data_says_how_to_load_it(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    result = runner.invoke(app, ["ask", "health", "acme"])
+    assert result.exit_code == 1
+    assert "has no accounts yet" in result.output
+    assert "`closeloop seed`" in result.output and "`closeloop import KIND FILE`" in result.output
+
+
+def test_ask_on_an_empty_database_file_says_how_to_create_the_schema(
+    runner: CliRunner, sqlite_url: str
+) -> None:
+    Path(sqlite_url.removeprefix("sqlite:///")).touch()  # e.g. left by an older version
+    result = runner.invoke(app, ["ask", "help"])
+    assert result.exit_code == 1
+    assert "has no Closeloop schema" in result.output
+    assert "`closeloop migrate`" in result.output
+
+
+def test_a_failing_command_answers_with_an_incident_and_no_traceback(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A real process: what the person at the terminal sees, stdout and stderr."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    engine.dispose()
+    _one_account(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:  # a damaged database: the health inputs are gone
+        connection.execute(text("DROP TABLE usage_daily"))
+    engine.dispose()
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "ask", "health", "acme"],
+        env={**os.environ, "DATABASE_URL": sqlite_url, "CLOSELOOP_LOG_LEVEL": "INFO"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Something went wrong" in result.stdout and "incident id" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    incident = result.stdout.split("`")[-2]
+    (logged,) = [line for line in result.stderr.splitlines() if incident in line]
+    assert "OperationalError" in logged and "usage_daily" in logged  # the cause, on one line
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'directory' / 'closeloop.db'}"
+    result = runner.invoke(app, ["migrate"], env={"DATABASE_URL": unreachable})
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # handled, not a crash
+    assert "error: OperationalError" in result.output
+    assert "unable to open database file" in result.output
+
+
+def test_a_bad_setting_is_named_without_its_value(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["serve"], env={"CLOSELOOP_PORT": "s3cret-port"})
+    assert result.exit_code == 1
+    assert "CLOSELOOP_PORT" in result.output
+    assert "s3cret-port" not in result.output
 
 
 def test_snapshot_backfills_only_missing_days(runner: CliRunner, sqlite_url: str) -> None:

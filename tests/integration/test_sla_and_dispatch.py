@@ -154,11 +154,20 @@ async def test_rate_limits_wait_retry_after_and_permanent_errors_stop(db: Databa
         assert failed.last_error == "channel_not_found"
 
 
-async def test_a_platform_without_a_sender_is_reported_not_retried(db: Database) -> None:
+async def test_an_alert_for_a_platform_without_a_sender_waits_for_one(db: Database) -> None:
+    """Not a failure of this process: another replica, or this one once configured, sends it."""
     _setup(db)
     _answer(db, "r-1", 2)
-    dispatcher = Dispatcher(db, CONFIG, {}, clock=lambda: CREATED)
-    await dispatcher.run_once()
+    unconfigured = Dispatcher(db, CONFIG, {}, clock=lambda: CREATED)
+    assert await unconfigured.run_once() == 0
+    assert await unconfigured.waiting() == {"slack": 1}
     with db.reading() as session:
         row = session.scalars(select(Delivery)).one()
-        assert (row.status, row.last_error) == (DeliveryStatus.FAILED, "slack is not configured")
+        assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.PENDING, 0, None)
+        assert row.sending_since is None  # never leased, so no post is thought in flight
+    sender = FakeSender()
+    configured = _dispatcher(db, sender, [CREATED + dt.timedelta(days=1)])
+    assert await configured.waiting() == {}
+    assert await configured.run_once() == 1
+    assert sender.posts == [("C0ALERTS", "NPS detractor: Acme Corp")]
+    assert await unconfigured.waiting() == {}

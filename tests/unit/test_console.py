@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.console import render_text
-from bot.reply import Action, Fact, Metric, Reply, Table, Tone
+from bot.catalog import build_registry
+from bot.handlers.help import command_table
+from bot.reply import Action, Fact, Metric, Reply, Table, Tone, Trend
 
 
 def test_every_part_of_a_reply_is_rendered() -> None:
@@ -20,7 +22,7 @@ def test_every_part_of_a_reply_is_rendered() -> None:
     )
     text = render_text(reply)
     assert text.splitlines()[:2] == ["Acme Corp — health", "=================="]
-    assert "▲ Health score: 64/100 (+3 in 7 days)" in text
+    assert "! Health score: 64/100 (+3 in 7 days)" in text
     assert "Owner    Jo" in text and "Segment  Enterprise" in text
     assert "Component  Score\n---------  -----\nUsage      50\nSentiment  80" in text
     assert "Note: Provisional." in text and "[Refresh]" in text
@@ -35,3 +37,27 @@ def test_action_payloads_cannot_change_after_creation() -> None:
     action = Action("claim", "Claim", {"follow_up": "1"})
     with pytest.raises(TypeError):
         action.payload["follow_up"] = "2"  # type: ignore[index]
+
+
+def test_tone_marks_cannot_be_read_as_a_direction_and_trends_keep_their_arrows() -> None:
+    """A bad score that fell 15 points: `▼ … (-15)` read as "down" whatever it meant."""
+    reply = Reply(
+        heading="Acme Corp — health",
+        metrics=(
+            Metric("Health score", "35/100", "-15 in 7 days", Trend.DOWN, Tone.BAD, "red band"),
+            Metric("NRR", "104.0 %", tone=Tone.GOOD),
+            Metric("GRR", "88.0 %", "+2 pts", Trend.UP, Tone.WARNING),
+        ),
+    )
+    lines = render_text(reply).splitlines()
+    assert lines[2] == "✗ Health score: 35/100 (↘ -15 in 7 days) — red band"
+    assert lines[3] == "✓ NRR: 104.0 %"
+    assert lines[4] == "! GRR: 88.0 % (↗ +2 pts)"
+    assert not set("▲▼△▽↑↓") & set("".join(lines))
+
+
+def test_help_reads_at_100_columns() -> None:
+    """Every row of the command list, as the terminal and Slack's code block show it."""
+    table = command_table(build_registry())
+    widest = max(len(line) for line in render_text(Reply("Help", tables=(table,))).splitlines())
+    assert widest <= 100

@@ -28,7 +28,7 @@ from adapters.slack.render import (
     render_home,
     render_message,
 )
-from bot.reply import Action, Fact, Metric, Reply, Table, Tone, Trend
+from bot.reply import Action, Fact, Metric, Outcome, Reply, Table, Tone, Trend
 from tests.sample_replies import health_answer
 
 LIMITS_FILE = Path(__file__).parents[1] / "conformance" / "slack-blockkit-limits.json"
@@ -689,3 +689,14 @@ def test_the_same_reply_renders_to_the_same_json() -> None:
     assert json.dumps(render_home([make() for make in HUGE.values()])) == json.dumps(
         render_home([make() for make in HUGE.values()])
     )
+
+
+def test_a_reply_that_is_not_an_answer_says_so_in_its_header_and_notification() -> None:
+    for outcome in (Outcome.PROBLEM, Outcome.FAILURE):
+        reply = Reply("No account matches “acmee”", paragraphs=("Did you mean Acme Corp?",))
+        message = check_message(render_message(dataclasses.replace(reply, outcome=outcome)))
+        (header,) = of_type(message.blocks, "header")
+        assert header["text"]["text"] == "⚠️ No account matches “acmee”"
+        assert message.text.startswith("⚠️ No account matches “acmee”")
+    answer = check_message(render_message(Reply("Acme Corp — health")))
+    assert of_type(answer.blocks, "header")[0]["text"]["text"] == "Acme Corp — health"

@@ -27,10 +27,20 @@ from sqlalchemy import select
 
 from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_card, render_text
 from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form, survey_alert
-from bot.catalog import build_registry
 from bot.context import BotContext
 from bot.home import home
-from bot.reply import Action, Chart, Fact, Metric, Reply, Table, Tone, Trend, Visibility
+from bot.reply import (
+    Action,
+    Chart,
+    Fact,
+    Metric,
+    Outcome,
+    Reply,
+    Table,
+    Tone,
+    Trend,
+    Visibility,
+)
 from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core import followups, migrate
@@ -38,12 +48,11 @@ from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
 from metrics_core.followups import follow_up_view
-from metrics_core.health_cache import HealthCache
 from metrics_core.intake import record_answer
 from metrics_core.models import FollowUp, SurveyKind, TeamRole
-from metrics_core.risk import RiskModels
 from metrics_core.synthetic import seed_database
 from metrics_core.team import Member, member_by_chat_id
+from tests.routing import context_for
 from tests.sample_replies import health_answer
 
 SCHEMA_FILE = Path(__file__).parents[1] / "conformance" / "adaptive-card-1.5.0.json"
@@ -599,14 +608,7 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotContext]:
     seed_database(database.engine, accounts=30, days=120, seed=11, as_of=AS_OF)
     config = Config()
     _answers(database, config)
-    yield BotContext(
-        db=database,
-        config=config,
-        registry=build_registry(),
-        risk=RiskModels(config),
-        health=HealthCache(config),
-        today=lambda: AS_OF,
-    )
+    yield context_for(database, config, today=AS_OF)
     database.close()
 
 
@@ -662,3 +664,17 @@ def test_survey_alerts_from_the_book_are_valid_cards(context: BotContext) -> Non
 def test_shared_replies_keep_their_visibility_out_of_the_card() -> None:
     card = check(dataclasses.replace(EVERYTHING, visibility=Visibility.CHANNEL))
     assert "visibility" not in json.dumps(card)
+
+
+def test_a_reply_that_is_not_an_answer_has_its_heading_in_a_warning_colour() -> None:
+    reply = Reply("No account matches “acmee”", paragraphs=("Did you mean Acme Corp?",))
+    colours = {}
+    for outcome in Outcome:
+        card = check(dataclasses.replace(reply, outcome=outcome))
+        colours[outcome] = card["body"][0].get("color")
+        assert card["body"][0]["text"] == "No account matches “acmee”"
+    assert colours == {
+        Outcome.ANSWER: None,
+        Outcome.PROBLEM: "warning",
+        Outcome.FAILURE: "attention",
+    }
