@@ -1,9 +1,10 @@
 """`nps [<account>|<segment>] [<period>]`: NPS with its interval, CSAT, CES, trend, verbatims.
 
 Every score is shown with its response count and 95 % interval, so a +60 from five
-answers is never read like a +60 from five hundred. Next to the scores stands the closed
-loop for the same scope and period: a score is only half the story without whether the
-unhappy customers behind it were called back.
+answers is never read like a +60 from five hundred; below the minimum n an interval would
+promise more than the answers can say, so the reply says there are too few instead. Next
+to the scores stands the closed loop for the same scope and period: a score is only half
+the story without whether the unhappy customers behind it were called back.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from bot.accounts import resolve_account
-from bot.args import Period, parse_scope, trailing
+from bot.args import Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
+from bot.formatting import interval
 from bot.handlers.followups import closed_loop_line
 from bot.reply import Fact, Metric, Reply, Table, Tone
 from bot.requests import CommandRequest
@@ -24,6 +26,7 @@ from metrics_core.frames import survey_responses
 from metrics_core.models import SurveyKind
 from metrics_core.nps import NpsResult, nps
 from metrics_core.surveys import (
+    MIN_N_FOR_INTERVAL,
     CesResult,
     CsatResult,
     breakdown,
@@ -46,7 +49,7 @@ def _utc(day: dt.date) -> dt.datetime:
 def _nps_interval(result: NpsResult) -> str:
     if result.score is None:
         return "no answers"
-    return f"95 % CI {result.ci_low:+.0f} to {result.ci_high:+.0f}, n = {result.n}"
+    return f"{interval(result.ci_low, result.ci_high)}, n = {result.n}"
 
 
 def _tone(result: NpsResult) -> Tone:
@@ -58,22 +61,36 @@ def _tone(result: NpsResult) -> Tone:
 def _csat_text(result: CsatResult) -> str:
     if result.score is None:
         return "no answers"
-    interval = f"95 % CI {result.ci_low:.0f}–{result.ci_high:.0f} %"
-    return f"{result.score:.0f} % satisfied ({interval}, n = {result.n})"
+    bounds = interval(result.ci_low, result.ci_high, lambda v: f"{v:.0f}", sep="–", unit=" %")
+    return f"{result.score:.0f} % satisfied ({bounds}, n = {result.n})"
 
 
 def _ces_text(result: CesResult) -> str:
     if result.score is None:
         return "no answers"
-    interval = (
-        f"95 % CI {result.ci_low:.1f}–{result.ci_high:.1f}, " if result.ci_low is not None else ""
+    bounds = interval(result.ci_low, result.ci_high, lambda v: f"{v:.1f}", sep="–")
+    return f"{result.score:.1f} of 7 ({bounds}, n = {result.n})"
+
+
+def _interval_note() -> str:
+    """Which interval each score uses, and from how many answers (metrics_core's minimums)."""
+    minimums = {kind.name: n for kind, n in MIN_N_FOR_INTERVAL.items()}
+    fewest = (
+        f"{next(iter(minimums.values()))} answers"
+        if len(set(minimums.values())) == 1
+        else ", ".join(f"{n} for {name}" for name, n in minimums.items())
     )
-    return f"{result.score:.1f} of 7 ({interval}n = {result.n})"
+    return (
+        "Intervals are 95 %: NPS by adjusted Wald (Rocks 2016), CSAT by Agresti–Coull, "
+        f"CES by t with a floor on the spread; none below {fewest}."
+    )
 
 
 async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
     today = context.today()
     asked = parse_scope(request.args, today)
+    if (problem := period_problem(asked, today)) is not None:
+        return problem
     segment, rest = asked.segment, asked.rest
     period = asked.period or trailing(today, DEFAULT_DAYS, f"last {DEFAULT_DAYS} days")
     account_ids: list[int] | None = None
@@ -193,7 +210,7 @@ def nps_reply(
         facts=tuple(facts),
         paragraphs=(("Latest detractors:", *paragraphs) if paragraphs else ()),
         tables=tuple(tables),
-        notes=("Intervals are 95 %: NPS by its trinomial variance, CSAT by Wilson, CES by t.",),
+        notes=(_interval_note(),),
     )
 
 
@@ -212,9 +229,7 @@ def _breakdown_table(
             (
                 str(group.group) if group.group is not None else "unassigned",
                 "—" if group.result.score is None else f"{group.result.score:+.0f}",
-                "—"
-                if group.result.ci_low is None
-                else f"{group.result.ci_low:+.0f} to {group.result.ci_high:+.0f}",
+                interval(group.result.ci_low, group.result.ci_high, label=""),
                 str(group.n),
             )
             for group in groups

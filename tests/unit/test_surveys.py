@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import pandas as pd
@@ -11,10 +12,13 @@ import pytest
 from metrics_core.models import SurveyKind
 from metrics_core.nps import nps
 from metrics_core.surveys import (
+    CES_MIN_N,
+    CSAT_MIN_N,
     CesResult,
     CsatResult,
     GroupResult,
     TrendPoint,
+    agresti_coull_interval,
     breakdown,
     ces,
     csat,
@@ -25,7 +29,6 @@ from metrics_core.surveys import (
 
 EXACT = 1e-9
 UTC = dt.UTC
-Z2 = 1.96**2  # 3.8416
 
 
 def at(
@@ -44,44 +47,63 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def test_csat_without_answers() -> None:
     assert csat([]) == CsatResult(score=None, satisfied=0, n=0, ci_low=None, ci_high=None)
     assert csat([]).share is None
+    assert not csat([]).too_few_for_interval
 
 
-def test_csat_a_worked_wilson_interval() -> None:
+def test_csat_a_worked_agresti_coull_interval() -> None:
     # 10 answers, 8 of them 4 or 5 → CSAT 80 %.
-    # Wilson: z² = 3.8416, denominator = 1 + 3.8416/10 = 1.38416
-    # centre = (0.8 + 3.8416/20)/1.38416 = 0.99208/1.38416 = 0.716738
-    # half   = 1.96·sqrt(0.8·0.2/10 + 3.8416/400)/1.38416 = 1.96·0.160012/1.38416 = 0.226581
-    # → [0.490157, 0.943319], i.e. 49.02 % to 94.33 %.
+    # Agresti–Coull: z² = 3.8416, ñ = 10 + 3.8416 = 13.8416
+    # p̃ = (8 + 3.8416/2)/13.8416 = 9.9208/13.8416 = 0.716738
+    # half = 1.96·sqrt(0.716738·0.283262/13.8416) = 1.96·0.121111 = 0.237376
+    # → [0.479362, 0.954114], i.e. 47.94 % to 95.41 %.
     result = csat([5, 5, 4, 4, 5, 4, 5, 4, 3, 1])
     assert (result.n, result.satisfied, result.score, result.share) == (10, 8, 80.0, 0.8)
-    assert result.ci_low == pytest.approx(49.015684672072335, abs=EXACT)
-    assert result.ci_high == pytest.approx(94.33190520193067, abs=EXACT)
+    assert result.ci_low == pytest.approx(47.93616684113086, abs=EXACT)
+    assert result.ci_high == pytest.approx(95.41142303287213, abs=EXACT)
 
 
-def test_csat_a_single_answer_still_has_a_wide_interval() -> None:
-    # One satisfied answer: Wilson's bounds are n/(n + z²) and 1 → [1/4.8416, 1] = [20.65 %, 100 %].
-    happy = csat([5])
-    assert (happy.score, happy.n) == (100.0, 1)
-    assert happy.ci_low == pytest.approx(100 / (1 + Z2), abs=EXACT)
-    assert happy.ci_low == pytest.approx(20.654329147389294, abs=EXACT)
-    assert happy.ci_high == pytest.approx(100.0, abs=EXACT)
-    # One unsatisfied answer mirrors it: [0, z²/(1 + z²)] = [0, 79.35 %].
-    unhappy = csat([3])
-    assert (unhappy.score, unhappy.satisfied) == (0.0, 0)
-    assert unhappy.ci_low == pytest.approx(0.0, abs=EXACT)
-    assert unhappy.ci_high == pytest.approx(100 * Z2 / (1 + Z2), abs=EXACT)
+def test_csat_everyone_satisfied_is_not_certainty() -> None:
+    # 5 of 5: ñ = 8.8416, p̃ = 6.9208/8.8416 = 0.782754,
+    # half = 1.96·sqrt(0.782754·0.217246/8.8416) = 0.271818 → [0.510936, 1.0546] → [51.09 %, 100 %]
+    result = csat([5, 4, 5, 5, 4])
+    assert (result.score, result.n) == (100.0, CSAT_MIN_N)
+    assert result.ci_low == pytest.approx(51.09357601385582, abs=EXACT)
+    assert result.ci_high == 100.0
+
+
+def test_csat_below_the_minimum_n_has_a_score_but_too_few_answers_for_an_interval() -> None:
+    one = csat([5])
+    assert (one.score, one.n, one.ci_low, one.ci_high) == (100.0, 1, None, None)
+    assert one.too_few_for_interval
+    four = csat([5, 4, 3, 5][: CSAT_MIN_N - 1])
+    assert four.too_few_for_interval
+    assert four.ci_low is None
 
 
 def test_csat_three_is_not_satisfied_four_is() -> None:
     assert csat([3, 4]).satisfied == 1
 
 
-def test_wilson_interval_directly() -> None:
+def test_agresti_coull_and_wilson_intervals_directly() -> None:
+    low, high = agresti_coull_interval(8, 10)
+    assert low == pytest.approx(0.4793616684113086, abs=EXACT)
+    assert high == pytest.approx(0.9541142303287213, abs=EXACT)
     low, high = wilson_interval(8, 10)
     assert low == pytest.approx(0.49015684672072335, abs=EXACT)
     assert high == pytest.approx(0.9433190520193067, abs=EXACT)
-    with pytest.raises(ValueError, match="successes"):
-        wilson_interval(3, 2)
+    for interval in (agresti_coull_interval, wilson_interval):
+        with pytest.raises(ValueError, match="successes"):
+            interval(3, 2)
+
+
+def test_every_possible_csat_sample_gets_an_interval_around_its_score_never_zero_width() -> None:
+    for n in range(CSAT_MIN_N, 61):
+        for satisfied in range(n + 1):
+            result = csat([5] * satisfied + [1] * (n - satisfied))
+            assert result.score is not None
+            assert result.ci_low is not None and result.ci_high is not None
+            assert result.ci_low < result.ci_high, result
+            assert result.ci_low <= result.score <= result.ci_high, result
 
 
 @pytest.mark.parametrize(
@@ -104,28 +126,55 @@ def test_ces_without_answers_and_with_one() -> None:
     assert ces([]) == CesResult(score=None, n=0, sd=None, ci_low=None, ci_high=None)
     # One answer has no spread to estimate: mean only, no interval.
     assert ces([5]) == CesResult(score=5.0, n=1, sd=None, ci_low=None, ci_high=None)
+    assert ces([5]).too_few_for_interval
 
 
-def test_ces_a_worked_t_interval() -> None:
-    # 3, 4, 5, 6: mean 4.5; deviations −1.5, −0.5, 0.5, 1.5 → squares sum to 5
-    # sd = sqrt(5/3) = 1.290994; t(0.975, 3 df) = 3.182446
-    # half width = 3.182446·1.290994/sqrt(4) = 2.054260 → [2.445740, 6.554260]
-    result = ces([3, 4, 5, 6])
-    assert (result.score, result.n) == (4.5, 4)
-    assert result.sd == pytest.approx(1.2909944487358056, abs=EXACT)
-    assert result.ci_low == pytest.approx(4.5 - 2.0542602567605206, abs=1e-9)
-    assert result.ci_high == pytest.approx(4.5 + 2.0542602567605206, abs=1e-9)
+def test_ces_two_identical_answers_are_too_few_for_an_interval_not_a_zero_width_one() -> None:
+    # Used to read "CES 4.0 of 7 (95 % CI 4.0–4.0, n = 2)".
+    result = ces([4, 4])
+    assert (result.score, result.n, result.sd) == (4.0, 2, 0.0)
+    assert (result.ci_low, result.ci_high) == (None, None)
+    assert result.too_few_for_interval
+    assert ces([2, 6, 4, 5][: CES_MIN_N - 1]).ci_low is None
 
 
-def test_ces_small_sample_interval_is_clipped_to_the_scale() -> None:
-    # 6, 7: mean 6.5, sd 0.7071; t(0.975, 1 df) = 12.706 → half width 6.353 → [0.147, 12.853]
-    # clipped to the 1–7 scale.
-    result = ces([6, 7])
-    assert (result.score, result.ci_low, result.ci_high) == (6.5, 1.0, 7.0)
+def test_ces_a_worked_interval_on_the_pooled_variance() -> None:
+    # 3, 4, 5, 6, 7: mean 5; squared deviations 4, 1, 0, 1, 4 → s² = 10/4 = 2.5
+    # pooled with one pseudo-answer of variance 1.5² = 2.25: (4·2.5 + 2.25)/5 = 2.45
+    # se = sqrt(2.45/5) = 0.7; t(0.975, 4 df) = 2.776445 → half width 1.943512
+    # → [3.056488, 6.943512]
+    result = ces([3, 4, 5, 6, 7])
+    assert (result.score, result.n) == (5.0, 5)
+    assert result.sd == pytest.approx(1.5811388300841898, abs=EXACT)
+    assert result.ci_low == pytest.approx(3.056488426361545, abs=EXACT)
+    assert result.ci_high == pytest.approx(6.943511573638455, abs=EXACT)
 
 
-def test_ces_identical_answers_have_zero_spread() -> None:
-    assert ces([6, 6, 6]) == CesResult(score=6.0, n=3, sd=0.0, ci_low=6.0, ci_high=6.0)
+def test_ces_identical_answers_still_get_an_honest_width() -> None:
+    # 6, 6, 6, 6, 6: s² = 0, pooled (0 + 2.25)/5 = 0.45, se = sqrt(0.45/5) = 0.3
+    # half width = 2.776445·0.3 = 0.832934 → [5.167066, 6.832934], not [6, 6].
+    result = ces([6, 6, 6, 6, 6])
+    assert (result.score, result.sd) == (6.0, 0.0)
+    assert result.ci_low == pytest.approx(5.167066468440662, abs=EXACT)
+    assert result.ci_high == pytest.approx(6.832933531559338, abs=EXACT)
+
+
+def test_ces_interval_is_clipped_to_the_scale() -> None:
+    # 7, 7, 7, 7, 6: mean 6.8, s² = (4·0.04 + 0.64)/4 = 0.2, pooled (0.8 + 2.25)/5 = 0.61
+    # half width = 2.776445·sqrt(0.61/5) = 0.969771 → [5.830229, 7.769771] → upper 7.
+    result = ces([7, 7, 7, 7, 6])
+    assert result.ci_low == pytest.approx(5.830229416044409, abs=EXACT)
+    assert result.ci_high == 7.0
+
+
+def test_every_possible_ces_sample_of_the_minimum_size_gets_a_non_zero_width_interval() -> None:
+    for n in (CES_MIN_N, CES_MIN_N + 1):
+        for answers in itertools.combinations_with_replacement(range(1, 8), n):
+            result = ces(answers)
+            assert result.score is not None
+            assert result.ci_low is not None and result.ci_high is not None
+            assert result.ci_low < result.ci_high, (answers, result)
+            assert result.ci_low <= result.score <= result.ci_high, (answers, result)
 
 
 @pytest.mark.parametrize("bad", [0, 8])
