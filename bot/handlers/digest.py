@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.context import BotContext
 from bot.digest_runs import compose, title
-from bot.identity import team_member
-from bot.reply import Reply, Table
+from bot.formatting import echoed
+from bot.identity import named_member, not_on_team, team_member
+from bot.reply import Outcome, Reply, Table
 from bot.requests import Actor, CommandRequest, Platform
 from metrics_core.digests import (
     WEEKDAYS,
@@ -30,7 +30,7 @@ from metrics_core.digests import (
     subscribe,
     unsubscribe,
 )
-from metrics_core.models import DigestCadence, DigestScope, DigestSubscription, Segment, TeamMember
+from metrics_core.models import DigestCadence, DigestScope, DigestSubscription, Segment
 from metrics_core.outbox import Target
 from metrics_core.routing import SLACK, TEAMS
 
@@ -52,14 +52,7 @@ _HELP = Reply(
     ),
 )
 
-_NOT_ON_TEAM = Reply(
-    heading="Digests are for the CS team",
-    paragraphs=("Ask your admin to add your chat user id with `closeloop import team`.",),
-)
-
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
-_TEAMS_MENTION = re.compile(r"^<at>(.*)</at>$")
 _WEEKDAY_NAMES = {name: i for i, name in enumerate(WEEKDAYS)} | {
     day.lower(): i
     for i, day in enumerate(
@@ -77,7 +70,9 @@ class _Refused(Exception):
 
 
 def _refuse(heading: str, hint: str | None = None) -> _Refused:
-    return _Refused(Reply(heading=heading, paragraphs=(hint or f"Usage: `{USAGE}`",)))
+    return _Refused(
+        Reply(heading=heading, paragraphs=(hint or f"Usage: `{USAGE}`",), outcome=Outcome.PROBLEM)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +84,8 @@ class _Request:
     scope: str | None  # "mine", "segment=…", "owner=…", or None
 
 
-def _parse(words: list[str], *, need_time: bool) -> _Request:
+def _parse(words: list[str], *, need_time: bool, need_day: bool) -> _Request:
+    """The words after the verb; a schedule needs a time (and a day, weekly), a preview not."""
     cadence = DigestCadence.DAILY
     weekday: int | None = None
     at: dt.time | None = None
@@ -99,11 +95,12 @@ def _parse(words: list[str], *, need_time: bool) -> _Request:
     if rest and rest[0].lower() in ("daily", "weekly"):
         cadence = DigestCadence(rest.pop(0).lower())
     if cadence is DigestCadence.WEEKLY:
-        if not rest or rest[0].lower() not in _WEEKDAY_NAMES:
+        if rest and rest[0].lower() in _WEEKDAY_NAMES:
+            weekday = _WEEKDAY_NAMES[rest.pop(0).lower()]
+        elif need_day:
             raise _refuse(
                 "Which day?", "A weekly digest needs a day: `/digest subscribe weekly mon 09:00`."
             )
-        weekday = _WEEKDAY_NAMES[rest.pop(0).lower()]
     while rest:
         word = rest.pop(0)
         lowered = word.lower()
@@ -116,7 +113,7 @@ def _parse(words: list[str], *, need_time: bool) -> _Request:
         elif "/" in word or word.upper() == "UTC":
             zone = "UTC" if word.upper() == "UTC" else word
         else:
-            raise _refuse(f"I don't understand “{word}”")
+            raise _refuse(f"I don't understand “{echoed(word)}”")
     if need_time and at is None:
         raise _refuse(
             "At what time?", "Give a time as HH:MM, e.g. `/digest subscribe daily 09:00`."
@@ -140,35 +137,6 @@ def _zone(asked: str | None, actor: Actor, context: BotContext) -> str:
     return context.config.digests.default_timezone
 
 
-def _owner(session: Session, text: str) -> int | None:
-    """The team member an `owner=` names: a Slack mention or id, a Teams mention, a name."""
-    text = text.strip()
-    if (match := _SLACK_MENTION.match(text)) is not None or (
-        match := _TEAMS_MENTION.match(text)
-    ) is not None:
-        text = match[1]
-    text = text.lstrip("@").strip()
-    active = TeamMember.active.is_(True)
-    by_id = session.scalar(
-        select(TeamMember.id).where(
-            active, (TeamMember.slack_user_id == text) | (TeamMember.teams_aad_object_id == text)
-        )
-    )
-    if by_id is not None:
-        return by_id
-    lowered = text.lower()
-    named = list(
-        session.scalars(
-            select(TeamMember.id).where(
-                active,
-                (func.lower(TeamMember.name) == lowered)
-                | (func.lower(TeamMember.email).like(f"{lowered}@%")),
-            )
-        )
-    )
-    return named[0] if len(named) == 1 else None
-
-
 async def _scope(scope: str | None, actor_member_id: int, context: BotContext) -> Scope:
     if scope is None:
         return Scope(DigestScope.PORTFOLIO)
@@ -183,13 +151,10 @@ async def _scope(scope: str | None, actor_member_id: int, context: BotContext) -
             f"Unknown segment “{value}”",
             "Segments are " + ", ".join(s.value for s in Segment) + ".",
         )
-    owner_id = await context.db.read(lambda session: _owner(session, value))
-    if owner_id is None:
-        raise _refuse(
-            f"I can't find “{value}” on the CS team",
-            "Mention them (`owner=@dana`) or give their name as the team list has it.",
-        )
-    return Scope(DigestScope.OWNER, owner_id=owner_id)
+    owner = await named_member(value, context)
+    if isinstance(owner, Reply):
+        raise _Refused(owner)
+    return Scope(DigestScope.OWNER, owner_id=owner.id)
 
 
 def _platform(actor: Actor) -> str:
@@ -235,8 +200,8 @@ def _next_send(subscription: DigestSubscription, now: dt.datetime) -> str:
 async def _subscribe(request: CommandRequest, words: list[str], context: BotContext) -> Reply:
     member = await team_member(request.actor, context)
     if member is None:
-        return _NOT_ON_TEAM
-    asked = _parse(words, need_time=True)
+        return not_on_team(request.actor, "Digests are for the CS team")
+    asked = _parse(words, need_time=True, need_day=True)
     assert asked.time is not None
     zone = _zone(asked.timezone, request.actor, context)
     scope = await _scope(asked.scope, member.id, context)
@@ -312,11 +277,12 @@ async def _list(request: CommandRequest, context: BotContext) -> Reply:
 async def _unsubscribe(request: CommandRequest, words: list[str], context: BotContext) -> Reply:
     member = await team_member(request.actor, context)
     if member is None:
-        return _NOT_ON_TEAM
+        return not_on_team(request.actor, "Digests are for the CS team")
     if len(words) != 1 or not words[0].lstrip("#").isdigit():
         return Reply(
             heading="Which digest?",
             paragraphs=("Give its number: `/digest unsubscribe 3` (`/digest list` shows them).",),
+            outcome=Outcome.PROBLEM,
         )
     subscription_id = int(words[0].lstrip("#"))
     places = [
@@ -336,6 +302,7 @@ async def _unsubscribe(request: CommandRequest, words: list[str], context: BotCo
         return Reply(
             heading=f"No digest #{subscription_id} here",
             paragraphs=("`/digest list` shows the digests of this conversation and your DMs.",),
+            outcome=Outcome.PROBLEM,
         )
     context.schedule_changed()
     return Reply(
@@ -347,8 +314,8 @@ async def _unsubscribe(request: CommandRequest, words: list[str], context: BotCo
 async def _preview(request: CommandRequest, words: list[str], context: BotContext) -> Reply:
     member = await team_member(request.actor, context)
     if member is None:
-        return _NOT_ON_TEAM
-    asked = _parse(words, need_time=False)
+        return not_on_team(request.actor, "Digests are for the CS team")
+    asked = _parse(words, need_time=False, need_day=False)
     scope = await _scope(asked.scope, member.id, context)
     now = context.now()
     zone = _zone(asked.timezone, request.actor, context)
@@ -386,4 +353,8 @@ async def digest_command(request: CommandRequest, context: BotContext) -> Reply:
         return refused.reply
     if verb == "help":
         return _HELP
-    return Reply(heading=f"I don't understand “{verb}”", paragraphs=(f"Usage: `{USAGE}`",))
+    return Reply(
+        heading=f"I don't understand “{echoed(verb)}”",
+        paragraphs=(f"Usage: `{USAGE}`",),
+        outcome=Outcome.PROBLEM,
+    )

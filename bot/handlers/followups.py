@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.args import Period, parse_scope, trailing
+from bot.args import Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import count, percent
-from bot.identity import team_member
-from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.identity import not_on_team, team_member
+from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
 from bot.requests import CommandRequest
 from metrics_core.closed_loop import (
     ClosedLoop,
@@ -32,11 +32,6 @@ USAGE = "followups [mine | open | unmatched | sla [period] [segment] [mine]]"
 SLA_DEFAULT_DAYS = 30
 UNMATCHED_SHOWN = 20
 
-_NOT_ON_TEAM = Reply(
-    heading="You are not on the CS team yet",
-    paragraphs=("Ask your admin to add your chat user id with `closeloop import team`.",),
-)
-
 
 def _usage(heading: str) -> Reply:
     return Reply(
@@ -45,6 +40,7 @@ def _usage(heading: str) -> Reply:
             f"Usage: `{USAGE}`.",
             "For example `followups sla`, `followups sla 90d smb` or `followups unmatched`.",
         ),
+        outcome=Outcome.PROBLEM,
     )
 
 
@@ -160,6 +156,8 @@ def sla_reply(scope: str, period: Period, loop: ClosedLoop) -> Reply:
 async def _sla_command(words: list[str], request: CommandRequest, context: BotContext) -> Reply:
     today = context.today()
     asked = parse_scope(" ".join(words), today)
+    if (problem := period_problem(asked, today)) is not None:
+        return problem
     mine = [word for word in asked.rest if word.lower() == "mine"]
     unknown = [word for word in asked.rest if word.lower() != "mine"]
     if unknown or len(mine) > 1:
@@ -170,7 +168,7 @@ async def _sla_command(words: list[str], request: CommandRequest, context: BotCo
     if mine:
         member = await team_member(request.actor, context)
         if member is None:
-            return _NOT_ON_TEAM
+            return not_on_team(request.actor)
         owner_id, scope = member.id, f"{member.name}’s follow-ups"
         if asked.segment:
             scope += f" in {asked.segment.value}"
@@ -227,7 +225,7 @@ async def _unmatched_command(context: BotContext) -> Reply:
                         _respondent(answer),
                         f"{answer.kind.value.upper()} {answer.score}",
                         _follow_up(answer),
-                        (answer.comment or "")[:60],
+                        (answer.comment or "—")[:60],
                     )
                     for answer in queue.answers
                 ),
@@ -250,7 +248,7 @@ async def followups_command(request: CommandRequest, context: BotContext) -> Rep
     if scope == "mine":
         member = await team_member(request.actor, context)
         if member is None:
-            return _NOT_ON_TEAM
+            return not_on_team(request.actor)
         owner_id, heading = member.id, "Your open follow-ups"
     items = await context.db.read(lambda session: open_follow_ups(session, owner_id=owner_id))
     if not items:
@@ -263,7 +261,7 @@ async def followups_command(request: CommandRequest, context: BotContext) -> Rep
             item.status.value,
             item.owner or "unclaimed",
             _age(item.created_at, now),
-            (item.comment or "")[:60],
+            (item.comment or "—")[:60],
         )
         for item in items
     )

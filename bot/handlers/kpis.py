@@ -1,38 +1,143 @@
-"""`kpis [period] [segment]`: the numbers a CS leader is held to, for a period."""
+"""`kpis [period] [segment]`: the numbers a CS leader is held to, for a period.
+
+Every part of the answer covers the period and segment asked: retention over the
+period, cost to retain over the same days, the books as they stood at its end and the
+touchpoints of its last months. A number whose input nobody gave (no CS cost recorded)
+says what is missing and how to provide it instead of being computed from zero.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
-from bot.args import Period, parse_scope, trailing
+from bot.args import PERIOD_FORMS, Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
-from bot.formatting import money, percent
-from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.formatting import echoed, money, percent
+from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
 from bot.requests import CommandRequest
-from metrics_core.efficiency import CostToRetain, activity_counts, books, cost_to_retain
+from metrics_core.config import Config
+from metrics_core.efficiency import (
+    CostToRetain,
+    activity_counts,
+    books,
+    cost_to_retain,
+    touch_window,
+)
 from metrics_core.frames import movements
 from metrics_core.models import Segment
+from metrics_core.renewals import AtStake, at_stake
 from metrics_core.revenue import RetentionResult, clv, retention
+from metrics_core.risk import RiskModel
 
 USAGE = "kpis [period] [segment]"
 DEFAULT_DAYS = 365
+CS_COST_HOW = (
+    "import it with `closeloop import cs_costs FILE` "
+    "(columns period_start, period_end, amount, segment)"
+)
+"""How a missing CS cost gets in: said wherever cost to retain cannot be computed."""
+AHEAD_DAYS = 90
 
 
-def _touch_table(touches: pd.DataFrame) -> Table:
-    """Touchpoints per CSM per month: a month a column, calls/QBRs/trainings/emails per cell."""
-    months = sorted(set(touches["month"]))
+@dataclass(frozen=True, slots=True)
+class KpiData:
+    """Everything the answer shows, read in one transaction for one period and segment."""
+
+    result: RetentionResult
+    crc: CostToRetain
+    team: pd.DataFrame
+    books_on: dt.date  # the last day the books' ARR covers
+    touches: pd.DataFrame
+    touch_start: dt.date
+    touch_end: dt.date  # exclusive
+    ahead: AtStake | None  # renewals due soon, when the period runs up to today
+
+
+def load(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    segment: Segment | None,
+    today: dt.date,
+    risk: Callable[[Session], RiskModel] | None = None,
+    config: Config | None = None,
+) -> KpiData:
+    """The period [start, end) read for the answer; `end` is at most tomorrow.
+
+    With `risk` (for a period that runs up to today) the answer also looks ahead: the ARR
+    at stake in renewals due soon, by the same definition `renewals` and digests use.
+    """
+    moves = movements(session, until=today)
+    ahead = (
+        at_stake(session, today, AHEAD_DAYS, config, risk(session), segment)
+        if risk is not None and config is not None
+        else None
+    )
+    books_on = end - dt.timedelta(days=1)
+    touch_start, touch_end = touch_window(start, end)
+    return KpiData(
+        result=retention(moves, start, end, segment.value if segment else None),
+        crc=cost_to_retain(session, start, end, segment=segment),
+        team=books(session, books_on, segment=segment),
+        books_on=books_on,
+        touches=activity_counts(session, touch_start, touch_end, segment=segment),
+        touch_start=touch_start,
+        touch_end=touch_end,
+        ahead=ahead,
+    )
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _days(start: dt.date, end: dt.date) -> str:
+    """[start, end) as people write a range of days: `1 Jul – 31 Dec 2025`."""
+    last = end - dt.timedelta(days=1)
+    if start == last:
+        return _day(start)
+    first = f"{start.day} {start:%b}" if start.year == last.year else _day(start)
+    return f"{first} – {_day(last)}"
+
+
+def _months(start: dt.date, end: dt.date) -> list[str]:
+    first = pd.Timestamp(start).to_period("M")
+    last = pd.Timestamp(end - dt.timedelta(days=1)).to_period("M")
+    return [str(month) for month in pd.period_range(first, last, freq="M")]
+
+
+def _touch_table(data: KpiData, scope: str) -> tuple[Table, str | None]:
+    """Touchpoints per CSM per month: a month a column, calls/QBRs/trainings/emails per cell.
+
+    Months before the first recorded touchpoint are left out and named in the note
+    returned with the table: zeros there would claim a silence nobody recorded.
+    """
+    months = _months(data.touch_start, data.touch_end)
+    recorded = set(data.touches["month"])
+    first = next(position for position, month in enumerate(months) if month in recorded)
+    note = None
+    if first:
+        before = months[:first]
+        named = before[0] if len(before) == 1 else f"{before[0]} to {before[-1]}"
+        note = f"No touchpoints recorded in {named}."
+        months = months[first:]
     cells: dict[str, dict[str, str]] = {}
-    for row in touches.itertuples():
+    for row in data.touches.itertuples():
         cells.setdefault(row.csm, {})[row.month] = (
             f"{row.call}/{row.qbr}/{row.training}/{row.email}"
         )
-    return Table(
+    table = Table(
         ("CSM", *months),
         tuple((csm, *(cells[csm].get(m, "0/0/0/0") for m in months)) for csm in sorted(cells)),
-        title="Touchpoints per month (calls/QBRs/trainings/emails)",
+        title=f"Touchpoints per month — {scope}, {_days(data.touch_start, data.touch_end)} "
+        "(calls/QBRs/trainings/emails)",
     )
+    return table, note
 
 
 def _tone(ratio: float | None, good: float, fair: float) -> Tone:
@@ -44,37 +149,86 @@ def _tone(ratio: float | None, good: float, fair: float) -> Tone:
 async def kpis_command(request: CommandRequest, context: BotContext) -> Reply:
     today = context.today()
     scope = parse_scope(request.args, today)
+    if (problem := period_problem(scope, today)) is not None:
+        return problem
     segment = scope.segment
     if scope.rest:
         return Reply(
-            heading=f"I don't understand “{scope.rest[0]}”",
+            heading=f"I don't understand “{echoed(scope.rest[0])}”",
             paragraphs=(
-                f"Usage: `{USAGE}`; a period like `12m`, `90d`, `2026`, `2026-q3`, "
-                "`2026-10`, `ytd`, and a segment: Enterprise, Mid-market or SMB.",
+                f"Usage: `{USAGE}`; a period like {PERIOD_FORMS}, or “last quarter”, "
+                "and a segment: Enterprise, Mid-market or SMB.",
             ),
+            outcome=Outcome.PROBLEM,
         )
     period = scope.period or trailing(today, DEFAULT_DAYS, "last 12 months")
     end = min(period.end, today + dt.timedelta(days=1))
-    moves = await context.db.read(lambda session: movements(session, until=today))
-    result = retention(moves, period.start, end, segment.value if segment else None)
-    crc = await context.db.read(
-        lambda session: cost_to_retain(session, today, days=365, segment=segment)
+    current = period.end > today
+    data = await context.db.read(
+        lambda session: load(
+            session,
+            period.start,
+            end,
+            segment,
+            today,
+            (lambda s: context.risk.get(s, today)) if current else None,
+            context.config,
+        )
     )
-    team = await context.db.read(lambda session: books(session, today))
-    touches = await context.db.read(lambda session: activity_counts(session, today, months=3))
-    return kpis_reply(result, period, segment, crc, team, touches, context)
+    return kpis_reply(data, period, segment, today, context.config)
+
+
+def _cost_to_retain(crc: CostToRetain, scope: str, period: Period) -> str:
+    if crc.covered_days == 0:
+        return f"no CS cost recorded for {scope}, {period.label}; {CS_COST_HOW}"
+    if crc.ratio is None:
+        return crc.missing or "no ARR managed in the period"
+    text = f"{percent(crc.ratio)} of ARR managed, annualised — {crc.position}"
+    if crc.covered_days < crc.days:
+        text += f" (CS cost recorded for {crc.covered_days} of the period's {crc.days} days)"
+    return text
+
+
+def _clv(value: float | None, config: Config) -> str:
+    if value is None:
+        return "— (no customer churned in the period, so no lifetime to estimate)"
+    margin = percent(config.revenue.gross_margin, 0)
+    if "gross_margin" in config.revenue.model_fields_set:
+        return f"{money(value, config.revenue.currency)} at {margin} gross margin"
+    return (
+        f"{money(value, config.revenue.currency)} at an assumed {margin} gross margin "
+        "(set `revenue.gross_margin` in closeloop.toml)"
+    )
+
+
+def _ahead(ahead: AtStake, currency: str) -> tuple[Fact, ...]:
+    """The ARR at stake in renewals due soon: where the period's retention goes next."""
+    if ahead.due == 0:
+        return (Fact(f"ARR at stake, next {ahead.days} days", "no open renewals due"),)
+    return (
+        Fact(
+            f"ARR at stake, next {ahead.days} days",
+            f"{money(ahead.at_stake, currency)} of {money(ahead.arr_due, currency)} renewing "
+            f"({ahead.due} renewals; each renewal's ARR × its churn risk)",
+        ),
+    )
+
+
+def _books_table(data: KpiData, scope: str, currency: str) -> Table:
+    return Table(
+        ("CSM", "Accounts", "ARR"),
+        tuple(
+            (row.csm, str(row.accounts), money(row.arr, currency))
+            for row in data.team.head(10).itertuples()
+        ),
+        title=f"Books — {scope}, ARR on {_day(data.books_on)} (largest first)",
+    )
 
 
 def kpis_reply(
-    result: RetentionResult,
-    period: Period,
-    segment: Segment | None,
-    crc: CostToRetain,
-    team: pd.DataFrame,
-    touches: pd.DataFrame,
-    context: BotContext,
+    data: KpiData, period: Period, segment: Segment | None, today: dt.date, config: Config
 ) -> Reply:
-    currency = context.config.revenue.currency
+    result, currency = data.result, config.revenue.currency
     scope = segment.value if segment else "all segments"
     heading = f"KPIs — {scope}, {period.label}"
     if result.accounts == 0:
@@ -85,7 +239,7 @@ def kpis_reply(
     annual_logo_churn = min(1.0, (1 - (result.logo_retention or 1.0)) * scale)
     lifetime_value = clv(
         result.end_arr / max(1, result.retained_accounts),
-        context.config.revenue.gross_margin,
+        config.revenue.gross_margin,
         annual_logo_churn,
     )
     metrics = (
@@ -97,7 +251,7 @@ def kpis_reply(
             tone=_tone(result.logo_retention, 0.9, 0.8),
         ),
     )
-    facts = [
+    facts = (
         Fact(
             "Starting ARR",
             f"{money(result.start_arr, currency)} across {result.accounts:,} accounts",
@@ -115,43 +269,31 @@ def kpis_reply(
             "New business (not in NRR)",
             f"{money(result.new_arr, currency)} ({result.new_accounts} accounts)",
         ),
-        Fact(
-            "Customer lifetime value",
-            "—"
-            if lifetime_value is None
-            else f"{money(lifetime_value, currency)} at "
-            f"{percent(context.config.revenue.gross_margin, 0)} gross margin",
-        ),
-    ]
-    if crc.ratio is not None:
-        facts.append(
-            Fact(
-                "Cost to retain (12 months)",
-                f"{percent(crc.ratio)} of ARR managed — {crc.position}",
-            )
-        )
+        Fact("Customer lifetime value", _clv(lifetime_value, config)),
+        Fact("Cost to retain", _cost_to_retain(data.crc, scope, period)),
+        *(_ahead(data.ahead, currency) if data.ahead is not None else ()),
+    )
     tables = []
-    if len(team):
-        tables.append(
-            Table(
-                ("CSM", "Accounts", "ARR"),
-                tuple(
-                    (row.csm, str(row.accounts), money(row.arr, currency))
-                    for row in team.head(10).itertuples()
-                ),
-                title="Books (largest first)",
-            )
+    if len(data.team):
+        tables.append(_books_table(data, scope, currency))
+    notes = [
+        "NRR and GRR cover the accounts that had ARR at the start; GRR never exceeds 100 %.",
+        "Cost-to-retain benchmark: median about 6 %, 25th percentile 3 %, 75th 10 % "
+        "(a survey cited at the Customer Success Festival, 2022).",
+    ]
+    if len(data.touches):
+        touch_table, touch_note = _touch_table(data, scope)
+        tables.append(touch_table)
+        notes += [touch_note] if touch_note else []
+    if data.books_on < today:
+        notes.append(
+            f"Books count each account under its owner today, with its ARR on "
+            f"{_day(data.books_on)}: past ownership is not recorded."
         )
-    if len(touches):
-        tables.append(_touch_table(touches))
     return Reply(
         heading=heading,
         metrics=metrics,
-        facts=tuple(facts),
+        facts=facts,
         tables=tuple(tables),
-        notes=(
-            "NRR and GRR cover the accounts that had ARR at the start; GRR never exceeds 100 %.",
-            "Cost-to-retain benchmark: median about 6 %, 25th percentile 3 %, 75th 10 % "
-            "(a survey cited at the Customer Success Festival, 2022).",
-        ),
+        notes=tuple(notes),
     )

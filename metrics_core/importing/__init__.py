@@ -4,7 +4,10 @@ The file is read and every value checked before the database is touched; referen
 stored rows (accounts, team members) are checked inside the single write transaction,
 and only then is anything written. Any problem, or any database error, leaves the
 database exactly as it was. Re-importing a file is safe: rows are upserted by their
-natural key (see `COLUMNS` for each kind's columns and key).
+natural key (see `COLUMNS` for each kind's columns and key), a row equal to the stored
+one is not written, and only an import that changed something marks the accounts' health
+inputs as changed (`input_versions.bump`), so an unchanged re-import keeps every cached
+answer. Columns a kind does not know are ignored and named in the summary.
 
 Conventions a file can rely on: UTF-8 with or without a byte order mark; header names
 in any case; values trimmed of surrounding spaces; dates `YYYY-MM-DD`; timestamps ISO
@@ -31,6 +34,7 @@ from metrics_core.importing import (
     activities,
     contacts,
     contracts,
+    cs_costs,
     surveys,
     team,
     tickets,
@@ -39,7 +43,7 @@ from metrics_core.importing import (
 from metrics_core.importing.columns import COLUMNS, KINDS, ColumnSpec
 from metrics_core.importing.kind import KindImporter
 from metrics_core.importing.problems import ImportFailed, Problem, ProblemLog
-from metrics_core.importing.reading import read_rows
+from metrics_core.importing.reading import describe_ignored, read_rows
 
 __all__ = [
     "COLUMNS",
@@ -60,18 +64,32 @@ _IMPORTERS: dict[str, KindImporter] = {
     "tickets": tickets.IMPORTER,
     "surveys": surveys.IMPORTER,
     "activities": activities.IMPORTER,
+    "cs_costs": cs_costs.IMPORTER,
 }
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did: `updated` counts rows that already existed, changed or not."""
+    """What an import did: rows new, changed, and equal to what was stored (not written);
+    and the file's columns the kind does not know, which were ignored."""
 
     kind: str
     rows: int
     inserted: int
     updated: int
     seconds: float
+    unchanged: int = 0
+    ignored_columns: tuple[str, ...] = ()
+
+    def summary(self, source: str) -> str:
+        """One line for the person who ran the import."""
+        text = (
+            f"Imported {self.rows:,} {self.kind} rows from {source} ({self.inserted:,} new, "
+            f"{self.updated:,} updated, {self.unchanged:,} unchanged) in {self.seconds:.1f} s."
+        )
+        if self.ignored_columns:
+            text += f" Ignored columns: {describe_ignored(self.kind, self.ignored_columns)}."
+        return text
 
 
 class _Progress:
@@ -116,7 +134,8 @@ def import_csv(
     try:
         with writer(engine).begin() as connection:
             counts = importer.store(connection, rows, checked, log, report)
-            input_versions.bump(connection)
+            if counts.changed:
+                input_versions.bump(connection)
     except DBAPIError as error:
         reason = str(error.orig or error).strip().splitlines()[0]
         problem = Problem(path.name, None, None, f"the database refused the rows: {reason}")
@@ -127,4 +146,6 @@ def import_csv(
         inserted=counts.inserted,
         updated=counts.updated,
         seconds=time.perf_counter() - started,
+        unchanged=counts.unchanged,
+        ignored_columns=rows.ignored,
     )

@@ -30,6 +30,7 @@ KINDS: tuple[str, ...] = (
     "tickets",
     "surveys",
     "activities",
+    "cs_costs",
 )
 
 FEATURE_PREFIX = "feature_"
@@ -165,6 +166,29 @@ COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("occurred_at", True, "timestamp", f"When it happened ({_TIMESTAMP_NOTE})"),
         ColumnSpec("csm_email", False, "email", "The team member who held it"),
         ColumnSpec("note", False, "text", "Free-text note"),
+    ),
+    "cs_costs": (
+        ColumnSpec(
+            "period_start",
+            True,
+            "date",
+            "First day the cost covers (YYYY-MM-DD); with period_end and segment identifies "
+            "the row",
+        ),
+        ColumnSpec("period_end", True, "date", "Last day the cost covers, not before period_start"),
+        ColumnSpec(
+            "amount",
+            True,
+            "number",
+            "What the CS team cost in those days (salaries, tools), in the revenue currency, ≥ 0",
+        ),
+        ColumnSpec(
+            "segment",
+            False,
+            enum_kind(Segment),
+            "The segment the cost serves; empty = the whole team, counted only without a "
+            "segment filter",
+        ),
     ),
 }
 

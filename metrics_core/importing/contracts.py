@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, select, update
 
@@ -67,23 +68,57 @@ def store(
         connection, rows, log, "account_external_id", frame["account_external_id"]
     )
     log.raise_if_any()
-    previous = _current_accounts(connection, set(frame["external_id"]))
     table_frame = frame[["external_id", "start_date", "end_date", "arr"]].assign(
         account_id=accounts.astype("int64")
     )
-    counts = upsert(connection, Target(_TABLE, ("external_id",)), table_frame, progress=progress)
-    churned = dict(
-        zip(frame["external_id"], frame["status"] == ContractStatus.CHURNED.value, strict=True)
+    is_churned = (frame["status"] == ContractStatus.CHURNED.value).to_numpy(dtype=bool)
+    stored_churned = _stored_churned(connection, set(frame["external_id"]))
+    status_changed = np.array(
+        [
+            external_id in stored_churned and stored_churned[external_id] != churned
+            for external_id, churned in zip(frame["external_id"], is_churned, strict=True)
+        ],
+        dtype=bool,
     )
-    rebuild_history(connection, set(table_frame["account_id"].tolist()) | previous, churned)
+    # Read before the upsert: a contract moved to another account changes its old one too.
+    holders = _current_accounts(connection, set(frame["external_id"]))
+    counts = upsert(
+        connection,
+        Target(_TABLE, ("external_id",)),
+        table_frame,
+        progress=progress,
+        changed_elsewhere=status_changed,
+    )
+    assert counts.written is not None
+    churned = dict(zip(frame["external_id"], is_churned, strict=True))
+    written = table_frame[counts.written]
+    changed_accounts = set(written["account_id"].tolist()) | {
+        holders[external_id] for external_id in written["external_id"] if external_id in holders
+    }
+    rebuild_history(connection, changed_accounts, churned)
     return counts
 
 
-def _current_accounts(connection: Connection, external_ids: Collection[str]) -> set[int]:
-    """Accounts that hold these contracts now: a contract moved elsewhere changes them too."""
-    found: set[int] = set()
+def _current_accounts(connection: Connection, external_ids: Collection[str]) -> dict[str, int]:
+    """The account that holds each of these contracts now."""
+    found: dict[str, int] = {}
     for where in in_chunks(Contract.external_id, external_ids):
-        found.update(connection.execute(select(Contract.account_id).where(where)).scalars())
+        query = select(Contract.external_id, Contract.account_id).where(where)
+        found.update((external_id, account) for external_id, account in connection.execute(query))
+    return found
+
+
+def _stored_churned(connection: Connection, external_ids: Collection[str]) -> dict[str, bool]:
+    """Whether each stored contract of these is marked churned (its renewal's status)."""
+    found: dict[str, bool] = {}
+    for where in in_chunks(Contract.external_id, external_ids):
+        query = (
+            select(Contract.external_id, Renewal.status)
+            .outerjoin(Renewal, Renewal.contract_id == Contract.id)
+            .where(where)
+        )
+        for external_id, status in connection.execute(query):
+            found[external_id] = found.get(external_id, False) or status is RenewalStatus.CHURNED
     return found
 
 

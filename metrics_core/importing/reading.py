@@ -7,8 +7,10 @@ pushes the rows after it down, as an editor shows them.
 
 Leniencies, so that spreadsheet exports work as they come: a UTF-8 byte order mark,
 CRLF line ends, header names in any case, spaces around values, blank (or all-empty)
-rows, and rows missing trailing empty fields. A row with more fields than the header is
-an error: it usually means a value with a comma and no quotes.
+rows, and rows missing trailing empty fields. Columns the kind does not know (a CRM
+export's `industry`) are left out, never stored, and named in the import's summary, so a
+misspelt optional column is seen rather than silently lost. A row with more fields than
+the header is an error: it usually means a value with a comma and no quotes.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ slow on millions of values and needless for machine-written exports."""
 
 @dataclass(frozen=True)
 class Rows:
-    """The data rows of one file: raw, stripped text per column, and each row's line."""
+    """The data rows of one file: raw, stripped text per known column, each row's line,
+    and the header's columns the kind does not know (left out of `frame`)."""
 
     file: str
     frame: pd.DataFrame
     lines: np.ndarray
+    ignored: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -62,10 +66,10 @@ def read_rows(path: Path, kind: str, log: ProblemLog) -> Rows:
         log.raise_if_any()
         raise AssertionError("unreachable: a file that was not read has a problem logged")
     header = [str(name).strip().lower() for name in raw.iloc[0]]
-    _check_header(header, kind, log)
+    ignored = _check_header(header, kind, log)
     log.raise_if_any()
     lines = _physical_lines(raw, quoted='"' in text)
-    rows = _data_rows(raw, header, lines, _padded(text), log)
+    rows = _data_rows(raw, header, tuple(ignored), lines, _padded(text), log)
     log.raise_if_any()
     return rows
 
@@ -160,55 +164,76 @@ def _physical_lines(raw: pd.DataFrame, quoted: bool) -> np.ndarray:
 
 
 def _data_rows(
-    raw: pd.DataFrame, header: list[str], lines: np.ndarray, padded: bool, log: ProblemLog
+    raw: pd.DataFrame,
+    header: list[str],
+    ignored: tuple[str, ...],
+    lines: np.ndarray,
+    padded: bool,
+    log: ProblemLog,
 ) -> Rows:
     body = raw.iloc[1:]
     stripped = pd.DataFrame(
         {
             name: body[position].str.strip() if padded else body[position]
             for position, name in enumerate(header)
-        }
+            if name not in ignored
+        },
+        index=body.index,
     ).reset_index(drop=True)
     filled = (stripped != "").any(axis=1).to_numpy()
     if not filled.any():
         log.add(None, None, "has a header but no data rows")
-    return Rows(log.file, stripped[filled].reset_index(drop=True), lines[1:][filled])
+    return Rows(log.file, stripped[filled].reset_index(drop=True), lines[1:][filled], ignored)
 
 
-def _check_header(header: list[str], kind: str, log: ProblemLog) -> None:
+def _check_header(header: list[str], kind: str, log: ProblemLog) -> list[str]:
+    """Log what is wrong with the header; return the columns the kind does not know."""
     separator = _other_separator(header)
     if separator:
         log.add(1, None, f"values are separated by {separator}; save the file as comma-separated")
-        return
+        return []
     known = [spec.name for spec in COLUMNS[kind] if not spec.name.endswith("*")]
     seen: set[str] = set()
+    ignored: list[str] = []
     for position, name in enumerate(header, start=1):
         if not name:
             log.add(1, None, f"column {position} of the header has no name")
         elif name in seen:
             log.add(1, name, "appears twice in the header")
         elif name not in known and not _is_feature(kind, name):
-            log.add(1, name, _unknown_column(name, kind, known))
+            ignored.append(name)
         seen.add(name)
     missing = [spec.name for spec in COLUMNS[kind] if spec.required and spec.name not in seen]
     if missing:
         names = ", ".join(f"'{name}'" for name in missing)
+        lookalikes = [
+            f"'{close[0]}' looks like '{name}'"
+            for name in missing
+            if (close := difflib.get_close_matches(name, ignored, n=1))
+        ]
+        hint = f" ({'; '.join(lookalikes)})" if lookalikes else ""
         log.add(
             1,
             None,
-            f"missing required column{'s' if len(missing) > 1 else ''} {names}; "
+            f"missing required column{'s' if len(missing) > 1 else ''} {names}{hint}; "
             f"the columns for {kind} are: {expected_columns(kind)} (* = required)",
         )
+    return ignored
+
+
+def describe_ignored(kind: str, ignored: tuple[str, ...]) -> str:
+    """The ignored columns for a summary, with the known column a misspelt one resembles:
+    `industry, owner_emial (did you mean 'owner_email'?)`."""
+    known = [spec.name for spec in COLUMNS[kind] if not spec.name.endswith("*")]
+    described = []
+    for name in ignored:
+        close = difflib.get_close_matches(name, known, n=1)
+        described.append(f"{name} (did you mean '{close[0]}'?)" if close else name)
+    return ", ".join(described)
 
 
 def _is_feature(kind: str, name: str) -> bool:
     return kind == "usage" and name.startswith(FEATURE_PREFIX) and len(name) > len(FEATURE_PREFIX)
-
-
-def _unknown_column(name: str, kind: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    suggestion = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown column; {suggestion}the columns for {kind} are: {expected_columns(kind)}"
 
 
 def _other_separator(header: list[str]) -> str | None:

@@ -100,7 +100,14 @@ def store(
     if rows.has("respondent_email") or rows.has("account_external_id"):
         table_frame = table_frame.join(_matches(connection, frame))
     target = Target(_TABLE, ("provider", "provider_response_id"))
-    return upsert(connection, target, table_frame, defaults={"received_at": now}, progress=progress)
+    return upsert(
+        connection,
+        target,
+        table_frame,
+        defaults={"received_at": now},
+        progress=progress,
+        not_compared=("updated_at",),  # when we wrote it, not what the answer says
+    )
 
 
 def _matches(connection: Connection, frame: pd.DataFrame) -> pd.DataFrame:

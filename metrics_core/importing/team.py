@@ -6,6 +6,7 @@ of the file exists.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, func, select, update
 
@@ -52,12 +53,37 @@ def store(
     table_frame = frame[["email", "name"]].join(
         present_columns(frame, rows, {name: name for name in ("role", *_CHAT_IDS)})
     )
+    new_manager = _manager_changed(connection, frame) if rows.has("manager_email") else None
     counts = upsert(
-        connection, Target(_TABLE, ("email",), casefold=True), table_frame, progress=progress
+        connection,
+        Target(_TABLE, ("email",), casefold=True),
+        table_frame,
+        progress=progress,
+        changed_elsewhere=new_manager,
     )
-    if rows.has("manager_email"):
-        _link_managers(connection, frame)
+    if new_manager is not None and counts.written is not None:
+        _link_managers(connection, frame[counts.written])
     return counts
+
+
+def _manager_changed(connection: Connection, frame: pd.DataFrame) -> np.ndarray:
+    """Per row, whether the file gives a stored member another manager than they have."""
+    manager = _TABLE.alias("manager")
+    stored: dict[str, str | None] = {}
+    for where in in_chunks(func.lower(_TABLE.c.email), set(frame["email"])):
+        query = (
+            select(func.lower(_TABLE.c.email), func.lower(manager.c.email))
+            .outerjoin(manager, manager.c.id == _TABLE.c.manager_id)
+            .where(where)
+        )
+        stored.update(connection.execute(query).all())
+    return np.array(
+        [
+            email in stored and stored[email] != (None if pd.isna(wanted) else wanted)
+            for email, wanted in zip(frame["email"], frame["manager_email"], strict=True)
+        ],
+        dtype=bool,
+    )
 
 
 def _check_managers(
@@ -99,6 +125,8 @@ def _check_chat_id_owner(
 
 
 def _link_managers(connection: Connection, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
     ids = team_ids(connection, set(frame["email"]) | set(frame["manager_email"].dropna()))
     links = [
         {"member": ids[email], "manager": None if pd.isna(manager) else ids[manager]}

@@ -11,19 +11,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 
-from bot.catalog import build_registry
-from bot.context import BotContext
 from bot.reply import Reply
 from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core import migrate
-from metrics_core.config import Config
 from metrics_core.db import Database, make_engine
-from metrics_core.health_cache import HealthCache
 from metrics_core.models import Renewal, RenewalStatus, SurveyKind, SurveyResponse
-from metrics_core.risk import RiskModels
 from metrics_core.synthetic import seed_database
+from tests.routing import router_for
 
 AS_OF = dt.date(2026, 11, 20)
 ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
@@ -41,16 +38,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def router(book: Database) -> Router:
-    config = Config()
-    context = BotContext(
-        db=book,
-        config=config,
-        registry=build_registry(),
-        risk=RiskModels(config),
-        health=HealthCache(config),
-        today=lambda: AS_OF,
-    )
-    return Router(context)
+    return router_for(book, today=AS_OF)
 
 
 async def ask(router: Router, text: str) -> Reply:
@@ -209,8 +197,123 @@ async def test_kpis(router: Router) -> None:
     nrr = float(reply.metrics[0].value.rstrip(" %"))
     assert grr <= 100
     assert grr <= nrr  # NRR is GRR plus expansion
-    assert "Cost to retain (12 months)" in facts(reply)
-    assert table(reply, "Books (largest first)")
+    assert " % of ARR managed, annualised — " in facts(reply)["Cost to retain"]
+    assert table(reply, "Books — all segments, ARR on 20 Nov 2026 (largest first)")
     enterprise = await ask(router, "kpis enterprise 2026-q3")
     assert enterprise.heading == "KPIs — Enterprise, Q3 2026"
     assert (await ask(router, "kpis lots")).heading == "I don't understand “lots”"
+
+
+def _customers_with_arr(book: Database, on: dt.date, segment: str | None) -> dict[str, int]:
+    """CSM name → accounts with ARR at the end of day `on`, counted with SQL of our own."""
+    sql = (
+        "SELECT t.name, count(*) FROM ("
+        "  SELECT m.account_id, sum(CASE WHEN m.kind IN ('new', 'expansion') THEN m.amount"
+        "                           ELSE -m.amount END) AS arr"
+        "  FROM arr_movements m WHERE m.effective_on <= :on GROUP BY m.account_id"
+        ") a JOIN accounts ac ON ac.id = a.account_id JOIN team_members t ON t.id = ac.owner_id "
+        "WHERE a.arr > 0.005 AND t.role = 'csm' AND (:segment IS NULL OR ac.segment = :segment) "
+        "GROUP BY t.name"
+    )
+    with book.reading() as session:
+        rows = session.execute(sql_text(sql), {"on": on, "segment": segment}).all()
+    return {str(name): int(n) for name, n in rows}
+
+
+def _touchpoints(book: Database, start: dt.date, end: dt.date, segment: str | None) -> int:
+    sql = (
+        "SELECT count(*) FROM activities a JOIN accounts ac ON ac.id = a.account_id "
+        "JOIN team_members t ON t.id = a.team_member_id "
+        "WHERE a.occurred_at >= :start AND a.occurred_at < :end "
+        "AND (:segment IS NULL OR ac.segment = :segment)"
+    )
+    with book.reading() as session:
+        found = session.execute(
+            sql_text(sql),
+            {
+                "start": dt.datetime.combine(start, dt.time()),
+                "end": dt.datetime.combine(end, dt.time()),
+                "segment": segment,
+            },
+        ).scalar_one()
+    return int(found)
+
+
+def _touch_total(rows: list[tuple[str, ...]]) -> int:
+    return sum(sum(int(n) for n in cell.split("/")) for row in rows for cell in row[1:])
+
+
+async def test_kpis_books_and_touchpoints_follow_the_segment(
+    router: Router, book: Database
+) -> None:
+    reply = await ask(router, "kpis enterprise 12m")
+    books_title = "Books — Enterprise, ARR on 20 Nov 2026 (largest first)"
+    assert {row[0]: int(row[1]) for row in table(reply, books_title)} == _customers_with_arr(
+        book, AS_OF, "Enterprise"
+    )
+    touches = next(t for t in reply.tables if t.title and t.title.startswith("Touchpoints"))
+    assert touches.title == (
+        "Touchpoints per month — Enterprise, 1 Jun – 20 Nov 2026 (calls/QBRs/trainings/emails)"
+    )
+    assert touches.columns == ("CSM", *(f"2026-{m:02d}" for m in range(6, 12)))
+    assert _touch_total(list(touches.rows)) == _touchpoints(
+        book, dt.date(2026, 6, 1), AS_OF + dt.timedelta(days=1), "Enterprise"
+    )
+
+
+async def test_kpis_of_a_past_period_show_its_books_and_months(
+    router: Router, book: Database
+) -> None:
+    reply = await ask(router, "kpis 2026-q2")
+    assert reply.heading == "KPIs — all segments, Q2 2026"
+    books_title = "Books — all segments, ARR on 30 Jun 2026 (largest first)"
+    shown = {row[0]: int(row[1]) for row in table(reply, books_title)}
+    expected = _customers_with_arr(book, dt.date(2026, 6, 30), None)
+    assert shown == {name: n for name, n in expected.items() if name in shown}
+    assert len(shown) == min(10, len(expected))
+    assert any("owner today" in note for note in reply.notes)
+    touches = table(
+        reply,
+        "Touchpoints per month — all segments, 1 Apr – 30 Jun 2026 (calls/QBRs/trainings/emails)",
+    )
+    assert _touch_total(touches) == _touchpoints(
+        book, dt.date(2026, 4, 1), dt.date(2026, 7, 1), None
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("nps 2026-13", "“2026-13” is not a period"),
+        ("nps acme q5", "“q5” is not a period"),
+        ("kpis 2026-13", "“2026-13” is not a period"),
+        ("followups sla 2026-00 smb", "“2026-00” is not a period"),
+        ("nps 2027", "2027 has not started yet"),
+    ],
+)
+async def test_a_mistyped_period_is_named_not_searched_as_an_account(
+    router: Router, text: str, heading: str
+) -> None:
+    reply = await ask(router, text)
+    assert reply.heading == heading
+    assert not reply.actions or all(
+        a.label in ("Refresh", "Share in channel") for a in reply.actions
+    )
+
+
+async def test_periods_in_words(router: Router) -> None:
+    assert (await ask(router, "nps last month")).heading == "NPS — all customers, October 2026"
+    assert (await ask(router, "kpis enterprise last quarter")).heading == (
+        "KPIs — Enterprise, Q3 2026"
+    )
+    sla = await ask(router, "followups sla last 30 days smb")
+    assert sla.heading == "Closed loop — SMB, last 30 days"
+    assert (await ask(router, "nps smb q3 2026")).heading == "NPS — SMB, Q3 2026"
+
+
+async def test_mine_at_a_terminal_without_user_says_how_to_say_who_asks(router: Router) -> None:
+    nobody = Actor(Platform.CONSOLE)
+    for text in ("followups mine", "digest preview"):
+        reply = await router.handle(CommandRequest.parse(text, nobody))
+        assert reply.heading == "Who is asking?"
+        assert "--user U0CSM1" in reply.paragraphs[0]

@@ -6,17 +6,24 @@ import datetime as dt
 
 import pytest
 
+from bot.requests import Actor, CommandRequest, Platform
 from metrics_core.arr import Term
-from metrics_core.config import Config
+from metrics_core.config import Config, Revenue
 from metrics_core.db import Database
-from metrics_core.efficiency import activity_counts, books, cost_to_retain
+from metrics_core.efficiency import activity_counts, books, cost_to_retain, touch_window
 from metrics_core.models import ActivityKind, CsCost, Segment, TeamRole
 from metrics_core.renewals import forecast, renewals_due
 from metrics_core.risk import Method, RiskModel
 from tests import factories as f
+from tests.routing import router_for
 
 AS_OF = dt.date(2026, 11, 20)
 D = dt.date
+
+
+def _month(year: int, month: int) -> tuple[D, D]:
+    first = D(year, month, 1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
 def test_cost_to_retain_against_the_benchmark(db: Database) -> None:
@@ -25,26 +32,75 @@ def test_cost_to_retain_against_the_benchmark(db: Database) -> None:
         f.contracts(session, acme.id, [Term("C1", D(2024, 1, 1), D(2027, 12, 31), 100_000)])
         smb = f.account(session, "S", "Small", segment=Segment.SMB, domain=None)
         f.contracts(session, smb.id, [Term("S1", D(2024, 1, 1), D(2027, 12, 31), 20_000)])
-        for month in range(12):  # 12 × 500 Enterprise and 12 × 100 SMB in the trailing year
-            start = D(2025, 12, 1) + dt.timedelta(days=31 * month)
+        for n in range(12):  # 500 Enterprise and 100 SMB a month, December 2025 to November 2026
+            first, last = _month(2025 + (n + 11) // 12, (n + 11) % 12 + 1)
             session.add(
-                CsCost(period_start=start, period_end=start, segment=Segment.ENTERPRISE, amount=500)
+                CsCost(period_start=first, period_end=last, segment=Segment.ENTERPRISE, amount=500)
             )
             session.add(
-                CsCost(period_start=start, period_end=start, segment=Segment.SMB, amount=100)
+                CsCost(period_start=first, period_end=last, segment=Segment.SMB, amount=100)
             )
         session.add(CsCost(period_start=D(2024, 1, 1), period_end=D(2024, 1, 31), amount=99_999))
+    year = (D(2025, 12, 1), D(2026, 12, 1))
     with db.reading() as session:
-        everyone = cost_to_retain(session, AS_OF)
-        enterprise = cost_to_retain(session, AS_OF, segment=Segment.ENTERPRISE)
-    assert everyone.cs_cost == 7_200  # the 2024 row is outside the year
+        everyone = cost_to_retain(session, *year)
+        enterprise = cost_to_retain(session, *year, segment=Segment.ENTERPRISE)
+        march = cost_to_retain(session, D(2026, 3, 1), D(2026, 4, 1))
+        half_recorded = cost_to_retain(session, D(2025, 6, 1), D(2026, 6, 1))
+        mid_month = cost_to_retain(session, D(2026, 3, 16), D(2026, 4, 16))
+    assert everyone.cs_cost == pytest.approx(7_200)  # the 2024 row is outside the year
     assert everyone.arr_managed == 120_000
+    assert everyone.covered_days == everyone.days == 365
     assert everyone.ratio == pytest.approx(0.06)
     assert everyone.position == "between the median (6 %) and the 75th percentile (10 %)"
     assert enterprise.ratio == pytest.approx(6_000 / 100_000)
+    # A month's cost is annualised, not read as a year that cost a twelfth.
+    assert march.ratio == pytest.approx(600 * 365 / 31 / 120_000)
+    # Cost recorded for half the period: the ratio is the recorded days', annualised.
+    assert half_recorded.covered_days == 182
+    assert half_recorded.ratio == pytest.approx(3_600 * 365 / 182 / 120_000)
+    # Months that straddle the period count pro rata.
+    assert mid_month.cs_cost == pytest.approx(600 * 16 / 31 + 600 * 15 / 30)
     with db.reading() as session:
-        nothing = cost_to_retain(session, D(2020, 1, 1))
+        nothing = cost_to_retain(session, D(2020, 1, 1), D(2021, 1, 1))
     assert nothing.ratio is None
+
+
+def test_cost_to_retain_without_cs_costs_is_missing_not_zero(db: Database) -> None:
+    with db.writing() as session:
+        acme = f.account(session)
+        f.contracts(session, acme.id, [Term("C1", D(2024, 1, 1), D(2027, 12, 31), 100_000)])
+    with db.reading() as session:
+        crc = cost_to_retain(session, D(2025, 11, 21), D(2026, 11, 21))
+    assert crc.arr_managed == 100_000
+    assert crc.ratio is None
+    assert crc.missing == "no CS cost recorded"
+    assert "lean" not in crc.position
+
+
+async def test_kpis_without_cs_costs_say_how_to_provide_them(db: Database) -> None:
+    with db.writing() as session:
+        acme = f.account(session)
+        f.contracts(session, acme.id, [Term("C1", D(2024, 1, 1), D(2027, 12, 31), 100_000)])
+        gone = f.account(session, "G", "Gone", domain=None)
+        f.contracts(
+            session, gone.id, [Term("G1", D(2025, 1, 1), D(2026, 6, 30), 10_000, churned=True)]
+        )
+    config = Config()
+    router = router_for(db, config, today=AS_OF)
+    reply = await router.handle(CommandRequest.parse("kpis", Actor(Platform.CONSOLE, "U1")))
+    facts = {fact.label: fact.value for fact in reply.facts}
+    assert facts["Cost to retain"] == (
+        "no CS cost recorded for all segments, last 12 months; import it with "
+        "`closeloop import cs_costs FILE` (columns period_start, period_end, amount, segment)"
+    )
+    assert "assumed 80 % gross margin" in facts["Customer lifetime value"]
+
+    configured = Config(revenue=Revenue(gross_margin=0.7))
+    router = router_for(db, configured, today=AS_OF)
+    reply = await router.handle(CommandRequest.parse("kpis", Actor(Platform.CONSOLE, "U1")))
+    clv = {fact.label: fact.value for fact in reply.facts}["Customer lifetime value"]
+    assert clv.endswith(" at 70 % gross margin")
 
 
 def test_books_and_activity_counts(db: Database) -> None:
@@ -58,23 +114,42 @@ def test_books_and_activity_counts(db: Database) -> None:
         f.contracts(
             session, gone.id, [Term("G1", D(2024, 1, 1), D(2025, 12, 31), 9_000, churned=True)]
         )
-        for n, (when, kind) in enumerate(
+        small = f.account(session, "S", "Small", owner=jo, segment=Segment.SMB, domain=None)
+        f.contracts(session, small.id, [Term("S1", D(2026, 1, 1), D(2026, 12, 31), 5_000)])
+        for n, (when, kind, where) in enumerate(
             [
-                (f.utc(2026, 11, 2), ActivityKind.CALL),
-                (f.utc(2026, 11, 9), ActivityKind.CALL),
-                (f.utc(2026, 10, 15), ActivityKind.QBR),
-                (f.utc(2026, 6, 1), ActivityKind.CALL),  # too old for 3 months
+                (f.utc(2026, 11, 2), ActivityKind.CALL, acme.id),
+                (f.utc(2026, 11, 9), ActivityKind.CALL, acme.id),
+                (f.utc(2026, 11, 10), ActivityKind.EMAIL, small.id),
+                (f.utc(2026, 10, 15), ActivityKind.QBR, acme.id),
+                (f.utc(2026, 6, 1), ActivityKind.CALL, acme.id),  # before the window
             ]
         ):
-            f.activity(session, acme.id, f"A{n}", when, kind, by=jo)
+            f.activity(session, where, f"A{n}", when, kind, by=jo)
     with db.reading() as session:
-        table = books(session, AS_OF)
-        counts = activity_counts(session, AS_OF)
-    assert table[["csm", "accounts", "arr"]].values.tolist() == [
-        ["Jo", 1, 120_000.0],
+        today = books(session, AS_OF)
+        enterprise = books(session, AS_OF, segment=Segment.ENTERPRISE)
+        end_of_2025 = books(session, D(2025, 12, 30))
+        window = touch_window(D(2025, 11, 21), D(2026, 11, 21), months=2)
+        counts = activity_counts(session, *window)
+        enterprise_counts = activity_counts(session, *window, segment=Segment.ENTERPRISE)
+    assert today[["csm", "accounts", "arr"]].values.tolist() == [
+        ["Jo", 2, 125_000.0],
         ["Al", 0, 0.0],
     ]
-    assert counts.values.tolist() == [["Jo", "2026-10", 0, 1, 0, 0], ["Jo", "2026-11", 2, 0, 0, 0]]
+    assert enterprise[["csm", "accounts", "arr"]].values.tolist() == [["Jo", 1, 120_000.0]]
+    # The day before the churned term ended it still counted; the SMB term had not started.
+    assert end_of_2025[["csm", "accounts", "arr"]].values.tolist() == [
+        ["Jo", 2, 129_000.0],
+        ["Al", 0, 0.0],
+    ]
+    assert window == (D(2026, 10, 1), D(2026, 11, 21))
+    assert counts.values.tolist() == [["Jo", "2026-10", 0, 1, 0, 0], ["Jo", "2026-11", 2, 0, 0, 1]]
+    assert enterprise_counts.values.tolist() == [
+        ["Jo", "2026-10", 0, 1, 0, 0],
+        ["Jo", "2026-11", 2, 0, 0, 0],
+    ]
+    assert touch_window(D(2026, 8, 15), D(2026, 11, 21)) == (D(2026, 8, 15), D(2026, 11, 21))
 
 
 def _renewal_book(db: Database) -> None:

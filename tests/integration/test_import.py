@@ -391,7 +391,7 @@ def test_reimported_survey_keeps_received_at_and_gets_new_updated_at(
 
     result = run(book, "surveys", tmp_path, SURVEYS.replace("3,Too slow", "5,Better now"))
 
-    assert (result.inserted, result.updated) == (0, 4)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 3)
     with snapshot(book) as session:
         after = session.scalars(
             select(SurveyResponse).where(SurveyResponse.provider_response_id == "r-1")
@@ -405,17 +405,93 @@ def test_reimported_survey_keeps_received_at_and_gets_new_updated_at(
 # --- re-import ----------------------------------------------------------------------------
 
 
+def _versions(db: Database) -> dict[str, int]:
+    with snapshot(db) as session:
+        rows = session.execute(select(Account.external_id, Account.inputs_version)).all()
+    return {str(external_id): int(version) for external_id, version in rows}
+
+
 def test_reimporting_the_same_file_changes_nothing(book: Database, tmp_path: Path) -> None:
     with snapshot(book) as session:
         before = session.execute(select(Account).order_by(Account.id)).scalars().all()
         stored = [(a.id, a.name, a.owner_id, a.seats, a.segment) for a in before]
+    versions = _versions(book)
 
     result = run(book, "accounts", tmp_path, ACCOUNTS)
 
-    assert (result.inserted, result.updated) == (0, 2)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 2)
+    assert result.summary("accounts.csv").startswith(
+        "Imported 2 accounts rows from accounts.csv (0 new, 0 updated, 2 unchanged) in "
+    )
     with snapshot(book) as session:
         after = session.execute(select(Account).order_by(Account.id)).scalars().all()
         assert [(a.id, a.name, a.owner_id, a.seats, a.segment) for a in after] == stored
+    # Nothing changed, so no cached health answer is thrown away.
+    assert _versions(book) == versions
+
+
+def test_every_kind_reimported_unchanged_writes_nothing(book: Database, tmp_path: Path) -> None:
+    files = {
+        "team": TEAM,
+        "contacts": "email,name,account_external_id,title\njane@acme.example,Jane,ACME,CTO\n",
+        "contracts": (
+            "external_id,account_external_id,start_date,end_date,arr,status\n"
+            "C-1,ACME,2024-01-01,2024-12-31,100000.10,\n"
+            "C-2,ACME,2025-01-01,2025-12-31,120000,churned\n"
+        ),
+        "usage": (
+            "account_external_id,date,active_users,sessions,feature_reports\n"
+            "ACME,2026-01-01,10,20,3\nACME,2026-01-02,11,,0\n"
+        ),
+        "tickets": (
+            "external_id,account_external_id,priority,status,opened_at,closed_at\n"
+            "T-1,ACME,high,solved,2026-01-01T09:00:00+01:00,2026-01-02T10:00:00Z\n"
+            "T-2,ACME,low,open,2026-01-03T09:00:00,\n"
+        ),
+        "surveys": SURVEYS,
+        "activities": (
+            "external_id,account_external_id,kind,occurred_at,csm_email,note\n"
+            "A-1,ACME,call,2026-01-01T09:00:00Z,ann@example.com,Kick-off\n"
+        ),
+        "cs_costs": (
+            "period_start,period_end,amount,segment\n"
+            "2026-01-01,2026-01-31,4000.50,\n2026-01-01,2026-01-31,1000,smb\n"
+        ),
+    }
+    for kind, content in files.items():
+        run(book, kind, tmp_path, content)
+    with snapshot(book) as session:
+        movements = session.execute(select(ArrMovement.id).order_by(ArrMovement.id)).all()
+    versions = _versions(book)
+
+    for kind, content in files.items():
+        result = run(book, kind, tmp_path, content)
+        assert (result.inserted, result.updated, result.unchanged) == (0, 0, result.rows), kind
+
+    assert _versions(book) == versions
+    with snapshot(book) as session:  # the ARR history was not rebuilt
+        assert session.execute(select(ArrMovement.id).order_by(ArrMovement.id)).all() == movements
+
+
+def test_a_change_only_in_a_derived_value_is_an_update(book: Database, tmp_path: Path) -> None:
+    """A contract's status lives in its renewal and a manager is a link: both are changes."""
+    contract = "external_id,account_external_id,start_date,end_date,arr,status\n"
+    run(book, "contracts", tmp_path, contract + "C-1,ACME,2024-01-01,2024-12-31,100,\n")
+    versions = _versions(book)
+
+    churned = run(
+        book, "contracts", tmp_path, contract + "C-1,ACME,2024-01-01,2024-12-31,100,churned\n"
+    )
+    no_manager = TEAM.replace("U0CSM1,boss@example.com", "U0CSM1,")
+    new_manager = run(book, "team", tmp_path, no_manager)
+
+    assert (churned.updated, churned.unchanged) == (1, 0)
+    assert (new_manager.updated, new_manager.unchanged) == (1, 1)
+    assert _history(book, "ACME")[1] == [str(RenewalStatus.CHURNED)]
+    with snapshot(book) as session:
+        ann = session.scalars(select(TeamMember).where(TeamMember.email == "ann@example.com")).one()
+    assert ann.manager_id is None
+    assert all(_versions(book)[key] > version for key, version in versions.items())
 
 
 def test_changed_rows_update_and_left_out_columns_keep_their_values(
@@ -533,17 +609,65 @@ def test_semicolon_separated_file(sqlite_db: Database, tmp_path: Path) -> None:
     ]
 
 
-def test_unknown_column_suggests_the_likely_one(sqlite_db: Database, tmp_path: Path) -> None:
-    failure = rejected(
+def test_extra_columns_of_a_crm_export_are_ignored_and_named(
+    sqlite_book: Database, tmp_path: Path
+) -> None:
+    result = run(
+        sqlite_book,
+        "accounts",
+        tmp_path,
+        """\
+        external_id,name,industry,segment,created_on,owner_emial,Annual Revenue
+        HOOLI,Hooli,Software,SMB,2025-01-01,ann@example.com,12000000
+        """,
+    )
+
+    assert (result.rows, result.inserted) == (1, 1)
+    assert result.ignored_columns == ("industry", "owner_emial", "annual revenue")
+    assert result.summary("crm.csv").endswith(
+        " Ignored columns: industry, owner_emial (did you mean 'owner_email'?), annual revenue."
+    )
+    with snapshot(sqlite_book) as session:
+        hooli = session.scalars(select(Account).where(Account.external_id == "HOOLI")).one()
+    assert (hooli.name, hooli.segment, hooli.owner_id) == ("Hooli", Segment.SMB, None)
+
+
+def test_usage_features_still_count_next_to_ignored_columns(
+    sqlite_book: Database, tmp_path: Path
+) -> None:
+    result = run(
+        sqlite_book,
+        "usage",
+        tmp_path,
+        "account_external_id,plan,date,active_users,feature_reports\nACME,pro,2026-01-01,10,3\n",
+    )
+
+    assert result.ignored_columns == ("plan",)
+    with snapshot(sqlite_book) as session:
+        assert session.scalar(select(UsageDaily.feature_counts)) == {"reports": 3}
+
+
+def test_what_is_truly_wrong_with_a_header_is_still_refused(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    twice = rejected(
         sqlite_db,
         "contacts",
         tmp_path,
-        "email,name,account_external_id,titel\na@acme.example,A,ACME,x\n",
+        "email,name,account_external_id,industry,Name\na@acme.example,A,ACME,x,B\n",
+    )
+    misspelt = rejected(
+        sqlite_db, "contacts", tmp_path, "email,name,acount_external_id\na@acme.example,A,ACME\n"
     )
 
-    (problem,) = failure.problems
-    assert (problem.line, problem.column) == (1, "titel")
-    assert problem.message.startswith("unknown column; did you mean 'title'?")
+    assert [str(p) for p in twice.problems] == [
+        "contacts.csv:1: column 'name': appears twice in the header"
+    ]
+    assert [str(p) for p in misspelt.problems] == [
+        "contacts.csv:1: missing required column 'account_external_id' ('acount_external_id' "
+        "looks like 'account_external_id'); the columns for contacts are: email*, name*, "
+        "account_external_id*, title (* = required)"
+    ]
 
 
 def test_bad_date_names_line_and_column(sqlite_book: Database, tmp_path: Path) -> None:
