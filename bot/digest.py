@@ -1,25 +1,40 @@
 """The digest: the summary worth reading with coffee, as one `Reply`.
 
 Sections appear only when they have something to say; a scope with nothing to report gets
-one line saying so, not an empty template. "New" risks are new since this subscription's
-previous digest (its run keeps what it reported), so a CSM is not told every morning about
-the same account; the first digest compares with the snapshot one period earlier.
+one line saying so, not an empty template.
+
+Movers are the accounts whose health moved by `MOVE_POINTS` or more, biggest move first,
+measured as the health answer measures "-15 in 7 days" (`health.health_change` against
+the day `health.compared_day` gives). A daily digest shows two changes, since the previous
+snapshot day and over 7 days, so that an account sliding a little every morning still
+shows up (`metrics_core.digest_data` says why); an account is listed under the direction
+of its larger move, and its "why" is the component that moved most over that span.
+
+"New" risks are accounts that crossed into the red band or into high churn risk
+(`churn.high_risk_from`) since this subscription's previous digest (its run keeps what it
+reported), so a CSM is not told every morning about the same account; the first digest
+and a preview compare with the snapshot one period earlier. With nothing to compare with
+(no earlier snapshot, or one without churn risk, as backfilled days are), no account is
+called new: the digest says the comparison is not available instead.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bot.actions import open_action
-from bot.formatting import count, money, percent, signed
+from bot.formatting import count, interval, likelihood, money, percent, signed
 from bot.reply import Action, Chart, Fact, Metric, Reply, Table, Tone, Trend
 from metrics_core.config import Config
-from metrics_core.digest_data import RENEWAL_HORIZONS, DigestFacts
+from metrics_core.digest_data import MOVE_POINTS, RENEWAL_HORIZONS, Comparison, DigestFacts
+from metrics_core.health import health_change
+from metrics_core.renewals import arr_at_stake
 
 _RED = "red"
 
@@ -28,7 +43,10 @@ _RED = "red"
 class Digest:
     reply: Reply
     details: dict[str, Any]
-    """What the next digest compares with: the accounts in the red and at high risk."""
+    """What the next digest compares with: the ids of the accounts in the red band
+    (`red`) and at high churn risk (`high_risk`); None where that was not known (no
+    snapshot yet, or a snapshot without churn risk), so the next digest does not read
+    "none" and call every account new."""
 
 
 def _ids(frame: pd.DataFrame) -> list[int]:
@@ -36,11 +54,12 @@ def _ids(frame: pd.DataFrame) -> list[int]:
 
 
 def _biggest_change(now: dict[str, Any], before: dict[str, Any], down: bool) -> str | None:
-    """The health component that moved most in the mover's direction: the reason."""
+    """The health component that moved most in the mover's direction, from → to: the reason."""
+    earlier = before or {}
     changes = {
-        name: float(value) - float(before[name])
+        name: float(value) - float(earlier[name])
         for name, value in (now or {}).items()
-        if value is not None and (before or {}).get(name) is not None
+        if value is not None and earlier.get(name) is not None
     }
     if not changes:
         return None
@@ -48,96 +67,172 @@ def _biggest_change(now: dict[str, Any], before: dict[str, Any], down: bool) -> 
     change = changes[name]
     if (change < 0) != down or change == 0:
         return None
-    return f"{name} {change:+.0f}"
+    return f"{name} {float(earlier[name]):.0f} → {float(now[name]):.0f}"
+
+
+def _span(comparison: Comparison) -> str:
+    return "1 day" if comparison.days == 1 else f"{comparison.days} days"
 
 
 def _movers(facts: DigestFacts, limit: int) -> tuple[Table, ...]:
-    if facts.before.empty or facts.accounts.empty:
+    """Drops and gains of `MOVE_POINTS` or more against each comparison, biggest first."""
+    compared = [c for c in facts.comparisons if c.available]
+    now = facts.accounts
+    if not compared or now.empty:
         return ()
-    both = facts.accounts.join(facts.before.add_suffix("_before"), how="inner")
-    both["delta"] = both["score"] - both["score_before"]
+    changes = pd.DataFrame(
+        {
+            k: [
+                health_change(float(score), None if pd.isna(then) else float(then))
+                for score, then in zip(
+                    now["score"], c.before["score"].reindex(now.index), strict=True
+                )
+            ]
+            for k, c in enumerate(compared)
+        },
+        index=now.index,
+        dtype=float,
+    ).dropna(how="all")
+    if changes.empty:
+        return ()
+    values = changes.to_numpy(dtype=float)
+    by = np.nanargmax(np.abs(values), axis=1)  # the larger of an account's moves decides
+    moved = pd.DataFrame(
+        {"move": values[np.arange(len(values)), by], "by": by}, index=changes.index
+    )
+    moved = moved[moved["move"].abs() >= MOVE_POINTS].join(now[["account", "score", "band"]])
     tables = []
     for down in (True, False):
-        moved = both[both["delta"] < -0.5] if down else both[both["delta"] > 0.5]
-        moved = moved.sort_values("delta", ascending=not down).head(limit)
-        if moved.empty:
+        side = moved[moved["move"] < 0] if down else moved[moved["move"] > 0]
+        if side.empty:
             continue
+        shown = side.assign(size=side["move"].abs()).sort_values(
+            ["size", "account"], ascending=[False, True]
+        )
+        rows = []
+        for account_id, row in shown.head(limit).iterrows():
+            comparison = compared[int(row["by"])]
+            why = _biggest_change(
+                now.at[account_id, "components"], comparison.components(account_id), down
+            )
+            rows.append(
+                (
+                    str(row["account"]),
+                    f"{row['score']:.0f} {row['band']}",
+                    *(signed(changes.at[account_id, k]) for k in range(len(compared))),
+                    why or "—",
+                )
+            )
         tables.append(
             Table(
-                ("Account", "Health", "Change", "Why"),
-                tuple(
-                    (
-                        str(row.account),
-                        f"{row.score:.0f} {row.band}",
-                        signed(row.delta),
-                        _biggest_change(row.components, row.components_before, down) or "—",
-                    )
-                    for row in moved.itertuples()
+                ("Account", "Health", *(_span(c) for c in compared), "Why"),
+                tuple(rows),
+                title=(
+                    f"Biggest {'drops' if down else 'gains'} in health, "
+                    f"≥ {MOVE_POINTS:.0f} points ({len(side)})"
                 ),
-                title="Biggest drops in health" if down else "Biggest gains in health",
             )
         )
     return tuple(tables)
 
 
+@dataclass(frozen=True, slots=True)
+class _Risks:
+    tables: tuple[Table, ...]
+    details: dict[str, Any]
+    quiet: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _earlier(
+    previous: dict[str, Any] | None, key: str, fallback: set[int] | None
+) -> set[int] | None:
+    """Who was in the red (or at high risk) before: as the previous digest reported, else as
+    the snapshot one period earlier says; None when neither knows."""
+    if previous is not None and previous.get(key) is not None:
+        return {int(i) for i in previous[key]}
+    return fallback
+
+
 def _new_risks(
     facts: DigestFacts, previous: dict[str, Any] | None, config: Config, limit: int
-) -> tuple[tuple[Table, ...], dict[str, Any]]:
+) -> _Risks:
     accounts = facts.accounts
+    high_from = config.churn.high_risk_from
     red = accounts[accounts["band"] == _RED]
-    high = accounts[accounts["probability"].fillna(0) >= config.churn.high_risk_from]
-    details = {"red": _ids(red), "high_risk": _ids(high)}
-    if previous is not None:
-        was_red, was_high = set(previous.get("red", [])), set(previous.get("high_risk", []))
-    else:  # the first digest: compare with the snapshot one period earlier
-        was_red = set(facts.before.index[facts.before["band"] == _RED])
-        known = facts.before["probability"].notna()
-        was_high = set(
-            facts.before.index[known & (facts.before["probability"] >= config.churn.high_risk_from)]
-        )
-        if not known.any():  # no earlier risk to compare with: every high risk is news
-            was_high = set()
-    all_new_red = red[~red.index.isin(list(was_red))]
-    all_new_high = high[~high.index.isin(list(was_high))]
-    new_red = all_new_red.sort_values("score").head(limit)
-    new_high = all_new_high.sort_values("probability", ascending=False).head(limit)
+    high = accounts[accounts["probability"].fillna(0) >= high_from]
+    risk_known = bool(accounts["probability"].notna().any())
+    details = {"red": _ids(red), "high_risk": _ids(high) if risk_known else None}
+    period = facts.comparisons[0] if facts.comparisons else None
+    before = period.before if period is not None and period.available else None
+    was_red = _earlier(
+        previous, "red", None if before is None else set(before.index[before["band"] == _RED])
+    )
+    was_high = _earlier(
+        previous,
+        "high_risk",
+        set(before.index[before["probability"].fillna(0) >= high_from])
+        if before is not None and period is not None and period.knows_churn_risk
+        else None,
+    )
     tables = []
-    if not new_red.empty:
-        tables.append(
-            Table(
-                ("Account", "Health", "Owner", "Weakest"),
-                tuple(
-                    (
-                        str(r.account),
-                        f"{r.score:.0f}",
-                        str(r.owner or "—"),
-                        _weakest(r.components) or "—",
-                    )
-                    for r in new_red.itertuples()
-                ),
-                title=f"Entered the red band ({len(all_new_red)})",
+    quiet = []
+    notes = []
+    if was_red is not None:
+        all_new_red = red[~red.index.isin(list(was_red))]
+        new_red = all_new_red.sort_values("score").head(limit)
+        if new_red.empty:
+            quiet.append("no account newly in the red band")
+        else:
+            tables.append(
+                Table(
+                    ("Account", "Health", "Owner", "Weakest"),
+                    tuple(
+                        (
+                            str(r.account),
+                            f"{r.score:.0f}",
+                            str(r.owner or "—"),
+                            _weakest(r.components) or "—",
+                        )
+                        for r in new_red.itertuples()
+                    ),
+                    title=f"Entered the red band ({len(all_new_red)})",
+                )
             )
-        )
-    if not new_high.empty:
-        tables.append(
-            Table(
-                ("Account", "Churn risk", "Owner", "Main driver"),
-                tuple(
-                    (
-                        str(r.account),
-                        percent(r.probability, 0),
-                        str(r.owner or "—"),
-                        str(r.driver or "—"),
-                    )
-                    for r in new_high.itertuples()
-                ),
-                title=(
-                    f"Newly at high churn risk, ≥ {config.churn.high_risk_from:.0%} "
-                    f"({len(all_new_high)})"
-                ),
+    if was_high is not None and risk_known:
+        all_new_high = high[~high.index.isin(list(was_high))]
+        new_high = all_new_high.sort_values("probability", ascending=False).head(limit)
+        if new_high.empty:
+            quiet.append("no account newly at high churn risk")
+        else:
+            tables.append(
+                Table(
+                    ("Account", "Churn risk", "Owner", "Main driver"),
+                    tuple(
+                        (
+                            str(r.account),
+                            likelihood(r.probability),
+                            str(r.owner or "—"),
+                            str(r.driver or "—"),
+                        )
+                        for r in new_high.itertuples()
+                    ),
+                    title=f"Newly at high churn risk, ≥ {high_from:.0%} ({len(all_new_high)})",
+                )
             )
+    elif risk_known and not high.empty:
+        why = (
+            f"the snapshot of {period.day:%Y-%m-%d} has no churn risk to compare with"
+            if period is not None and before is not None
+            else "there is no earlier snapshot to compare with"
         )
-    return tuple(tables), details
+        notes.append(
+            f"{count(len(high), 'account')} at high churn risk (≥ {high_from:.0%}); which of "
+            f"them are new is not known: {why}."
+        )
+    if len(quiet) == 2:
+        quiet = ["no new risks"]
+    return _Risks(tuple(tables), details, quiet, notes)
 
 
 def _weakest(components: dict[str, Any]) -> str | None:
@@ -151,23 +246,32 @@ def _weakest(components: dict[str, Any]) -> str | None:
 def _renewals(
     facts: DigestFacts, currency: str, limit: int
 ) -> tuple[tuple[Fact, ...], Table | None]:
+    """ARR renewing within each horizon, and the month's renewals most worth a call.
+
+    The table shows the most ARR at risk (ARR × churn risk) first, then the most ARR: of
+    thirty renewals this month, the five soonest are rarely the five that matter.
+    """
     renewals = facts.renewals
     if renewals.empty:
         return (), None
     risk = facts.accounts["probability"]
     renewals = renewals.assign(probability=renewals["account_id"].map(risk))
+    renewals = renewals.assign(at_stake=renewals["arr"] * renewals["probability"].fillna(0))
     facts_out = []
     for horizon in RENEWAL_HORIZONS:
         due = renewals[renewals["days"] <= horizon]
-        at_stake = float((due["arr"] * due["probability"].fillna(0)).sum())
+        at_stake = arr_at_stake(due["arr"], due["probability"])
         facts_out.append(
             Fact(
                 f"Renewing in {horizon} days",
                 f"{count(len(due), 'account')}, {money(float(due['arr'].sum()), currency)}"
-                f" ({money(at_stake, currency)} at risk)",
+                f" ({money(at_stake, currency)} ARR at stake)",
             )
         )
-    soon = renewals[renewals["days"] <= RENEWAL_HORIZONS[0]].head(limit)
+    month = renewals[renewals["days"] <= RENEWAL_HORIZONS[0]]
+    soon = month.sort_values(
+        ["at_stake", "arr", "renewal_date"], ascending=[False, False, True]
+    ).head(limit)
     table = (
         Table(
             ("Account", "Renews", "ARR", "Churn risk"),
@@ -176,11 +280,14 @@ def _renewals(
                     str(r.account),
                     f"{r.renewal_date:%b %d}",
                     money(float(r.arr), currency),
-                    percent(r.probability, 0),
+                    likelihood(r.probability),
                 )
                 for r in soon.itertuples()
             ),
-            title=f"Renewing in the next {RENEWAL_HORIZONS[0]} days",
+            title=(
+                f"Renewing in the next {RENEWAL_HORIZONS[0]} days, most ARR at stake first "
+                f"({len(month)})"
+            ),
         )
         if not soon.empty
         else None
@@ -209,7 +316,12 @@ def _overdue(facts: DigestFacts, now: dt.datetime, limit: int) -> Table | None:
 def _kpis(facts: DigestFacts, currency: str) -> tuple[Metric, ...]:
     accounts = facts.accounts
     average = float(accounts["score"].mean())
-    before = float(facts.before["score"].mean()) if not facts.before.empty else math.nan
+    period = facts.comparisons[0] if facts.comparisons else None
+    before = (
+        float(period.before["score"].mean())
+        if period is not None and period.available
+        else math.nan
+    )
     change = average - before
     red = int((accounts["band"] == _RED).sum())
     year = facts.retention
@@ -219,7 +331,9 @@ def _kpis(facts: DigestFacts, currency: str) -> tuple[Metric, ...]:
         Metric(
             "Average health",
             f"{average:.0f}/100",
-            delta=None if math.isnan(change) else signed(change, 1),
+            delta=None
+            if math.isnan(change) or period is None
+            else f"{signed(change, 1)} in {_span(period)}",
             trend=None
             if math.isnan(change)
             else Trend.UP
@@ -238,12 +352,12 @@ def _kpis(facts: DigestFacts, currency: str) -> tuple[Metric, ...]:
 def _nps_line(facts: DigestFacts, days: int) -> str | None:
     result = facts.nps
     period = "today" if days == 1 else "this week"
-    if result.score is None or result.ci_low is None or result.ci_high is None:
+    if result.score is None:
         return None
+    # A few answers still make a line, saying there are too few for an interval.
     return (
-        f"NPS {period}: {result.score:+.0f} (95 % interval {result.ci_low:+.0f} to "
-        f"{result.ci_high:+.0f}, n = {result.n}; {result.promoters} promoters, "
-        f"{result.detractors} detractors)."
+        f"NPS {period}: {signed(result.score)} ({interval(result.ci_low, result.ci_high)}, "
+        f"n = {result.n}; {result.promoters} promoters, {result.detractors} detractors)."
     )
 
 
@@ -278,20 +392,20 @@ def build_digest(
         )
         return Digest(
             Reply(heading=heading, paragraphs=(f"Nothing to report: {why}.",)),
-            {"red": [], "high_risk": []},
+            {"red": None, "high_risk": None},  # not known, which is not "none"
         )
     movers = _movers(facts, limit)
-    risks, details = _new_risks(facts, previous, config, limit)
+    risks = _new_risks(facts, previous, config, limit)
     renewal_facts, renewal_table = _renewals(facts, currency, limit)
     overdue = _overdue(facts, now, limit)
     nps_line = _nps_line(facts, days)
-    tables = (*risks, *movers, *(t for t in (overdue, renewal_table) if t is not None))
+    tables = (*risks.tables, *movers, *(t for t in (overdue, renewal_table) if t is not None))
     paragraphs = tuple(p for p in (nps_line,) if p)
     quiet = []
-    if not movers:
-        quiet.append("no health moves")
-    if not risks:
-        quiet.append("no new risks")
+    missing = [c.day for c in facts.comparisons if not c.available]
+    if not movers and len(missing) < len(facts.comparisons):
+        quiet.append(f"no health moves of {MOVE_POINTS:.0f} points or more")
+    quiet.extend(risks.quiet)
     if not facts.overdue:
         quiet.append("no follow-ups past SLA")
     if facts.renewals.empty:
@@ -301,6 +415,10 @@ def build_digest(
     notes = []
     if quiet:
         notes.append("Quiet: " + ", ".join(quiet) + ".")
+    if missing:
+        days_missing = " or ".join(f"{day:%Y-%m-%d}" for day in missing)
+        notes.append(f"No health snapshot from {days_missing} to measure changes against.")
+    notes.extend(risks.notes)
     if facts.snapshot_day != facts.as_of and facts.snapshot_day is not None:
         notes.append(f"Health as of the last snapshot, {facts.snapshot_day:%Y-%m-%d}.")
     charts = (
@@ -324,4 +442,4 @@ def build_digest(
         notes=tuple(notes),
         actions=actions,
     )
-    return Digest(reply, details)
+    return Digest(reply, risks.details)

@@ -3,23 +3,31 @@
 A morning digest for a 10,000-account portfolio must be ready in about a second, and
 computing every account's health and churn risk from raw usage takes longer than that.
 The day's snapshot (`metrics_core.daily`) already holds both, so a digest reads it, and
-compares it with the snapshot one period earlier for movers and band changes.
+compares it with earlier snapshots for movers, band changes and new churn risks.
+
+Which earlier snapshots: a weekly digest compares with the snapshot exactly 7 days before
+(`health.compared_day`, the comparison behind the health answer's "-15 in 7 days"). A
+daily digest compares with the previous snapshot day, for what changed overnight, *and*
+with the one 7 days before: a CS manager reading it each morning must not miss an account
+sliding 2 points a day, which never looks like news overnight but is 14 points in a week.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy import Select, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.types import String
+from sqlalchemy.types import String, Text
 
 from metrics_core.config import Config
 from metrics_core.digests import Scope
 from metrics_core.frames import movements, survey_responses
+from metrics_core.health import compared_day
 from metrics_core.models import (
     Account,
     DigestScope,
@@ -39,6 +47,44 @@ _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]
 
 TREND_DAYS = 30
 RENEWAL_HORIZONS = (30, 60, 90)
+WEEK = 7
+"""Every digest reports the change over a week, the one the health answer gives."""
+MOVE_POINTS = 5.0
+"""A health change smaller than this (in points of the 0–100 score) is not a mover.
+
+Scores wobble by a point or two from one day to the next as 30-day windows roll; a list
+of such moves hides the account that lost 15. Five points is a sixth of the default
+yellow band (40–70): a few such moves take an account into another band.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """An earlier snapshot day that changes are measured against."""
+
+    day: dt.date
+    days: int
+    """How many days before the digest's snapshot day it is."""
+    before: pd.DataFrame
+    """Index account_id: score, band, probability, and components_json (the components as
+    stored, decoded by `components` for the few accounts shown); empty when that day has no
+    snapshot (then nothing is compared with it)."""
+
+    @property
+    def available(self) -> bool:
+        return not self.before.empty
+
+    def components(self, account_id: int) -> dict[str, Any]:
+        """One account's component scores that day; {} when it had no snapshot."""
+        if account_id not in self.before.index:
+            return {}
+        stored = self.before.at[account_id, "components_json"]
+        return dict(json.loads(stored)) if stored else {}
+
+    @property
+    def knows_churn_risk(self) -> bool:
+        """Whether that day's snapshot holds churn risk (backfilled days hold none)."""
+        return bool(self.before["probability"].notna().any())
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +102,14 @@ class Overdue:
 @dataclass(frozen=True, slots=True)
 class DigestFacts:
     as_of: dt.date
-    since: dt.date
     snapshot_day: dt.date | None
-    compared_day: dt.date | None
     accounts: pd.DataFrame
     """Index account_id: account, owner, segment, score, band, components, probability,
     driver, arr; from the latest snapshot on or before `as_of`."""
-    before: pd.DataFrame
-    """Index account_id: score, band, components; the snapshot on or before `since`."""
+    comparisons: tuple[Comparison, ...]
+    """What changes are measured against, nearest first: the first is one period earlier
+    (the previous snapshot day for a daily digest, 7 days for a weekly one), then the week
+    for a daily digest. Empty without a snapshot."""
     retention: RetentionResult
     renewals: pd.DataFrame
     """account_id, account, renewal_date, arr, days (to renewal), within the longest horizon."""
@@ -87,6 +133,24 @@ def _snapshot_day(session: Session, on_or_before: dt.date) -> dt.date | None:
     )
 
 
+def _compared_days(session: Session, snapshot_day: dt.date, days: int) -> list[dt.date]:
+    """The days a digest of `days` days measures changes against, nearest first.
+
+    Daily: the previous snapshot day (the day before, or the last one within the week when
+    the service missed a day), then the week. Weekly: the week.
+    """
+    week = compared_day(snapshot_day, WEEK)
+    if days >= WEEK:
+        return [week]
+    previous = session.scalar(
+        select(func.max(HealthSnapshot.day)).where(
+            HealthSnapshot.day < snapshot_day, HealthSnapshot.day > week
+        )
+    )
+    nearest = previous or compared_day(snapshot_day, days)
+    return [nearest, week] if nearest != week else [week]
+
+
 _SNAPSHOT_COLUMNS = [
     "account_id",
     "account",
@@ -98,6 +162,7 @@ _SNAPSHOT_COLUMNS = [
     "probability",
     "driver",
 ]
+_EARLIER_COLUMNS = ["account_id", "score", "band", "components_json", "probability"]
 
 
 def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFrame:
@@ -122,8 +187,31 @@ def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFr
         .where(HealthSnapshot.day == day),
         scope,
     )
-    rows = [tuple(r) for r in session.execute(statement)]
+    # Core rows as plain tuples: the ORM's per-row work costs more than the query here.
+    rows = list(map(tuple, session.connection().execute(statement)))
     return pd.DataFrame(rows, columns=_SNAPSHOT_COLUMNS).set_index("account_id")
+
+
+def _earlier_snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataFrame:
+    """The scope's snapshots of an earlier `day`, with only what changes are measured on.
+
+    The components stay as stored text: a whole portfolio's worth of JSON decoded for the
+    handful of movers a digest shows would cost a tenth of its second.
+    """
+    statement = _in_scope(
+        select(
+            HealthSnapshot.account_id,
+            HealthSnapshot.score,
+            HealthSnapshot.band,
+            cast(HealthSnapshot.components, Text),
+            HealthSnapshot.churn_probability,
+        )
+        .join(Account, Account.id == HealthSnapshot.account_id)
+        .where(HealthSnapshot.day == day),
+        scope,
+    )
+    rows = list(map(tuple, session.connection().execute(statement)))  # see `_snapshots`
+    return pd.DataFrame(rows, columns=_EARLIER_COLUMNS).set_index("account_id")
 
 
 def _trend(session: Session, as_of: dt.date, scope: Scope) -> list[tuple[dt.date, float]]:
@@ -211,15 +299,16 @@ def gather(
 
     `window` is the period in UTC instants (survey answers are instants, not days).
     """
-    since = as_of - dt.timedelta(days=days)
     snapshot_day = _snapshot_day(session, as_of)
-    compared_day = _snapshot_day(session, since)
-    if compared_day == snapshot_day:  # no earlier snapshot to compare with
-        compared_day = None
     accounts = _snapshots(session, snapshot_day, scope)
-    before = _snapshots(session, compared_day, scope)[
-        ["score", "band", "components", "probability"]
-    ]
+    comparisons = (
+        ()
+        if snapshot_day is None
+        else tuple(
+            Comparison(day, (snapshot_day - day).days, _earlier_snapshots(session, day, scope))
+            for day in _compared_days(session, snapshot_day, days)
+        )
+    )
     ids = _account_ids(session, scope)
     moves = movements(session, ids, until=as_of)
     accounts["arr"] = arr_by_account(moves, as_of + dt.timedelta(days=1)).reindex(accounts.index)
@@ -235,11 +324,9 @@ def gather(
     )
     return DigestFacts(
         as_of=as_of,
-        since=since,
         snapshot_day=snapshot_day,
-        compared_day=compared_day,
         accounts=accounts,
-        before=before,
+        comparisons=comparisons,
         retention=year,
         renewals=_renewals(session, as_of, scope),
         overdue=_overdue(session, scope, config, now),
