@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from metrics_core.db import insert_or_ignore
@@ -31,6 +32,7 @@ LEASE = dt.timedelta(seconds=60)
 _BASE_BACKOFF_S = 2.0
 _MAX_BACKOFF_S = 15 * 60.0
 _ERROR_MAX_CHARS = 500
+_IN_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +112,52 @@ def touch(session: Session, *, follow_up_id: int, kinds: tuple[str, ...], now: d
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def withdraw(session: Session, *, follow_up_ids: Sequence[int]) -> int:
+    """Take back the messages about these follow-ups that were never posted; how many.
+
+    For answers whose moment passed before anyone could have seen their alerts (a history
+    loaded after the fact): posting them now would announce as news what was dealt with
+    long ago. Deleting beats marking them delivered, which would claim a message nobody
+    saw and would be posted anew by the next change to its follow-up. A message already
+    posted (or possibly posted: a send in flight) stays, so it keeps being edited.
+    """
+    ids = sorted(set(follow_up_ids))
+    removed = 0
+    for begin in range(0, len(ids), _IN_CHUNK):
+        result = session.execute(
+            delete(Delivery)
+            .where(
+                Delivery.follow_up_id.in_(ids[begin : begin + _IN_CHUNK]),
+                Delivery.message_id.is_(None),
+                Delivery.sending_since.is_(None),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+    return removed
+
+
 def lease_due(
-    session: Session, now: dt.datetime, *, limit: int = 20, lease: dt.timedelta = LEASE
+    session: Session,
+    now: dt.datetime,
+    *,
+    limit: int = 20,
+    lease: dt.timedelta = LEASE,
+    platforms: Collection[str] | None = None,
 ) -> list[Due]:
-    """Lease up to `limit` due rows to the caller until `now + lease`."""
+    """Lease up to `limit` due rows to the caller until `now + lease`.
+
+    `platforms` limits the lease to the platforms the caller can send to: a row for any
+    other stays pending, for a process that can (another replica, or this one once the
+    platform is configured), instead of failing here.
+    """
     rows = session.scalars(
         select(Delivery)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
+            *(() if platforms is None else (Delivery.platform.in_(tuple(platforms)),)),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -220,6 +258,16 @@ def next_due_at(session: Session) -> dt.datetime | None:
     return session.scalar(
         select(func.min(Delivery.next_attempt_at)).where(Delivery.status == DeliveryStatus.PENDING)
     )
+
+
+def pending_by_platform(session: Session) -> dict[str, int]:
+    """How many messages wait to be sent, per platform."""
+    rows = session.execute(
+        select(Delivery.platform, func.count())
+        .where(Delivery.status == DeliveryStatus.PENDING)
+        .group_by(Delivery.platform)
+    )
+    return {str(platform): int(n) for platform, n in rows}
 
 
 def pending_count(session: Session) -> int:

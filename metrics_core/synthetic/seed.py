@@ -8,6 +8,10 @@ sequences are moved past them afterwards so ordinary inserts carry on from there
 
 Each generator has its own random stream derived from the seed, so tuning how tickets
 are drawn never reshuffles usage, and usage blocks are independent of each other.
+
+The last three months of survey answers are the exception to bulk writing: they arrive through
+the survey webhook's intake and the team follows them up (`synthetic.followups`), in the
+same transaction, after the bulk tables they read.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from metrics_core.db import writer
 from metrics_core.models import Base
 from metrics_core.synthetic.accounts import FEATURES, AccountPlan, plan_accounts, segment_counts
 from metrics_core.synthetic.activities import plan_activities, plan_cs_costs
+from metrics_core.synthetic.followups import replay, split_answers
 from metrics_core.synthetic.surveys import plan_surveys
 from metrics_core.synthetic.team import plan_team
 from metrics_core.synthetic.text import Picker
@@ -60,6 +65,7 @@ _STREAMS = {
     "surveys": 5,
     "activities": 6,
     "costs": 7,
+    "followups": 8,
 }
 
 
@@ -78,6 +84,7 @@ class SeedSummary:
     survey_responses: int
     activities: int
     cs_costs: int
+    follow_ups: int
     seconds: float
 
 
@@ -119,6 +126,12 @@ class _Writer:
                 self.progress(table, self.written[table])
 
         write_frame(self.connection, _table(table), frame, progress=advance)
+
+    def add(self, table: str, rows: int) -> None:
+        """Rows written by other means than `write` (the replayed answers)."""
+        self.written[table] = self.written.get(table, 0) + rows
+        if self.progress is not None:
+            self.progress(table, self.written[table])
 
 
 def _contract_frames(
@@ -172,10 +185,14 @@ def _contract_frames(
 
 
 def _reset_sequences(connection: Connection) -> None:
-    """Move PostgreSQL's id sequences past the ids written here."""
-    for name in TABLES_WITH_IDS:
+    """Move PostgreSQL's id sequences just past the ids written here (to 1 in an empty
+    table, so that follow-ups are numbered alike after `--replace` and in a new database)."""
+    for name in (*TABLES_WITH_IDS, "follow_ups"):
         connection.execute(
-            text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), max(id)) FROM \"{name}\"")
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f'coalesce(max(id), 0) + 1, false) FROM "{name}"'
+            )
         )
 
 
@@ -243,16 +260,17 @@ def seed_database(
         tables.write("tickets", tickets.frame)
         rng = _rng(seed, "surveys")
         surveys = plan_surveys(plan, tickets, rng, Picker(rng), id_base["survey_responses"])
-        tables.write("survey_responses", surveys)
+        older, recent = split_answers(surveys, window)
+        tables.write("survey_responses", older)
         rng = _rng(seed, "activities")
         activities = plan_activities(plan, rng, Picker(rng), id_base["activities"])
         tables.write("activities", activities)
         costs = plan_cs_costs(plan, _rng(seed, "costs"), id_base["cs_costs"])
         tables.write("cs_costs", costs)
-        input_versions.bump(connection)
-
         if connection.dialect.name == "postgresql":
-            _reset_sequences(connection)
+            _reset_sequences(connection)  # the replay inserts the ordinary way
+        replay(connection, recent, plan, team, _rng(seed, "followups"), advance=tables.add)
+        input_versions.bump(connection)
         written = dict(tables.written)
     return SeedSummary(
         accounts=written.get("accounts", 0),
@@ -266,5 +284,6 @@ def seed_database(
         survey_responses=written.get("survey_responses", 0),
         activities=written.get("activities", 0),
         cs_costs=written.get("cs_costs", 0),
+        follow_ups=written.get("follow_ups", 0),
         seconds=time.perf_counter() - started,
     )

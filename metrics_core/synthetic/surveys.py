@@ -3,6 +3,11 @@
 Scores are drawn around the account's mood when the customer answered, so NPS falls
 while an account declines and detractors cluster in the accounts that later churn:
 the pattern the churn model and the closed-loop follow-ups are built to catch.
+
+Two answers are scripted, so every data set has them whatever its size: Acme's
+detractor five days ago (the story the docs tell) and a detractor from the unhappiest
+other customer on the evening before the as-of day, the answer that still waits for
+its claim when the demo opens (see `synthetic.followups`).
 """
 
 from __future__ import annotations
@@ -16,10 +21,8 @@ from metrics_core.synthetic.text import TOPICS, Picker, nps_comment, support_com
 from metrics_core.synthetic.tickets import CATEGORIES, Tickets
 from metrics_core.synthetic.window import (
     DAY_SECONDS,
-    BoolArray,
     FloatArray,
     IntArray,
-    as_bool,
     as_float,
     as_int,
 )
@@ -48,6 +51,13 @@ ACME_NPS_COMMENT = (
     "have gone back to spreadsheets."
 )
 QUIET_BEFORE_ACME_DAYS = 14
+
+# The evening before the as-of day, after the CSMs' working day: still inside the SLA
+# through most of the as-of day, and already reminded by then.
+EVE_NPS_SCORE = 3
+EVE_NPS_SECONDS = 18 * 3600 + 50 * 60
+# What the scripted answers are, for their comments.
+_DRAWN, _ACME, _EVE = 0, 1, 2
 
 
 def _random_contact(plan: AccountPlan, rows: IntArray, rng: np.random.Generator) -> IntArray:
@@ -79,6 +89,21 @@ def _nps(plan: AccountPlan, rng: np.random.Generator) -> tuple[IntArray, IntArra
     seconds = np.floor(day * DAY_SECONDS + delay)
     keep = np.intersect1d(np.flatnonzero(answered), draws.observed(plan, as_int(rows), seconds))
     return as_int(rows[keep]), as_int(contact[keep]), as_float(seconds[keep])
+
+
+def _eve_account(plan: AccountPlan) -> int | None:
+    """The unhappiest customer other than Acme on the eve of the as-of day, if any."""
+    day = plan.window.last_index - 1
+    rows = np.arange(1, plan.count)
+    if day < 0 or not len(rows):
+        return None
+    surveyed = plan.is_customer(rows, day) & (
+        day - plan.first_start[rows] >= FIRST_SURVEY_AFTER_DAYS
+    )
+    candidates = rows[surveyed]
+    if not len(candidates):
+        return None
+    return int(candidates[np.argmin(plan.mood(candidates, day))])
 
 
 def plan_surveys(
@@ -119,24 +144,39 @@ def plan_surveys(
     support_score = np.where(is_csat, csat, ces)
 
     acme_day = window.last_index - ACME_NPS_DAYS_AGO
-    rows = np.concatenate([nps_rows, support_rows, [0]])
+    scripted_rows = [0]
+    scripted_seconds = [acme_day * DAY_SECONDS + 16 * 3600 + 5 * 60]
+    scripted_scores = [ACME_NPS_SCORE]
+    eve = _eve_account(plan)
+    if eve is not None:
+        scripted_rows.append(eve)
+        scripted_seconds.append((window.last_index - 1) * DAY_SECONDS + EVE_NPS_SECONDS)
+        scripted_scores.append(EVE_NPS_SCORE)
+    scripted = len(scripted_rows)
+    rows = np.concatenate([nps_rows, support_rows, scripted_rows])
     contact = np.concatenate(
-        [nps_contact, _random_contact(plan, as_int(support_rows), rng), plan.contacts.first_id[:1]]
+        [
+            nps_contact,
+            _random_contact(plan, as_int(support_rows), rng),
+            plan.contacts.first_id[scripted_rows],
+        ]
     )
-    seconds = np.concatenate(
-        [nps_seconds, support_seconds, [acme_day * DAY_SECONDS + 16 * 3600 + 5 * 60]]
-    )
-    kinds = np.concatenate([np.zeros(len(nps_rows)), np.where(is_csat, 1, 2), [0]]).astype(np.int64)
-    scores = np.concatenate([nps_score, support_score, [ACME_NPS_SCORE]]).astype(np.int64)
-    category = np.concatenate(
-        [np.zeros(len(nps_rows)), tickets.category[after_ticket], [0]]
+    seconds = np.concatenate([nps_seconds, support_seconds, scripted_seconds])
+    kinds = np.concatenate(
+        [np.zeros(len(nps_rows)), np.where(is_csat, 1, 2), np.zeros(scripted)]
     ).astype(np.int64)
-    acme = np.arange(len(rows)) == len(rows) - 1
+    scores = np.concatenate([nps_score, support_score, scripted_scores]).astype(np.int64)
+    category = np.concatenate(
+        [np.zeros(len(nps_rows)), tickets.category[after_ticket], np.zeros(scripted)]
+    ).astype(np.int64)
+    script = np.concatenate(
+        [np.full(len(rows) - scripted, _DRAWN), [_ACME, _EVE][:scripted]]
+    ).astype(np.int64)
     order = np.lexsort((contact, rows, seconds))
     rows, contact, seconds, kinds = rows[order], contact[order], seconds[order], kinds[order]
-    scores, category, acme = scores[order], category[order], acme[order]
+    scores, category, script = scores[order], category[order], script[order]
 
-    comments = _comments(plan, as_int(rows), kinds, scores, category, as_bool(acme), picker)
+    comments = _comments(plan, as_int(rows), kinds, scores, category, as_int(script), picker)
     position = (contact - plan.contacts.first_id[0]).tolist()
     stamps = window.stamps(seconds)
     ids = np.arange(1, len(rows) + 1, dtype=np.int64) + id_base
@@ -169,22 +209,26 @@ def _comments(
     kinds: IntArray,
     scores: IntArray,
     category: IntArray,
-    acme: BoolArray,
+    script: IntArray,
     picker: Picker,
 ) -> list[str | None]:
     comments: list[str | None] = []
-    for row, kind, score, cat, is_acme in zip(
+    for row, kind, score, cat, scripted in zip(
         rows.tolist(),
         kinds.tolist(),
         scores.tolist(),
         category.tolist(),
-        acme.tolist(),
+        script.tolist(),
         strict=True,
     ):
-        if is_acme:
+        if scripted == _ACME:
             comments.append(ACME_NPS_COMMENT)
             continue
         context = {"csm": plan.owner_first_name[row], "category": CATEGORY_WORDS[CATEGORIES[cat]]}
+        if scripted == _EVE:
+            topic = TOPICS[int(plan.pain_topic[row])]
+            comments.append(nps_comment(score, topic, picker, context))
+            continue
         if kind == 0:
             band = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
             if not picker.chance(COMMENT_RATE[band]):

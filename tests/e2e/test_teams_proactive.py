@@ -23,15 +23,17 @@ from apscheduler.job import Job
 from sqlalchemy import select
 
 from adapters.bootstrap import Container, build
-from metrics_core import migrate
+from metrics_core import followups, migrate
 from metrics_core.config import AccountAlerts, Alerts, Config, Digests
 from metrics_core.daily import take_snapshot
 from metrics_core.db import Database, make_engine
 from metrics_core.digests import DIGEST
-from metrics_core.models import Delivery, DeliveryStatus, DigestSubscription
+from metrics_core.followups import open_follow_ups
+from metrics_core.models import Delivery, DeliveryStatus, DigestSubscription, FollowUpStatus
 from metrics_core.risk import RiskModels
 from metrics_core.sla import SlaRun, run_sla
 from metrics_core.synthetic import seed_database
+from metrics_core.team import member_by_chat_id
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import BOT_ID, CHANNEL, DANA, MARCO
@@ -60,7 +62,11 @@ snapshot_at = "off"
 
 @pytest.fixture(scope="module")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Demo data with today's snapshot, which digests read; no account alerts queued."""
+    """Demo data with today's snapshot, which digests read; no account alerts queued.
+
+    The demo team's open follow-ups are claimed first, so the SLA rounds below remind and
+    escalate only the answers these tests send.
+    """
     path = tmp_path_factory.mktemp("teams-proactive") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
@@ -70,6 +76,12 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         digests=Digests(snapshot_at="off"),
     )
     database = Database(engine)
+    with database.writing() as session:
+        manager = member_by_chat_id(session, slack="U0MGR1")
+        assert manager is not None
+        for waiting in open_follow_ups(session, limit=1_000):
+            if waiting.status is FollowUpStatus.OPEN:
+                followups.claim(session, waiting.id, manager, dt.datetime.now(dt.UTC))
     take_snapshot(database, RiskModels(quiet), quiet, TODAY, dt.datetime.now(dt.UTC), backfill=1)
     database.close()
     return path

@@ -5,9 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+from sqlalchemy import select
+
 from metrics_core import outbox
 from metrics_core.db import Database, make_engine
-from metrics_core.models import Delivery, DeliveryStatus
+from metrics_core.models import (
+    AnswerBand,
+    Delivery,
+    DeliveryStatus,
+    FollowUp,
+    SurveyKind,
+    SurveyResponse,
+)
 from metrics_core.outbox import Target
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -114,3 +123,53 @@ def test_backoff_grows_and_is_capped() -> None:
     assert outbox.backoff(1) <= dt.timedelta(seconds=2)
     assert dt.timedelta(seconds=8) <= outbox.backoff(5) <= dt.timedelta(seconds=32)
     assert outbox.backoff(40) <= dt.timedelta(minutes=15)
+
+
+def test_withdraw_takes_back_only_messages_never_posted(db: Database) -> None:
+    """History loaded after the fact: its unsent alerts go; a message posted, or possibly
+    posted (a send in flight), stays so that it keeps being edited."""
+    with db.writing() as session:
+        follow_ups = []
+        for n in range(2):
+            response = SurveyResponse(
+                provider="test",
+                provider_response_id=f"r-{n}",
+                kind=SurveyKind.NPS,
+                score=3,
+                submitted_at=NOW,
+                received_at=NOW,
+                updated_at=NOW,
+            )
+            session.add(response)
+            session.flush()
+            follow_up = FollowUp(
+                survey_response_id=response.id, created_at=NOW, band=AnswerBand.DETRACTOR
+            )
+            session.add(follow_up)
+            session.flush()
+            follow_ups.append(follow_up.id)
+        for follow_up_id in follow_ups:
+            for channel in ("C1", "C2", "C3"):
+                outbox.enqueue(
+                    session,
+                    key=f"survey_alert:{follow_up_id}",
+                    kind="survey_alert",
+                    target=Target("slack", channel),
+                    follow_up_id=follow_up_id,
+                    now=NOW,
+                )
+    with db.writing() as session:
+        posted, in_flight = outbox.lease_due(session, NOW, limit=2)
+        outbox.mark_delivered(
+            session, posted.id, version=1, channel="C1", message_id="1.1", now=NOW
+        )
+    with db.writing() as session:
+        assert outbox.withdraw(session, follow_up_ids=follow_ups[:1]) == 1
+    with db.reading() as session:
+        kept = session.execute(select(Delivery.follow_up_id, Delivery.target)).all()
+    assert sorted(kept) == [
+        (follow_ups[0], "C1"),
+        (follow_ups[0], "C2"),
+        *((follow_ups[1], channel) for channel in ("C1", "C2", "C3")),
+    ]
+    assert in_flight.target.address == "C2"
