@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 
 from bot.context import BotContext
-from bot.formatting import money, percent
+from bot.formatting import likelihood, money
 from bot.identity import team_member
 from bot.reply import Fact, Metric, Reply, Table, Tone
 from bot.requests import Actor
@@ -76,7 +76,7 @@ def book_replies(
                     (
                         row.account,
                         f"{row.score:.0f} {row.band}",
-                        percent(row.probability, 0),
+                        likelihood(row.probability),
                         money(row.arr, currency),
                     )
                     for row in book.sort_values("score").head(ROWS).itertuples()
@@ -96,7 +96,7 @@ def book_replies(
                 tuple(
                     (
                         row.account,
-                        percent(row.probability, 0),
+                        likelihood(row.probability),
                         row.drivers[0][0] if row.drivers else "—",
                     )
                     for row in risky.head(ROWS).itertuples()
@@ -124,7 +124,7 @@ def book_replies(
                         f"{today + dt.timedelta(days=int(row.days_to_renewal)):%Y-%m-%d}",
                         money(row.renewal_arr, currency),
                         f"{row.score:.0f}",
-                        percent(row.probability, 0),
+                        likelihood(row.probability),
                     )
                     for row in soon.head(ROWS).itertuples()
                 ),

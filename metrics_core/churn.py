@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import decimal
 import numbers
+from collections.abc import Sequence
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -161,53 +162,38 @@ class ChurnModel:
         Raises ``ValueError`` when ``y`` holds a single class: there is nothing to learn,
         and the caller is expected to fall back to rule-based risk.
         """
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("X must be a pandas DataFrame")
-        if X.shape[1] == 0:
-            raise ValueError("X has no columns")
-        if not all(isinstance(c, str) for c in X.columns):
-            raise ValueError("column names must be strings")
-        if X.columns.has_duplicates:
-            duplicated = sorted(set(X.columns[X.columns.duplicated()]))
-            raise ValueError(f"duplicate column names: {duplicated}")
-        labels = _binary_labels(y)
-        if labels.size != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {labels.size} labels")
-        if np.unique(labels).size < 2:
-            raise ValueError(
-                "y holds a single class; a churn model needs both churned and retained rows"
-            )
+        kinds, features, z, labels = _fit_features(X, y)
+        return self._fit_model(kinds, features, z, labels)
 
-        kinds = {name: _column_kind(name, X[name]) for name in X.columns}
-        prepared = _prepare(X, kinds)
-        transformers = [
-            (f"c{i}", _encoder(kind), [name]) for i, (name, kind) in enumerate(kinds.items())
+    @classmethod
+    def fit_each(
+        cls, X: pd.DataFrame, y: ArrayLike, strengths: Sequence[float], *, max_iter: int = 2000
+    ) -> list[ChurnModel]:
+        """One model per regularisation strength ``C``, sharing one fitted preprocessing.
+
+        Choosing ``C`` on held-out data fits several models on the same rows; the
+        preprocessing does not depend on ``C`` and costs far more than the regression.
+        """
+        kinds, features, z, labels = _fit_features(X, y)
+        return [
+            cls(C=c, max_iter=max_iter)._fit_model(kinds, features, z, labels) for c in strengths
         ]
-        pipeline = Pipeline(
-            [
-                (
-                    "features",
-                    ColumnTransformer(
-                        transformers, remainder="drop", sparse_threshold=0.0, n_jobs=None
-                    ),
-                ),
-                (
-                    "model",
-                    LogisticRegression(
-                        C=self.C,
-                        solver="lbfgs",
-                        max_iter=self.max_iter,
-                        tol=1e-8,
-                        random_state=RANDOM_STATE,
-                    ),
-                ),
-            ]
-        )
-        pipeline.fit(prepared, labels)
 
-        features = pipeline.named_steps["features"]
-        model = pipeline.named_steps["model"]
-        z_train = np.asarray(features.transform(prepared), dtype=np.float64)
+    def _fit_model(
+        self,
+        kinds: dict[str, ColumnKind],
+        features: ColumnTransformer,
+        z_train: NDArray[np.float64],
+        labels: NDArray[np.int64],
+    ) -> Self:
+        model = LogisticRegression(
+            C=self.C,
+            solver="lbfgs",
+            max_iter=self.max_iter,
+            tol=1e-8,
+            random_state=RANDOM_STATE,
+        )
+        model.fit(z_train, labels)
         self._column_slices = [
             (name, features.output_indices_[f"c{i}"]) for i, name in enumerate(kinds)
         ]
@@ -215,7 +201,7 @@ class ChurnModel:
         self._z_mean = z_train.mean(axis=0)
         self._coef = np.asarray(model.coef_[0], dtype=np.float64)
         self._intercept = float(model.intercept_[0])
-        self._pipeline = pipeline
+        self._pipeline = Pipeline([("features", features), ("model", model)])
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> NDArray[np.float64]:
@@ -280,6 +266,35 @@ class ChurnModel:
         if missing:
             raise ValueError(f"X is missing column(s) the model was fitted with: {missing}")
         return _prepare(X, self._kinds)
+
+
+def _fit_features(
+    X: pd.DataFrame, y: ArrayLike
+) -> tuple[dict[str, ColumnKind], ColumnTransformer, NDArray[np.float64], NDArray[np.int64]]:
+    """Validate the training data, decide each column's encoding and fit the encoders."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError("X must be a pandas DataFrame")
+    if X.shape[1] == 0:
+        raise ValueError("X has no columns")
+    if not all(isinstance(c, str) for c in X.columns):
+        raise ValueError("column names must be strings")
+    if X.columns.has_duplicates:
+        duplicated = sorted(set(X.columns[X.columns.duplicated()]))
+        raise ValueError(f"duplicate column names: {duplicated}")
+    labels = _binary_labels(y)
+    if labels.size != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {labels.size} labels")
+    if np.unique(labels).size < 2:
+        raise ValueError(
+            "y holds a single class; a churn model needs both churned and retained rows"
+        )
+    kinds = {name: _column_kind(name, X[name]) for name in X.columns}
+    transformers = [
+        (f"c{i}", _encoder(kind), [name]) for i, (name, kind) in enumerate(kinds.items())
+    ]
+    features = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0, n_jobs=None)
+    z = np.asarray(features.fit_transform(_prepare(X, kinds)), dtype=np.float64)
+    return kinds, features, z, labels
 
 
 def _encoder(kind: ColumnKind) -> Pipeline:

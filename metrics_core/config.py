@@ -135,8 +135,9 @@ class UsageDrop(_Strict):
 
 
 class Churn(_Strict):
-    horizon_days: Annotated[int, Field(ge=30, le=365)] = 120
-    """Predict churn at renewals due within this many days of the as-of date."""
+    horizon_days: Annotated[int, Field(ge=30, le=1100)] = 365
+    """Churn risk is the probability of churning at the next renewal when it is due within
+    this many days (with annual contracts, always); a later renewal gets no probability."""
     min_churned_accounts: Annotated[int, Field(ge=5)] = 20
     """Below this many labelled churns the transparent rule-based risk is used."""
     high_risk_from: Share = 0.5

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from metrics_core.account_alerts import queue_account_alerts
 from metrics_core.config import Config
 from metrics_core.db import Database
+from metrics_core.digest_data import WEEK
 from metrics_core.health import backfill_snapshots
-from metrics_core.risk import RiskModels
+from metrics_core.risk import RiskModel, RiskModels
+
+RISK_COMPARED_DAYS = (1, WEEK)
+"""Days before a snapshot that digests compare churn risk with: the day before, the week."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +40,22 @@ def take_snapshot(
 ) -> DailyRun:
     """Store `day`'s snapshots (and `backfill` missing earlier days), then queue alerts.
 
-    Only `day` gets churn risk: a model is trained for one as-of day, and scoring past
-    days with today's model would rewrite history with hindsight.
+    `day` gets churn risk, and so do the backfilled days a digest compares with
+    (`RISK_COMPARED_DAYS` before it), each scored by the model as it would have been
+    trained on that day: only renewals decided by then, so no hindsight. Other backfilled
+    days get health only, which keeps a first backfill of a month quick.
     """
-    with db.reading() as session:
-        model = risk.get(session, day)
-    days = backfill_snapshots(db.engine, day, backfill, config, progress=progress, model=model)
+    compared = {day - dt.timedelta(days=n) for n in RISK_COMPARED_DAYS}
+
+    def risk_for(when: dt.date) -> RiskModel | None:
+        if when != day and when not in compared:
+            return None
+        with db.reading() as session:
+            return risk.get(session, when)
+
+    days = backfill_snapshots(
+        db.engine, day, backfill, config, progress=progress, risk_for=risk_for
+    )
     with db.writing() as session:
         alerts = queue_account_alerts(
             session, day, config, now, default_slack_channel=default_slack_channel

@@ -83,7 +83,9 @@ def top_decile(y_true: ArrayLike, p: ArrayLike, fraction: float = 0.1) -> tuple[
     return caught / n, caught / positives, n
 
 
-def calibration_table(y_true: ArrayLike, p: ArrayLike, bins: int = 10) -> pd.DataFrame:
+def calibration_table(
+    y_true: ArrayLike, p: ArrayLike, bins: int = 10, *, groups: ArrayLike | None = None
+) -> pd.DataFrame:
     """Observed churn rate against mean predicted probability, per probability bin.
 
     Bins have equal width on [0, 1]: bin k holds k/bins ≤ p < (k+1)/bins, and p = 1 falls
@@ -91,25 +93,30 @@ def calibration_table(y_true: ArrayLike, p: ArrayLike, bins: int = 10) -> pd.Dat
     which is how a CS team uses it. Empty bins are left out (no rows, nothing to compare).
 
     Columns: ``bin_low``, ``bin_high``, ``count``, ``mean_predicted``, ``observed_rate``,
-    one row per non-empty bin in increasing order of probability.
+    one row per non-empty bin in increasing order of probability. With ``groups`` (one
+    label per row, e.g. the renewal a prediction is about), a ``groups`` column counts the
+    distinct groups in each bin: predictions about the same renewal share its outcome, so
+    that count, not ``count``, is the sample size any interval around a rate should use.
     """
     labels, scores = _validate(y_true, p)
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"bins must be a positive int, got {bins!r}")
+    group_labels = None if groups is None else np.asarray(groups, dtype=object)
+    if group_labels is not None and group_labels.shape != labels.shape:
+        raise ValueError(f"groups has {group_labels.size} labels but p has {scores.size}")
     index = np.minimum(np.floor(scores * bins).astype(np.int64), bins - 1)
     rows = []
     for k in np.unique(index):
         in_bin = index == k
-        rows.append(
-            {
-                "bin_low": int(k) / bins,
-                "bin_high": (int(k) + 1) / bins,
-                "count": int(in_bin.sum()),
-                "mean_predicted": float(scores[in_bin].mean()),
-                "observed_rate": float(labels[in_bin].mean()),
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=["bin_low", "bin_high", "count", "mean_predicted", "observed_rate"],
-    )
+        row: dict[str, float | int] = {
+            "bin_low": int(k) / bins,
+            "bin_high": (int(k) + 1) / bins,
+            "count": int(in_bin.sum()),
+            "mean_predicted": float(scores[in_bin].mean()),
+            "observed_rate": float(labels[in_bin].mean()),
+        }
+        if group_labels is not None:
+            row["groups"] = len(set(group_labels[in_bin].tolist()))
+        rows.append(row)
+    columns = ["bin_low", "bin_high", "count", "mean_predicted", "observed_rate"]
+    return pd.DataFrame(rows, columns=[*columns, "groups"] if group_labels is not None else columns)

@@ -221,7 +221,10 @@ def _details(row: dict[str, Any], config: Config, as_of: dt.date) -> dict[str, s
         details["usage"] = "no usage data"
     else:
         active, seats = _f(row["active_users"]) or 0.0, int(row["seats"])
-        text = f"{active:.0f} of {seats} seats active on an average day"
+        if seats > 0:
+            text = f"{active:.0f} of {seats} seats active on an average day"
+        else:  # usage is scored against seats: without a count it is missing, not zero
+            text = f"{active:.0f} active users on an average day"
         prev = _f(row["active_users_prev"])
         if prev:
             text += f", {active / prev - 1:+.0%} against the previous {window} days"
@@ -233,6 +236,8 @@ def _details(row: dict[str, Any], config: Config, as_of: dt.date) -> dict[str, s
                 f"; usage dropped {-row['usage_drop_change']:.0%} below its usual "
                 f"level in the last {config.usage_drop.recent_days} days"
             )
+        if seats <= 0:
+            text += "; not scored: no seat count recorded (`seats` in `closeloop import accounts`)"
         details["usage"] = text
     total = int(row["features_total"])
     details["adoption"] = (
@@ -282,6 +287,20 @@ def _snapshot_scores(
     return {day: float(score) for day, score in rows}
 
 
+def compared_day(day: dt.date, days: int) -> dt.date:
+    """The snapshot a change "in `days` days" is measured against: exactly that far back.
+
+    Not the nearest earlier snapshot: a change called "in 7 days" spans 7 days or is not
+    given. The health answer and the digest's movers both take their earlier day here.
+    """
+    return day - dt.timedelta(days=days)
+
+
+def health_change(score: float, earlier: float | None) -> float | None:
+    """How far a score moved from an earlier one, to a tenth of a point; None without one."""
+    return None if earlier is None else round(score - earlier, 1)
+
+
 def _coverage(components: tuple[Component, ...], config: Config, segment: str) -> float:
     weights = config.health.weights_for(Segment(segment)).as_dict()
     total = sum(weights.values())
@@ -307,7 +326,7 @@ def account_health(
         )
         for name in COMPONENTS
     )
-    week, month = as_of - dt.timedelta(days=7), as_of - dt.timedelta(days=30)
+    week, month = compared_day(as_of, 7), compared_day(as_of, 30)
     history = _snapshot_scores(session, account_id, (week, month))
     score = float(scored["score"])
     return HealthResult(
@@ -315,8 +334,8 @@ def account_health(
         band=Band(scored["band"]),
         components=components,
         as_of=as_of,
-        change_7d=round(score - history[week], 1) if week in history else None,
-        change_30d=round(score - history[month], 1) if month in history else None,
+        change_7d=health_change(score, history.get(week)),
+        change_30d=health_change(score, history.get(month)),
         coverage=_coverage(components, config, inputs.columns["segment"][0]),
     )
 
@@ -375,12 +394,13 @@ def backfill_snapshots(
     days: int,
     config: Config,
     progress: Callable[[dt.date], None] | None = None,
-    model: RiskModel | None = None,
+    risk_for: Callable[[dt.date], RiskModel | None] | None = None,
 ) -> list[dt.date]:
     """Snapshots for `as_of` and the `days` before it that have none yet (oldest first).
 
     Today's snapshot is always recomputed (the day is not over); past days that already
-    have one are kept, because history should say what was known then.
+    have one are kept, because history should say what was known then. `risk_for(day)`
+    gives the churn model to score a day with (None: health only).
     """
     first = as_of - dt.timedelta(days=days)
     with Session(engine) as session:
@@ -392,7 +412,7 @@ def backfill_snapshots(
     wanted = [first + dt.timedelta(days=n) for n in range(days + 1)]
     todo = [day for day in wanted if day == as_of or day not in done]
     for day in todo:
-        store_snapshots(engine, day, config, model if day == as_of else None)
+        store_snapshots(engine, day, config, risk_for(day) if risk_for is not None else None)
         if progress is not None:
             progress(day)
     return todo

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from metrics_core.config import Config
 from metrics_core.health import score_frame
 from metrics_core.inputs import account_inputs
-from metrics_core.models import Account, Renewal, RenewalStatus, TeamMember
+from metrics_core.models import Account, Renewal, RenewalStatus, Segment, TeamMember
 from metrics_core.retention import SbgFit, fit_sbg
 from metrics_core.risk import RiskModel, churn_risk
 
@@ -99,8 +99,52 @@ def forecast(session: Session, as_of: dt.date, days: int) -> RenewalForecast:
     )
 
 
+def arr_at_stake(renewal_arr: pd.Series, probability: pd.Series) -> float:
+    """The ARR a set of renewals is expected to lose: Σ renewal ARR × churn probability.
+
+    The one definition of "ARR at stake" (renewals, digests, KPIs and churn top use it):
+    each renewal's ARR weighted by the probability of churning at that renewal. A renewal
+    with no probability (beyond the churn horizon) adds nothing rather than a guess.
+    """
+    weighted = renewal_arr.astype(float) * probability.astype(float)
+    return float(weighted.fillna(0.0).sum())
+
+
+@dataclass(frozen=True, slots=True)
+class AtStake:
+    """Open renewals due in the next `days` days and the ARR they are expected to lose."""
+
+    days: int
+    due: int
+    arr_due: float
+    at_stake: float
+
+
+def at_stake(
+    session: Session,
+    as_of: dt.date,
+    days: int,
+    config: Config,
+    model: RiskModel,
+    segment: Segment | None = None,
+) -> AtStake:
+    """ARR at stake in the renewals due in the next `days` days, for `kpis` and the like."""
+    due = renewals_due(session, as_of, days, config, model, segment=segment)
+    if due.empty:
+        return AtStake(days, 0, 0.0, 0.0)
+    return AtStake(
+        days, len(due), float(due["arr"].sum()), arr_at_stake(due["arr"], due["probability"])
+    )
+
+
 def renewals_due(
-    session: Session, as_of: dt.date, days: int, config: Config, model: RiskModel
+    session: Session,
+    as_of: dt.date,
+    days: int,
+    config: Config,
+    model: RiskModel,
+    *,
+    segment: Segment | None = None,
 ) -> pd.DataFrame:
     """Open renewals in the next `days` days with ARR at stake, health and churn risk."""
     rows = session.execute(
@@ -117,6 +161,7 @@ def renewals_due(
             Renewal.renewal_date >= as_of,
             Renewal.renewal_date <= as_of + dt.timedelta(days=days),
             Renewal.status == RenewalStatus.UPCOMING,
+            *([Account.segment == segment] if segment is not None else []),
         )
         .order_by(Renewal.renewal_date, Account.name)
     ).all()

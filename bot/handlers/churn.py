@@ -7,6 +7,7 @@ a champion gone quiet) and the reply always says which method produced the numbe
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 
@@ -14,10 +15,11 @@ from bot.accounts import resolve_account
 from bot.actions import details_action
 from bot.args import parse_count
 from bot.context import BotContext
-from bot.formatting import money, percent
+from bot.formatting import echoed, likelihood, money
 from bot.handlers.health import not_a_customer
-from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
 from bot.requests import CommandRequest
+from metrics_core.renewals import arr_at_stake
 from metrics_core.risk import Method, RiskModel, account_risk, top_risks
 
 USAGE = "churn <account> | churn top [N]"
@@ -25,11 +27,21 @@ DEFAULT_TOP = 10
 MAX_TOP = 25
 
 
-def _method_note(model: RiskModel, config_min: int) -> str:
+def method_note(model: RiskModel, config_min: int) -> str:
+    """Which method produced the numbers, on how much history, and how it was checked."""
     if model.method is Method.MODEL:
+        calibration = model.calibration
+        checked = (
+            f"calibrated on the {calibration.held_out_rows:,} predictions about renewals "
+            f"decided after {calibration.held_out_from:%Y-%m-%d}"
+            if calibration.held_out_from is not None
+            else "not yet calibrated (too few later renewals to check it on)"
+        )
         return (
-            f"Model: logistic regression trained on {model.trained_rows:,} past renewals "
-            f"({model.churned_accounts} churned accounts); drivers in log-odds."
+            f"Model: logistic regression on {model.trained_rows:,} month-end snapshots of "
+            f"accounts whose next renewal was decided ({model.churned_accounts} churned "
+            f"accounts), {checked}; drivers in log-odds. `closeloop model evaluate` "
+            "backtests it."
         )
     return (
         f"Rule-based risk: only {model.churned_accounts} churned accounts in the history "
@@ -53,8 +65,9 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
         count = parse_count(words[1], high=MAX_TOP) if len(words) > 1 else DEFAULT_TOP
         if count is None:
             return Reply(
-                heading=f"“{words[1]}” is not a count",
+                heading=f"“{echoed(words[1])}” is not a count",
                 paragraphs=(f"Usage: `churn top [N]` with N from 1 to {MAX_TOP}.",),
+                outcome=Outcome.PROBLEM,
             )
         return await _top(count, context)
     account = await resolve_account(request.args, context, USAGE, "churn")
@@ -70,11 +83,26 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
         return not_a_customer(account, today)
     probability = float(row["probability"])
     churn_rules = context.config.churn
-    facts = [Fact("ARR", money(row["arr"], context.config.revenue.currency))]
+    currency = context.config.revenue.currency
+    facts = [Fact("ARR", money(row["arr"], currency))]
+    renewal = None
     if not pd.isna(row["days_to_renewal"]):
-        renewal = today + dt.timedelta(days=int(row["days_to_renewal"]))
-        facts.append(
-            Fact("Next renewal", f"{renewal:%Y-%m-%d} ({int(row['days_to_renewal'])} days)")
+        days = int(row["days_to_renewal"])
+        renewal = today + dt.timedelta(days=days)
+        facts.append(Fact("Next renewal", f"{renewal:%Y-%m-%d} ({days} days)"))
+    if math.isnan(probability):
+        reason = (
+            f"its next renewal ({renewal:%Y-%m-%d}) is more than {churn_rules.horizon_days} "
+            "days away, beyond what today's signals can say"
+            if renewal is not None
+            else "it has no upcoming renewal on record (its contracts give it one: "
+            "`closeloop import contracts FILE`)"
+        )
+        return Reply(
+            heading=f"{account.name} — churn risk",
+            facts=tuple(facts),
+            paragraphs=(f"No churn probability for {account.name}: {reason}.",),
+            actions=(details_action(account.external_id),),
         )
     drivers = _drivers(row["drivers"])
     return Reply(
@@ -82,17 +110,15 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
         metrics=(
             Metric(
                 label="Churn risk",
-                value=percent(probability, 0),
+                value=likelihood(probability),
                 tone=_tone(probability, churn_rules.high_risk_from),
-                detail=(
-                    f"probability of churning at a renewal within {churn_rules.horizon_days} days"
-                ),
+                detail=f"probability of churning at its renewal on {renewal:%Y-%m-%d}",
             ),
         ),
         facts=tuple(facts),
         tables=(Table(("Driver raising the risk", "Effect"), drivers),) if drivers else (),
         paragraphs=() if drivers else ("Nothing stands out as raising this account's risk.",),
-        notes=(_method_note(model, churn_rules.min_churned_accounts),),
+        notes=(method_note(model, churn_rules.min_churned_accounts),),
         actions=(details_action(account.external_id),),
     )
 
@@ -111,18 +137,20 @@ async def _top(count: int, context: BotContext) -> Reply:
     rows = tuple(
         (
             row["account"],
-            percent(row["probability"], 0),
-            money(row["arr"], currency),
+            likelihood(row["probability"]),
+            money(row["renewal_arr"], currency),
             "—" if pd.isna(row["days_to_renewal"]) else f"{int(row['days_to_renewal'])} d",
             row["drivers"][0][0] if row["drivers"] else "—",
             row["owner"] or "unassigned",
         )
         for _, row in top.iterrows()
     )
-    at_stake = float((top["arr"].fillna(0) * top["probability"]).sum())
+    at_stake = arr_at_stake(top["renewal_arr"], top["probability"])
     return Reply(
         heading=f"Top {len(top)} churn risks",
-        facts=(Fact("Risk-weighted ARR at stake", money(at_stake, currency)),),
-        tables=(Table(("Account", "Risk", "ARR", "Renewal", "Main driver", "Owner"), rows),),
-        notes=(_method_note(model, context.config.churn.min_churned_accounts),),
+        facts=(Fact("ARR at stake at their renewals", money(at_stake, currency)),),
+        tables=(
+            Table(("Account", "Risk", "Renewal ARR", "Renews in", "Main driver", "Owner"), rows),
+        ),
+        notes=(method_note(model, context.config.churn.min_churned_accounts),),
     )

@@ -6,10 +6,10 @@ import math
 
 from bot.args import parse_count
 from bot.context import BotContext
-from bot.formatting import money, percent
-from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.formatting import echoed, likelihood, money, percent
+from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
 from bot.requests import CommandRequest
-from metrics_core.renewals import forecast, renewals_due
+from metrics_core.renewals import arr_at_stake, forecast, renewals_due
 from metrics_core.retention import SbgFit
 
 USAGE = "renewals [days]"
@@ -34,8 +34,9 @@ async def renewals_command(request: CommandRequest, context: BotContext) -> Repl
         parsed = parse_count(words[0].rstrip("dD"), high=730)
         if parsed is None or len(words) > 1:
             return Reply(
-                heading=f"“{request.args}” is not a number of days",
+                heading=f"“{echoed(request.args)}” is not a number of days",
                 paragraphs=(f"Usage: `{USAGE}`, e.g. `renewals 30` (1 to 730 days).",),
+                outcome=Outcome.PROBLEM,
             )
         days = parsed
     today = context.today()
@@ -59,27 +60,32 @@ async def renewals_command(request: CommandRequest, context: BotContext) -> Repl
             f"{row.renewal_date:%Y-%m-%d}",
             money(row.arr, currency),
             "—" if math.isnan(row.score) else f"{row.score:.0f} {row.band}",
-            percent(row.probability, 0),
+            likelihood(row.probability),
             row.owner or "unassigned",
         )
         for row in ordered.head(MAX_ROWS).itertuples()
     )
+    at_stake = arr_at_stake(due["arr"], due["probability"])
+    expected_churns = float(due["probability"].fillna(0.0).sum())
     facts = [
         Fact("Due", f"{len(due)} renewals, {money(float(due['arr'].sum()), currency)} ARR"),
         Fact(
-            f"High risk (≥ {high_from:.0%})",
+            f"High risk (≥ {percent(high_from, 0)})",
             f"{len(risky)} renewals, {money(float(risky['arr'].sum()), currency)} ARR",
         ),
     ]
     notes = []
     if outlook.fit is not None and not math.isnan(outlook.expected_arr):
+        cohort_loss = outlook.arr_due - outlook.expected_arr
         facts.append(
             Fact(
-                "Cohort forecast",
-                f"{outlook.expected_renewals:.0f} of {outlook.due} expected to renew, "
-                f"{money(outlook.expected_arr, currency)} ARR",
+                "Expected to churn",
+                f"{expected_churns:.0f} renewals, {money(at_stake, currency)} by churn risk; "
+                f"{outlook.due - outlook.expected_renewals:.0f}, "
+                f"{money(cohort_loss, currency)} by the cohort forecast",
             )
         )
+        notes.append(_reconciled(at_stake, cohort_loss, currency))
         notes.append(_forecast_note(outlook.fit))
     elif outlook.observed_rate is not None:
         facts.append(
@@ -90,18 +96,35 @@ async def renewals_command(request: CommandRequest, context: BotContext) -> Repl
             )
         )
     if len(due) > MAX_ROWS:
-        notes.append(f"Showing the {MAX_ROWS} with the most risk-weighted ARR of {len(due)}.")
-    at_stake = float((due["arr"] * due["probability"]).sum())
+        notes.append(f"Showing the {MAX_ROWS} with the most ARR at stake of {len(due)}.")
     return Reply(
         heading=heading,
         metrics=(
             Metric(
-                "Risk-weighted ARR at stake",
+                "ARR at stake",
                 money(at_stake, currency),
                 tone=Tone.BAD if len(risky) else Tone.NEUTRAL,
+                detail="each renewal's ARR × its churn risk",
             ),
         ),
         facts=tuple(facts),
         tables=(Table(("Account", "Renews", "ARR", "Health", "Risk", "Owner"), rows),),
         notes=tuple(notes),
+    )
+
+
+def _reconciled(at_stake: float, cohort_loss: float, currency: str) -> str:
+    """One line on why churn risk and the cohort forecast expect different losses."""
+    gap = at_stake - cohort_loss
+    if abs(gap) <= 0.2 * max(at_stake, cohort_loss, 1.0):
+        return (
+            "Churn risk and the cohort forecast agree within 20 %: the accounts due now "
+            "look like the customers who renewed at this point before."
+        )
+    direction = "more" if gap > 0 else "less"
+    return (
+        f"Churn risk expects {money(abs(gap), currency)} {direction} lost than the cohort "
+        "forecast, which knows only how often customers renewed at each renewal number; "
+        "churn risk also reads each account's usage, support, sentiment and contract "
+        "signals today."
     )

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from metrics_core.synthetic import draws
-from metrics_core.synthetic.accounts import AccountPlan
+from metrics_core.synthetic.accounts import LAPSED_YEARS, AccountPlan
 from metrics_core.synthetic.team import SEGMENTS
 from metrics_core.synthetic.text import Picker, activity_note
 from metrics_core.synthetic.tickets import pain_category
-from metrics_core.synthetic.window import DAY_SECONDS, IntArray, as_float, as_int
+from metrics_core.synthetic.window import DAY_SECONDS, IntArray, add_years, as_float, as_int
 
 KINDS = ("call", "email", "training", "qbr")
 # Touches per account per week at normal attention, by segment.
@@ -140,12 +140,15 @@ def plan_activities(
 
 
 def plan_cs_costs(plan: AccountPlan, rng: np.random.Generator, id_base: int) -> pd.DataFrame:
-    """One row per calendar month and segment, pro-rated where the window cuts a month.
+    """One row per calendar month and segment, pro-rated where the history cuts a month.
 
     Cost follows the ARR the segment's CSMs manage that month, at a rate per segment
-    that puts the whole team near the ~6 % cost-to-retain median of the design.
+    that puts the whole team near the ~6 % cost-to-retain median of the design. The cost
+    history reaches as far back as the contracts of the customers lost before the window,
+    so cost to retain can be asked of earlier years too.
     """
     window = plan.window
+    history_start = add_years(window.first, -LAPSED_YEARS)
     starts: list[int] = []
     ends: list[int] = []
     arrs: list[float] = []
@@ -163,10 +166,10 @@ def plan_cs_costs(plan: AccountPlan, rng: np.random.Generator, id_base: int) -> 
     period_end: list[dt.date] = []
     segment_names: list[str] = []
     amounts: list[float] = []
-    month = window.first.replace(day=1)
+    month = history_start.replace(day=1)
     while month <= window.as_of:
         following = (month + dt.timedelta(days=32)).replace(day=1)
-        first = max(month, window.first)
+        first = max(month, history_start)
         last = min(following - dt.timedelta(days=1), window.as_of)
         middle = (window.index(first) + window.index(last)) / 2
         live = (term_start <= middle) & (middle < term_end)

@@ -31,8 +31,6 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bot.args import Period
-from bot.catalog import build_registry
-from bot.context import BotContext
 from bot.handlers.nps import nps_reply
 from bot.reply import Reply
 from bot.requests import Actor, CommandRequest, Platform
@@ -47,7 +45,6 @@ from metrics_core.closed_loop import (
 from metrics_core.config import Config, FollowUps
 from metrics_core.db import Database
 from metrics_core.frames import SURVEY_COLUMNS
-from metrics_core.health_cache import HealthCache
 from metrics_core.models import (
     Account,
     AnswerBand,
@@ -57,8 +54,8 @@ from metrics_core.models import (
     SurveyKind,
     SurveyResponse,
 )
-from metrics_core.risk import RiskModels
 from tests import factories as f
+from tests.routing import router_for
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 20, 12, tzinfo=UTC)
@@ -472,17 +469,7 @@ def test_ten_thousand_follow_ups_in_well_under_a_second(db: Database) -> None:
 @pytest.fixture
 def router(db: Database, book: Book) -> Router:
     config = Config()
-    return Router(
-        BotContext(
-            db=db,
-            config=config,
-            registry=build_registry(),
-            risk=RiskModels(config),
-            health=HealthCache(config),
-            today=lambda: NOW.date(),
-            now=lambda: NOW,
-        )
-    )
+    return router_for(db, config, now=NOW)
 
 
 async def ask(router: Router, text: str, actor: Actor = ANN) -> Reply:
@@ -616,17 +603,7 @@ def test_nps_reply_names_unmatched_and_anonymous_detractors() -> None:
 @pytest.fixture
 def empty_router(db: Database) -> Router:
     config = Config()
-    return Router(
-        BotContext(
-            db=db,
-            config=config,
-            registry=build_registry(),
-            risk=RiskModels(config),
-            health=HealthCache(config),
-            today=lambda: NOW.date(),
-            now=lambda: NOW,
-        )
-    )
+    return router_for(db, config, now=NOW)
 
 
 async def test_an_empty_book_answers_every_new_form(empty_router: Router) -> None:

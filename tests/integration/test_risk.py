@@ -55,22 +55,43 @@ def _book(db: Database) -> dict[str, int]:
     return ids
 
 
-def test_cut_dates_leave_room_for_history_and_horizon() -> None:
-    cuts = cut_dates(START, AS_OF, 120)
-    assert cuts[-1] == AS_OF - dt.timedelta(days=120)
-    assert cuts[0] >= START + dt.timedelta(days=60)
+def test_cut_dates_are_a_grid_from_the_start_of_history() -> None:
+    cuts = cut_dates(START, AS_OF)
+    assert cuts[0] == START + dt.timedelta(days=60)  # two usage windows before the first
+    assert cuts[-1] < AS_OF
     assert all((b - a).days == 30 for a, b in itertools.pairwise(cuts))
+    # The cut-offs known on an earlier day are the start of today's, so a backtest can
+    # replay exactly the training set the service had on that day.
+    earlier = cut_dates(START, dt.date(2026, 6, 1))
+    assert cuts[: len(earlier)] == earlier
 
 
-def test_labels_are_the_outcome_of_the_next_resolved_renewal(db: Database) -> None:
+def test_labels_are_the_outcome_of_the_next_renewal(db: Database) -> None:
     ids = _book(db)
     with db.reading() as session:
         data = training_set(session, AS_OF, Config(), START)
     labelled = data.y.groupby(level=0).max()
     assert labelled.to_dict() == {ids["A"]: 1, ids["B"]: 0}  # C's renewal is still open
     assert data.churned_accounts == 1
-    # Every row's cut-off precedes the renewal it is labelled with by at most the horizon.
-    assert all(dt.date(2026, 6, 30) - cut <= dt.timedelta(days=120) for cut in data.cuts)
+    # Each row is labelled by the first renewal after its cut-off, decided by today.
+    assert set(data.renewals) == {dt.date(2026, 6, 30)}
+    assert all(cut < dt.date(2026, 6, 30) for cut in data.cuts)
+    # What a model trained on 1 June could have known: no renewal decided after it.
+    assert data.known_at(dt.date(2026, 6, 1)).y.empty
+    assert len(data.known_at(dt.date(2026, 6, 30)).y) == len(data.y)
+
+
+def test_a_renewal_beyond_the_horizon_gets_no_probability(db: Database) -> None:
+    ids = _book(db)
+    config = Config()
+    config = config.model_copy(
+        update={"churn": config.churn.model_copy(update={"horizon_days": 60})}
+    )
+    with db.reading() as session:
+        risk = churn_risk(session, AS_OF, config, RiskModel(Method.RULES, None, 0, 0))
+    # C renews on 31 March 2027, 131 days after AS_OF: today's signals say little about it.
+    assert math.isnan(risk.loc[ids["C"], "probability"])
+    assert risk.loc[ids["C"], "drivers"] == []
 
 
 def test_thin_history_falls_back_to_transparent_rules(db: Database) -> None:
@@ -93,6 +114,8 @@ def test_thin_history_falls_back_to_transparent_rules(db: Database) -> None:
 def test_rules_do_not_read_missing_usage_as_zero(db: Database) -> None:
     with db.writing() as session:
         quiet = f.account(session, "QUIET", "Quiet", domain=None).id
+        renewal = AS_OF + dt.timedelta(days=90)
+        f.contracts(session, quiet, [Term("Q1", renewal - dt.timedelta(days=364), renewal, 5_000)])
     with db.reading() as session:
         risk = churn_risk(session, AS_OF, Config(), RiskModel(Method.RULES, None, 0, 0))
     assert risk.loc[quiet, "drivers"] == []
