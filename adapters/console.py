@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.charts import chart_line
 from bot.formatting import TREND_ARROW
 from bot.reply import Metric, Reply, Table, Tone
@@ -9,6 +11,29 @@ from bot.reply import Metric, Reply, Table, Tone
 # How a value feels, in marks that say nothing about direction: `▼ 60/100 (-15)` would read
 # as "down 15" whatever the tone meant. Which way it moved is the trend's arrow, by the delta.
 TONE_MARK = {Tone.GOOD: "✓", Tone.WARNING: "!", Tone.BAD: "✗", Tone.NEUTRAL: "·"}
+
+
+# C0 controls but the tab and the line feed, DEL and the C1 controls (ESC, CSI, OSC …),
+# and the Unicode line and paragraph separators, which terminals treat inconsistently.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_text(text: str) -> str:
+    r"""Text as a terminal shows it literally: control characters become visible escapes.
+
+    A terminal acts on what it prints: an account named `\x1b[2J` would clear the screen,
+    and escape sequences can recolour, hide or retitle output or make fake hyperlinks. So
+    each control character is shown as its escape (`\x1b`, `\u2028`) instead. Line ends typed on
+    other systems (CR LF, a lone CR, which would return to the start of the line and
+    overwrite it) become plain line breaks.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub(_visible, lines)
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def _table(table: Table) -> list[str]:
@@ -43,6 +68,7 @@ def _metric(metric: Metric) -> str:
 
 
 def render_text(reply: Reply) -> str:
+    """The reply as lines of plain text, safe to print to a terminal (see `terminal_text`)."""
     lines = [reply.heading, "=" * len(reply.heading)]
     lines.extend(_metric(metric) for metric in reply.metrics)
     lines.extend(reply.paragraphs)
@@ -61,4 +87,4 @@ def render_text(reply: Reply) -> str:
     if reply.actions:
         lines.append("")
         lines.append("Actions: " + ", ".join(f"[{action.label}]" for action in reply.actions))
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))

@@ -162,7 +162,7 @@ def _calendar(which: str, unit: str, today: dt.date) -> Period:
 
 def _phrase(words: Sequence[str], today: dt.date) -> _Read | None:
     """Two or three words read as one period (`last 30 days`, `q3 2026`), else None."""
-    if len(words) == 3 and words[0] in _LAST and words[1].isdigit() and words[2] in _UNITS:
+    if len(words) == 3 and words[0] in _LAST and words[1].isdecimal() and words[2] in _UNITS:
         return _trailing_count(int(words[1]), _UNITS[words[2]], today)
     if len(words) != 2:
         return None
@@ -175,7 +175,7 @@ def _phrase(words: Sequence[str], today: dt.date) -> _Read | None:
         return _Read(_calendar(first, second, today))
     if first in _LAST and _COUNT.fullmatch(second):
         return _token(second, today)
-    if first.isdigit() and second in _UNITS:
+    if first.isdecimal() and second in _UNITS:
         return _trailing_count(int(first), _UNITS[second], today)
     for quarter, year in ((first, second), (second, first)):
         if re.fullmatch(r"q\d+", quarter) and _YEAR.fullmatch(year):
@@ -197,7 +197,7 @@ def parse_segment(token: str) -> Segment | None:
 
 def parse_count(token: str, *, low: int = 1, high: int = 1000) -> int | None:
     text = token.strip()
-    if not text.isdigit():
+    if not text.isdecimal():
         return None
     value = int(text)
     return value if low <= value <= high else None

@@ -36,12 +36,14 @@ class CommandRequest:
 
     @classmethod
     def parse(cls, text: str, actor: Actor, conversation: str | None = None) -> CommandRequest:
-        """Split free text (`health acme`, `/health acme`) into command and arguments."""
-        stripped = text.strip().lstrip("/")
-        command, _, args = stripped.partition(" ")
-        return cls(
-            command=command.lower(), args=args.strip(), actor=actor, conversation=conversation
-        )
+        """Split free text (`health acme`, `/health acme`) into command and arguments.
+
+        The command is the first word whatever white space follows it: a tab, or the line
+        break of a chat message written over two lines, separates it as a space does.
+        """
+        command, *rest = text.strip().lstrip("/").split(maxsplit=1) or [""]
+        args = rest[0].strip() if rest else ""
+        return cls(command=command.lower(), args=args, actor=actor, conversation=conversation)
 
 
 @dataclass(frozen=True, slots=True)

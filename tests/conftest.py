@@ -14,12 +14,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from metrics_core import migrate
 from metrics_core.db import Database, make_engine
 from metrics_core.models import Base
+
+# Property-based tests: `ci` (the default) runs the same examples every time, so a failure
+# reproduces and `make test` stays within its time budget; `explore` draws fresh, more
+# numerous examples, for hunting (HYPOTHESIS_PROFILE=explore; see `tests.hostile.examples`).
+# No example database is written into the tree.
+hypothesis_settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.register_profile(
+    "explore",
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 POSTGRES_URL = os.environ.get(
     "CLOSELOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -26,6 +26,7 @@ What the Teams adapter relies on:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -34,7 +35,13 @@ from bot.charts import chart_caption, sparkline
 from bot.formatting import TREND_ARROW
 from bot.reply import Action, Chart, Fact, Field, Form, Metric, Outcome, Reply, Table, Tone
 
-__all__ = ["CARD_CONTENT_TYPE", "card_attachment", "render_card", "render_text"]
+__all__ = [
+    "CARD_CONTENT_TYPE",
+    "card_attachment",
+    "escape_markdown",
+    "render_card",
+    "render_text",
+]
 
 Element = dict[str, Any]
 _T = TypeVar("_T")
@@ -103,6 +110,35 @@ OMITTED: Final = "Some details were left out; the full answer is too long for on
 # --- text --------------------------------------------------------------------------------
 
 
+_MARKDOWN_CHARS = re.compile(r"[\\*_]")
+# A list item's marker: at the start of a line (Adaptive Cards also break lines at `\r`),
+# followed by white space or the line's end.
+_LIST_MARKER = re.compile(r"(?:^|(?<=[\r\n]))([ \t]*)(?:([-+])|(\d+)([.)]))(?=[ \t\r\n]|$)")
+_FUNCTION = re.compile(r"(?<=\{)\{")
+
+
+def escape_markdown(text: str) -> str:
+    """Text as Teams shows it literally where a card reads markdown (TextBlocks, facts).
+
+    Adaptive Cards read a CommonMark subset there: `**bold**`, `_italic_`, `- ` and `1. `
+    lists and `[title](url)` links, and `{{DATE(…)}}` / `{{TIME(…)}}` functions. Account
+    names, comments and respondents are data, so their backslashes, asterisks, underscores
+    and line-leading list markers get CommonMark's backslash escape. A link is broken by
+    escaping the `(` after `]` and a function by escaping its second `{`: a client that
+    does not honour escapes (some mobile clients show the backslash) still sees no link and
+    no date. HTML needs nothing: Adaptive Cards show it as text.
+    """
+    escaped = _MARKDOWN_CHARS.sub(lambda match: "\\" + match[0], text)
+    escaped = _LIST_MARKER.sub(_escaped_marker, escaped)
+    return _FUNCTION.sub(r"\\{", escaped.replace("](", "]\\("))
+
+
+def _escaped_marker(match: re.Match[str]) -> str:
+    """`- ` becomes `\\- ` and `1. ` becomes `1\\. `, as CommonMark escapes them."""
+    indent, bullet, number, delimiter = match.groups()
+    return f"{indent}\\{bullet}" if bullet else f"{indent}{number}\\{delimiter}"
+
+
 def _one_line(text: str) -> str:
     """Collapse line breaks and runs of white space: headings, labels and cells are one line."""
     return " ".join(text.split())
@@ -141,8 +177,9 @@ def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
 
 
 def _text(text: str, **style: Any) -> Element:
-    """A TextBlock that always wraps: Teams clips unwrapped text at the card's edge."""
-    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+    """A TextBlock that always wraps (Teams clips unwrapped text at the card's edge), whose
+    text is shown as written, never read as markdown."""
+    return {"type": "TextBlock", "text": escape_markdown(text), "wrap": True, **style}
 
 
 def _note(text: str) -> Element:
@@ -189,8 +226,8 @@ def _fact_set(facts: Sequence[Fact]) -> Element:
         "type": "FactSet",
         "facts": [
             {
-                "title": _clip(_one_line(fact.label), LABEL_MAX_CHARS),
-                "value": _clip(fact.value.strip(), FACT_VALUE_MAX_CHARS) or "—",
+                "title": escape_markdown(_clip(_one_line(fact.label), LABEL_MAX_CHARS)),
+                "value": escape_markdown(_clip(fact.value.strip(), FACT_VALUE_MAX_CHARS) or "—"),
             }
             for fact in facts
         ],

@@ -13,13 +13,16 @@ Standard Webhooks way, for everything else).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from adapters.webhooks import delighted, generic, typeform, wootric
-from adapters.webhooks.signatures import WebhookError, lower_headers
+from adapters.webhooks.signatures import WebhookError, lower_headers, malformed
 from metrics_core.answers import SurveyAnswer
+from metrics_core.importing.kind import length
+from metrics_core.models import Base, SurveyResponse
 
 PROVIDERS: tuple[str, ...] = ("delighted", "typeform", "wootric", "generic")
 
@@ -97,7 +100,40 @@ def parse_delivery(
     secret = secrets.for_provider(provider)
     if secret is None:
         raise WebhookError(404, f"{provider}: survey webhooks from {provider} are not configured")
-    return _parser(provider)(lower_headers(headers), body, secret, now)
+    answers = _parser(provider)(lower_headers(headers), body, secret, now)
+    return [_storable(answer) for answer in answers]
+
+
+_ANSWERS = Base.metadata.tables[SurveyResponse.__tablename__].c
+# Each answer text and the most characters its column holds (None: unlimited text).
+_STORED_TEXT: dict[str, int | None] = {
+    "response_id": length(_ANSWERS.provider_response_id),
+    "respondent_email": length(_ANSWERS.respondent_email),
+    "respondent_name": length(_ANSWERS.respondent_name),
+    "comment": length(_ANSWERS.comment),
+}
+
+
+def _storable(answer: SurveyAnswer) -> SurveyAnswer:
+    """The answer, if the database can hold each of its texts; else a 400 naming the field.
+
+    SQLite would store a 300-character name or a NUL character; PostgreSQL refuses both,
+    and a refusal there would answer 503, which the vendor retries for ever. Such text is
+    the sender's to fix, so it is refused the same way on every database. An account id
+    with a NUL names no account, so it is dropped and the answer matched by email instead,
+    as with any other unusable custom property.
+    """
+    for name, limit in _STORED_TEXT.items():
+        value = getattr(answer, name)
+        if value is None:
+            continue
+        if "\x00" in value:
+            raise malformed(name, "contains a NUL character, which is not text")
+        if limit is not None and len(value) > limit:
+            raise malformed(name, f"{len(value):,} characters, more than the {limit} stored")
+    if answer.account_external_id is not None and "\x00" in answer.account_external_id:
+        return dataclasses.replace(answer, account_external_id=None)
+    return answer
 
 
 __all__ = ["PROVIDERS", "SurveyAnswer", "WebhookError", "WebhookSecrets", "parse_delivery"]

@@ -278,7 +278,7 @@ async def _unsubscribe(request: CommandRequest, words: list[str], context: BotCo
     member = await team_member(request.actor, context)
     if member is None:
         return not_on_team(request.actor, "Digests are for the CS team")
-    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+    if len(words) != 1 or not words[0].lstrip("#").isdecimal():
         return Reply(
             heading="Which digest?",
             paragraphs=("Give its number: `/digest unsubscribe 3` (`/digest list` shows them).",),

@@ -22,7 +22,7 @@ FOLLOW_UP_ACTIONS = (CLAIM, REASSIGN, CLOSE)
 
 def _follow_up_id(request: ActionRequest) -> int | None:
     raw = request.payload.get("follow_up", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdecimal() else None
 
 
 async def follow_up_form(request: ActionRequest, context: BotContext) -> Form | None:
@@ -69,7 +69,7 @@ async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply
         if not new_owner:
             return Reply(heading="Pick who should own it")
         # A form sends the member's id; anything else is a name as people type it.
-        named = int(new_owner) if new_owner.isdigit() else await named_member(new_owner, context)
+        named = int(new_owner) if new_owner.isdecimal() else await named_member(new_owner, context)
         if isinstance(named, Reply):
             return named
         owner_id = named if isinstance(named, int) else named.id

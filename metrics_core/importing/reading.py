@@ -19,6 +19,7 @@ import codecs
 import csv
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -30,6 +31,7 @@ from metrics_core.importing.columns import COLUMNS, FEATURE_PREFIX, expected_col
 from metrics_core.importing.problems import ProblemLog
 
 _NEWLINES = r"\r\n|\r|\n"
+_LINE_BREAK = re.compile(_NEWLINES)
 _PADDING = tuple(f"{a}{b}" for a, b in (*product(',"\n', " \t"), *product(" \t", ',"\r\n')))
 """Space or tab next to a separator or quote: only then are values stripped, which is
 slow on millions of values and needless for machine-written exports."""
@@ -94,6 +96,17 @@ def _decode(path: Path, log: ProblemLog) -> str | None:
             None,
             f"byte {position - line_start + 1} of the line (0x{data[position]:02X}) is "
             "not UTF-8; re-save the file as UTF-8",
+        )
+        return None
+    if (nul := text.find("\x00")) != -1:
+        # Not text, and PostgreSQL cannot store it (SQLite would): refused on every
+        # database, at its line, before anything is parsed.
+        before = _LINE_BREAK.split(text[:nul])
+        log.add(
+            len(before),
+            None,
+            f"character {len(before[-1]) + 1} of the line is a NUL character (0x00), "
+            "which is not text; remove it",
         )
         return None
     if not text.strip():

@@ -234,7 +234,8 @@ def test_every_part_of_a_reply_is_shown_in_reading_order() -> None:
     kinds = [element["type"] for element in body]
     assert kinds.index("ColumnSet") < kinds.index("FactSet") < kinds.index("Table")
     texts = body_texts(card)
-    assert texts.index("Usage fell sharply after the **renewal** call.") < texts.index(
+    # Reply text is text, not markdown: the asterisks are shown, escaped for the card.
+    assert texts.index(r"Usage fell sharply after the \*\*renewal\*\* call.") < texts.index(
         "Second paragraph."
     )
     assert texts.index("Second paragraph.") < texts.index("No data for engagement.")
