@@ -139,6 +139,17 @@ class Dispatcher:
         async with self._slots:
             try:
                 await self._deliver(due)
+            except asyncio.CancelledError:
+                # A shutdown's deadline passed mid-send. Nothing is recorded: the row keeps
+                # its lease and, for a first post, its in-flight mark, so once the lease
+                # runs out the next dispatcher looks for the post before posting.
+                log.warning(
+                    "delivery %s to %s interrupted by the shutdown; it is sent by the next "
+                    "process once its lease runs out",
+                    due.id,
+                    due.target.platform,
+                )
+                raise
             except SendError as error:
                 await self._failed(due, str(error), error.retry_after, error.permanent)
             except Exception as error:  # a bug in rendering must not stop the others
@@ -193,8 +204,12 @@ class Dispatcher:
         try:
             found = await sender.find(due.target.address, due.key, due.sending_since)
         except SendError as error:
-            # Unable to look (e.g. no history scope): posting risks a duplicate, not posting
-            # risks a forgotten detractor; the duplicate is the lesser harm.
+            if not error.permanent:
+                # The platform cannot answer now (rate limit, 5xx, unreachable): look again
+                # at the next attempt, rather than take "cannot look" for "not there".
+                raise
+            # Never able to look (e.g. no history scope): posting risks a duplicate, not
+            # posting risks a forgotten detractor; the duplicate is the lesser harm.
             log.warning("delivery %s: cannot check for an earlier post (%s)", due.id, error)
             return None
         if found is not None:

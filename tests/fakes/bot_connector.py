@@ -4,7 +4,9 @@ It implements the Bot Connector REST calls Closeloop makes (v3 conversations: se
 reply, update, create), records each request as received, and keeps what every
 conversation shows, so tests assert what a Teams user would see. Chosen calls can be
 answered with an error (429 with Retry-After, 412, 502, 403, 404 …) to prove retries,
-back-off and deactivation.
+back-off and deactivation; failures queue in order, so a test can script an outage
+("the next two posts 429, then three 502s"). Every attempt is logged with its time and
+status, so a test can tell waiting as asked from hammering.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +40,7 @@ class Call:
     activity_id: str | None
     body: dict[str, Any]
     headers: dict[str, str]
+    at: float = 0.0  # when it arrived (monotonic seconds)
 
 
 @dataclass
@@ -44,6 +48,18 @@ class Failure:
     status: int
     headers: dict[str, str]
     conversation: str | None  # None: any conversation
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A request as it was answered: the call (with when it arrived) and its status."""
+
+    call: Call
+    status: int
+
+    @property
+    def at(self) -> float:
+        return self.call.at
 
 
 @dataclass
@@ -58,6 +74,7 @@ class FakeBotConnector:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1700000000001))
     _runner: web.AppRunner | None = None
     base_url: str = ""
+    log: list[Attempt] = field(default_factory=list)
 
     async def start(self) -> str:
         app = web.Application()
@@ -112,23 +129,41 @@ class FakeBotConnector:
 
     async def _record(self, kind: str, request: web.Request) -> tuple[Call, web.Response | None]:
         conversation = request.match_info.get("conversation", "")
+        arrived = time.monotonic()
         self.attempts[kind] += 1
         failed = self._failure(kind, conversation)
         body = await request.json()
         call = Call(
-            kind, conversation, request.match_info.get("activity"), body, dict(request.headers)
+            kind,
+            conversation,
+            request.match_info.get("activity"),
+            body,
+            dict(request.headers),
+            arrived,
         )
         if failed is None:
             self.calls.append(call)
         return call, failed
 
+    def _answered(self, call: Call, response: web.Response) -> web.Response:
+        self.log.append(Attempt(call, response.status))
+        return response
+
+    def attempts_of(self, kind: str) -> list[Attempt]:
+        return [attempt for attempt in self.log if attempt.call.kind == kind]
+
+    @property
+    def planned(self) -> int:
+        """How many scripted failures are still to be answered."""
+        return sum(len(failures) for failures in self._failures.values())
+
     async def _post(self, request: web.Request) -> web.Response:
         call, failed = await self._record(POST, request)
-        return failed or self._store(call.conversation, call.body)
+        return self._answered(call, failed or self._store(call.conversation, call.body))
 
     async def _reply(self, request: web.Request) -> web.Response:
         call, failed = await self._record(REPLY, request)
-        return failed or self._store(call.conversation, call.body)
+        return self._answered(call, failed or self._store(call.conversation, call.body))
 
     def _store(self, conversation: str, activity: dict[str, Any]) -> web.Response:
         activity_id = str(next(self._ids))
@@ -138,22 +173,28 @@ class FakeBotConnector:
     async def _update(self, request: web.Request) -> web.Response:
         call, failed = await self._record(UPDATE, request)
         if failed is not None:
-            return failed
+            return self._answered(call, failed)
         shown = self.conversations.get(call.conversation, {})
         if call.activity_id not in shown:
-            return web.json_response(
-                {"error": {"code": "ActivityNotFound", "message": "no such activity"}}, status=404
+            return self._answered(
+                call,
+                web.json_response(
+                    {"error": {"code": "ActivityNotFound", "message": "no such activity"}},
+                    status=404,
+                ),
             )
         shown[str(call.activity_id)] = call.body
-        return web.json_response({"id": call.activity_id})
+        return self._answered(call, web.json_response({"id": call.activity_id}))
 
     async def _create(self, request: web.Request) -> web.Response:
         call, failed = await self._record(CREATE, request)
         if failed is not None:
-            return failed
+            return self._answered(call, failed)
         members = call.body.get("members") or [{}]
         conversation = f"a:1created{members[0].get('id', '')}"
-        return web.json_response({"id": conversation, "activityId": None}, status=201)
+        return self._answered(
+            call, web.json_response({"id": conversation, "activityId": None}, status=201)
+        )
 
     def of(self, kind: str, conversation: str | None = None) -> list[Call]:
         return [

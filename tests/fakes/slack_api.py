@@ -1,8 +1,11 @@
 """A local Slack: the Web API methods Closeloop calls, and response_url endpoints.
 
 It records every request as received (method, parsed body, headers) so tests can assert
-what a user would see in Slack, and can answer 429 with Retry-After for chosen methods to
-prove the client waits and retries without posting twice.
+what a user would see in Slack, and can play an outage: a scripted plan of failures (`fail`)
+answers the next calls of a method, or of any method, with 429 and `Retry-After`, or with
+a 5xx, optionally after the call took effect (Slack's `fatal_error`: "some aspect of the
+operation succeeded"), so tests prove the client waits as asked and never posts twice.
+Every attempt is logged with its time and status, so a test can tell waiting from hammering.
 """
 
 from __future__ import annotations
@@ -25,11 +28,48 @@ class Call:
     method: str  # a Web API method ("views.publish") or "respond"
     body: dict[str, Any]
     headers: dict[str, str]
+    token: str = ""  # for "respond": the response_url's token, i.e. whose answer it is
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One scripted failure: the status to answer, and whether the call took effect first."""
+
+    method: str | None  # None: any Web API method (an outage)
+    status: int
+    retry_after: str | None
+    landed: bool
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A Web API request as it was answered: when it arrived (monotonic seconds), what it
+    asked, and the status it got."""
+
+    method: str
+    body: dict[str, Any]
+    status: int
+    at: float
 
 
 def _dm(user: str) -> str:
     """The direct-message channel id Slack would give the bot's DM with `user`."""
     return "D" + user[1:]
+
+
+def _failed(failure: Failure) -> web.Response:
+    """The error as Slack's edge answers it: JSON from the API, an HTML page from a gateway."""
+    headers = {"Retry-After": failure.retry_after} if failure.retry_after is not None else {}
+    if failure.status == 429:
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+    if failure.status == 500:
+        return web.json_response({"ok": False, "error": "fatal_error"}, status=500, headers=headers)
+    return web.Response(
+        text=f"<html><body>{failure.status} Service Unavailable</body></html>",
+        status=failure.status,
+        content_type="text/html",
+        headers=headers,
+    )
 
 
 def _free_port() -> int:
@@ -57,7 +97,12 @@ class FakeSlack:
     hang_after_recording: set[str] = field(default_factory=set)
     # users.info answers: user id -> IANA time zone (default UTC).
     timezones: dict[str, str] = field(default_factory=dict)
+    # Methods that take effect at once and answer this many seconds later (a slow Slack).
+    delays: dict[str, float] = field(default_factory=dict)
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    # The failure plan, consumed in order, and every Web API request as answered.
+    _failures: list[Failure] = field(default_factory=list)
+    log: list[Attempt] = field(default_factory=list)
 
     async def start(self) -> str:
         app = web.Application()
@@ -99,14 +144,56 @@ class FakeSlack:
                 parsed[key] = json.loads(parsed[key])
         return parsed
 
-    async def _api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        self.attempts[method] += 1
+    def fail(
+        self,
+        method: str | None,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        landed: bool = False,
+    ) -> None:
+        """Answer the next `times` calls of `method` (of any method when None) with `status`.
+
+        Plans queue in order: `fail("chat.postMessage", 429, retry_after="1")` then
+        `fail(None, 503, times=3)` rate-limits the next post, then fails the next three
+        calls of any method. `landed` does the call's work (the message is posted or
+        edited) before answering with the error, as a 5xx after the fact does.
+        """
+        self._failures.extend(Failure(method, status, retry_after, landed) for _ in range(times))
+
+    @property
+    def planned(self) -> int:
+        """How many scripted failures are still to be answered."""
+        return len(self._failures)
+
+    def _next_failure(self, method: str) -> Failure | None:
         if self.rate_limited[method] > 0:
             self.rate_limited[method] -= 1
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-            )
+            return Failure(method, 429, "1", landed=False)
+        for failure in self._failures:
+            if failure.method in (None, method):
+                self._failures.remove(failure)
+                return failure
+        return None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        arrived = time.monotonic()
+        self.attempts[method] += 1
+        failure = self._next_failure(method)
+        if failure is None:
+            response = await self._answer(method, request)
+        else:
+            if failure.landed:
+                await self._answer(method, request)
+            response = _failed(failure)
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
+        self.log.append(Attempt(method, await self._body(request), response.status, arrived))
+        return response
+
+    async def _answer(self, method: str, request: web.Request) -> web.Response:
         body = await self._body(request)
         self.calls.append(Call(method, body, dict(request.headers)))
         if method == "auth.test":
@@ -152,6 +239,9 @@ class FakeSlack:
             return web.json_response({"ok": True, "messages": messages[::-1]})
         return web.json_response({"ok": False, "error": "unknown_method"})
 
+    def attempts_of(self, method: str) -> list[Attempt]:
+        return [attempt for attempt in self.log if attempt.method == method]
+
     def _next_ts(self) -> str:
         # Real time, so that `oldest` in conversations.history means what it says.
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -180,7 +270,8 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await self._body(request)
-        self.calls.append(Call("respond", body, dict(request.headers)))
+        token = request.match_info["token"]
+        self.calls.append(Call("respond", body, dict(request.headers), token))
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -205,6 +296,15 @@ class FakeSlack:
 
     def of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
+
+    async def answer_to(self, token: str, within: float = 10.0) -> Call:
+        """What was sent to the response_url with `token`, waiting up to `within` seconds."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not (found := [c for c in self.of("respond") if c.token == token]):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"nothing was sent to the response_url {token!r}")
+            await asyncio.sleep(0.01)
+        return found[0]
 
     async def wait_for(self, method: str, count: int = 1, within: float = 10.0) -> list[Call]:
         """The first `count` calls of `method`, waiting up to `within` seconds for them."""
