@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 
+from adapters.inflight import InFlight
 from adapters.leader import leadership_for
 from adapters.scheduler import DigestScheduler
 from adapters.settings import Settings
@@ -42,6 +43,9 @@ class Container:
     slack_responses: ResponseUrls | None = None
     """Where Slack answers go out; its connections are closed when the service stops."""
     teams: TeamsApp | None = None
+    work: InFlight = field(default_factory=InFlight)
+    """Answers still being prepared after their request was acknowledged (Slack listeners,
+    late Teams answers): a shutdown lets them finish."""
 
     def close(self) -> None:
         self.db.close()
@@ -82,23 +86,21 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
         changed=subscriptions_changed,
     )
     router = Router(context)
+    work = InFlight()
     if teams is not None:
-        teams.connect(router, db)
+        teams.connect(router, db, work)
     slack = None
     responses = None
     if settings.slack_enabled and client is not None:
-        responses = ResponseUrls()
+        responses = ResponseUrls(settings.slack_api_url)
         slack = build_slack_app(
             router,
             context,
             registry,
             client=client,
-            signing_secret=(
-                settings.slack_signing_secret.get_secret_value()
-                if settings.slack_signing_secret
-                else None
-            ),
+            signing_secret=_secret(settings.slack_signing_secret),
             responses=responses,
+            work=work,
         )
     return Container(
         settings=settings,
@@ -112,6 +114,7 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
         slack=slack,
         slack_responses=responses,
         teams=teams,
+        work=work,
     )
 
 

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
+
+from adapters.console import terminal_text
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -83,8 +86,16 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as error:
         # Name each bad setting and what is wrong, never the value: it may be a secret.
+        # A problem with several settings together has no single name; its message names them.
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            ": ".join(
+                part
+                for part in (
+                    ".".join(str(part) for part in problem["loc"]),
+                    problem["msg"].removeprefix("Value error, "),
+                )
+                if part
+            )
             for problem in error.errors()
         )
         raise _fail(f"bad setting {problems}") from None
@@ -124,7 +135,9 @@ def _configure_logging(level: str, *, tracebacks: bool = True) -> None:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Exit with `message` as one red line; what it quotes (paths, names) is shown as text."""
+    shown = escape(terminal_text(message))
+    err.print(f"[bold red]error:[/] {shown}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -373,13 +386,14 @@ def import_(
 
             result = import_csv(engine, kind, file, progress=report)
     except ImportFailed as failure:
-        err.print(f"[bold red]{file}: nothing was imported.[/]", highlight=False)
+        shown = escape(terminal_text(str(file)))
+        err.print(f"[bold red]{shown}: nothing was imported.[/]", highlight=False)
         for line in failure.summary().splitlines()[:-1]:  # the last says nothing was imported
-            err.print(f"  {line}", highlight=False, markup=False)
+            err.print(f"  {terminal_text(line)}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    out.print(result.summary(str(file)), highlight=False, markup=False)
+    out.print(terminal_text(result.summary(str(file))), highlight=False, markup=False)
 
 
 @app.command()

@@ -47,17 +47,31 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text: request counts and latencies by method, route template and status.
+
+    Unauthenticated, as scrapers expect: the labels hold only what `instrument` bounds
+    (known methods, route templates, status codes), never a path, a query, an account or
+    a secret, so there is nothing in it to protect beyond the volume of traffic.
+    """
     body = generate_latest(request.app[METRICS])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @web.middleware
 async def instrument(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Count requests and time them by route template, never by raw path (unbounded labels)."""
+    """Count requests and time them by route template, never by raw path (unbounded labels).
+
+    The method is the sender's to choose too, so one the service does not know is counted
+    as `other`: labels stay few, and nothing a stranger writes ends up in /metrics.
+    """
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
+    method = request.method if request.method in _METHODS else "other"
     started = time.perf_counter()
     status = 500
     try:
@@ -68,12 +82,16 @@ async def instrument(
         status = error.status
         raise
     finally:
-        request.app[REQUESTS].labels(request.method, name, str(status)).inc()
-        request.app[LATENCY].labels(request.method, name).observe(time.perf_counter() - started)
+        request.app[REQUESTS].labels(method, name, str(status)).inc()
+        request.app[LATENCY].labels(method, name).observe(time.perf_counter() - started)
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    """Slash commands, buttons and events: one Request URL, handed to slack-bolt as is."""
+    """Slash commands, buttons and events: one Request URL, handed to slack-bolt as is.
+
+    Bolt checks Slack's signature (HMAC-SHA256 with the signing secret, timestamp within
+    five minutes) before any listener runs, and answers 401 otherwise.
+    """
     slack = request.app[CONTAINER].slack
     assert slack is not None  # the route exists only when Slack is configured
     response = await slack.async_dispatch(await to_bolt_request(request))
@@ -94,8 +112,39 @@ async def _finish_teams(app: web.Application) -> None:
         await teams.close()
 
 
-# Survey answers are a few kilobytes; a megabyte is already no survey answer.
-WEBHOOK_MAX_BYTES = 1024**2
+MAX_BODY_BYTES = 1024**2
+"""The largest request body any route reads (README: HTTP endpoints). Survey answers, Slack
+payloads and Teams activities are a few kilobytes; a megabyte is already none of them."""
+
+
+@web.middleware
+async def refuse_oversized(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A body over `MAX_BODY_BYTES` is answered 413 before it is read whole.
+
+    An announced `Content-Length` over the cap is refused before a byte of the body is
+    read. A chunked body (no length) is read here, before any handler, and reading stops
+    as soon as it passes the cap (aiohttp's `client_max_size`); the handler then gets the
+    bytes already read. Done once for every route, so no handler, nor a library it hands
+    the request to, can read more or turn the refusal into another status.
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _too_large()
+    if request.content_length is None and request.body_exists:
+        try:
+            await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _too_large()
+    return await handler(request)
+
+
+def _too_large() -> web.Response:
+    limit = f"{MAX_BODY_BYTES:,} bytes ({MAX_BODY_BYTES // 1024**2} MiB)"
+    return web.json_response(
+        {"error": f"the request body is larger than {limit}, the most this service reads"},
+        status=413,
+    )
 
 
 async def survey_webhook(request: web.Request) -> web.Response:
@@ -149,7 +198,9 @@ async def _close_slack_responses(app: web.Application) -> None:
 
 
 def build_app(container: Container) -> web.Application:
-    app = web.Application(middlewares=[instrument], client_max_size=WEBHOOK_MAX_BYTES)
+    app = web.Application(
+        middlewares=[instrument, refuse_oversized], client_max_size=MAX_BODY_BYTES
+    )
     registry = CollectorRegistry()
     app[CONTAINER] = container
     app[METRICS] = registry
@@ -168,8 +219,11 @@ def build_app(container: Container) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_post("/webhooks/surveys/{provider}", survey_webhook)
-    if container.slack is not None:
+    # Every route below authenticates its requests, and exists only when what it checks
+    # them with is configured (README: HTTP endpoints). Socket Mode mounts nothing here.
+    if container.webhook_secrets.configured():
+        app.router.add_post("/webhooks/surveys/{provider}", survey_webhook)
+    if container.slack is not None and container.settings.slack_over_http:
         app.router.add_post("/slack/events", slack_events)
     if container.slack_responses is not None:
         app.on_cleanup.append(_close_slack_responses)

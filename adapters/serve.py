@@ -109,8 +109,56 @@ async def start_socket_mode(container: Container) -> AsyncSocketModeHandler | No
     return handler
 
 
+async def shut_down(
+    container: Container,
+    runner: web.AppRunner,
+    socket_mode: AsyncSocketModeHandler | None,
+    background: list[asyncio.Task[None]],
+) -> None:
+    """Take nothing new, let the work under way finish within `CLOSELOOP_SHUTDOWN_SECONDS`,
+    and leave the rest to the next process, never half done.
+
+    In order: Socket Mode disconnects and the port closes; requests already received get
+    their response (Slack's acknowledgement, a webhook's commit); then the work they left
+    behind (answers on their way to a response_url, late Teams answers) and the
+    dispatcher's round of sends finish. At the deadline whatever still runs is
+    cancelled. A cancelled answer is not sent. A cancelled alert is never recorded as
+    sent: its outbox row keeps its lease and its in-flight mark, so once the lease runs
+    out the next process looks for the message in the chat before posting it, and it is
+    delivered once.
+    """
+    loop = asyncio.get_running_loop()
+    seconds = container.settings.shutdown_seconds
+    deadline = loop.time() + seconds
+
+    def remaining() -> float:
+        # aiohttp reads a timeout of 0 as none at all: keep it positive.
+        return max(deadline - loop.time(), 0.001)
+
+    log.info("shutting down: the work under way has %.0f s to finish", seconds)
+    if socket_mode is not None:
+        await socket_mode.close_async()  # type: ignore[no-untyped-call]
+    for site in list(runner.sites):
+        await site.stop()
+    if runner.server is not None:
+        runner.server.pre_shutdown()
+        await runner.server.shutdown(remaining())
+    await container.work.drain(remaining())
+    _, late = await asyncio.wait(background, timeout=remaining())
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    if late:
+        log.warning(
+            "the shutdown deadline (%.0f s, CLOSELOOP_SHUTDOWN_SECONDS) passed with work "
+            "under way; what it interrupted is left for the next process",
+            seconds,
+        )
+    await runner.cleanup()
+
+
 async def run(settings: Settings, config: Config, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM; in-flight requests finish before the database closes."""
+    """Serve until SIGINT or SIGTERM, then shut down gracefully (`shut_down`)."""
     container = build(settings, config)
     try:
         await asyncio.to_thread(require_head, container.db.engine)
@@ -131,11 +179,7 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        log.info("shutting down")
         warming.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        if socket_mode is not None:
-            await socket_mode.close_async()  # type: ignore[no-untyped-call]
-        await runner.cleanup()
+        await shut_down(container, runner, socket_mode, background)
     finally:
         container.close()

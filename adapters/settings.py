@@ -9,14 +9,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What each Slack mode needs, said the same way wherever a Slack setting is refused.
+_FIX_BOT = (
+    "set it to the Bot User OAuth Token (xoxb-..., OAuth & Permissions), which Slack over "
+    "HTTP and Socket Mode both need, or remove every SLACK_ setting to run without Slack"
+)
+_FIX_SIGNING = (
+    "set it to the app's Signing Secret (Basic Information, App Credentials) for Slack "
+    "over HTTP, or remove it for Socket Mode"
+)
+_FIX_APP = (
+    "for Socket Mode set an app-level token with the connections:write scope (xapp-..., "
+    "Basic Information, App-Level Tokens), or remove it for Slack over HTTP"
+)
+_MODES = (
+    "Slack over HTTP needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; Socket Mode needs "
+    "SLACK_BOT_TOKEN and SLACK_APP_TOKEN (README: Connecting Slack)"
+)
 
 
 class Settings(BaseSettings):
     """Everything the operator can set; names match the README's environment table."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # `hide_input_in_errors`: a refused setting's error must not print what was given, which
+    # for a model-wide check is every setting, secrets and the database URL included.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     database_url: str = Field(default="sqlite:///./closeloop.db", validation_alias="DATABASE_URL")
     config_path: Path | None = Field(default=None, validation_alias="CLOSELOOP_CONFIG")
@@ -64,6 +86,11 @@ class Settings(BaseSettings):
     )
     """How long a dispatcher holds a message it is sending; a crashed one's messages wait
     this long before another process sends them."""
+    shutdown_seconds: float = Field(
+        default=20.0, gt=0, validation_alias="CLOSELOOP_SHUTDOWN_SECONDS"
+    )
+    """How long `serve` lets answers and alerts already under way finish after SIGTERM or
+    SIGINT. Below the orchestrator's grace period before SIGKILL (Kubernetes: 30 s)."""
 
     webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="CLOSELOOP_WEBHOOK_SECRET"
@@ -105,9 +132,50 @@ class Settings(BaseSettings):
     def teams_tenant_ids(self) -> frozenset[str]:
         return frozenset(t.strip() for t in (self.teams_tenants or "").split(",") if t.strip())
 
+    @model_validator(mode="after")
+    def _slack_modes(self) -> Settings:
+        """Refuse Slack settings that would half work, naming what each mode needs.
+
+        A blank secret is refused rather than taken as "off": a signature keyed with "" is
+        one anyone can compute, and a deployment template with a missing value must not
+        start as if it were configured. Messages name the settings, never their values.
+        """
+        problems = [
+            f"{name} is set but empty: {remedy}"
+            for name, value, remedy in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token, _FIX_BOT),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret, _FIX_SIGNING),
+                ("SLACK_APP_TOKEN", self.slack_app_token, _FIX_APP),
+            )
+            if value is not None and not value.get_secret_value().strip()
+        ]
+        app_token = self.slack_app_token.get_secret_value().strip() if self.slack_app_token else ""
+        if app_token and not app_token.startswith("xapp-"):
+            problems.append(f"SLACK_APP_TOKEN is not an app-level token: {_FIX_APP}")
+        if self.slack_bot_token is None:
+            for name, value in (
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+                ("SLACK_APP_TOKEN", self.slack_app_token),
+            ):
+                if value is not None and value.get_secret_value().strip():
+                    problems.append(f"{name} is set without SLACK_BOT_TOKEN: {_MODES}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def slack_over_http(self) -> bool:
+        """Slack over HTTP: `POST /slack/events` exists, and every request on it must carry
+        Slack's signature made with this signing secret."""
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Socket Mode: the service connects out to Slack with the app token; nothing of
+        Slack is served over HTTP unless a signing secret is set too."""
+        return self.slack_bot_token is not None and self.slack_app_token is not None
+
     @property
     def slack_enabled(self) -> bool:
-        """Slack over HTTP needs both secrets; Socket Mode needs the bot and app tokens."""
-        return self.slack_bot_token is not None and (
-            self.slack_signing_secret is not None or self.slack_app_token is not None
-        )
+        """Slack commands, buttons and events arrive one way or the other (or both)."""
+        return self.slack_over_http or self.slack_socket_mode

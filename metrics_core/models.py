@@ -476,6 +476,27 @@ class Delivery(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class SeenEvent(Base):
+    """An inbound event, by the id its platform gave it, claimed for processing.
+
+    Platforms deliver events at least once (Slack retries one it got no 2xx for), so the
+    unique (source, event_id) pair is what makes a redelivery recognisable, across
+    replicas and restarts; `metrics_core.seen_events` says how the claim works.
+    """
+
+    __tablename__ = "seen_events"
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    claimed_until: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    """Until when the attempt that claimed it may still be processing it."""
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    """When it was processed; None while it is being processed, or never was."""
+
+
 class HealthSnapshot(Base):
     """An account's health as computed on a day, so trends and movers come from history."""
 

@@ -12,18 +12,18 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import secrets
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inflight import InFlight
+from adapters.slack.events import SlackEvents
 from adapters.slack.render import (
     form_values,
     parse_button_value,
@@ -102,22 +102,14 @@ async def _timezone(client: AsyncWebClient, user_id: str) -> str | None:
 async def _answer(
     responses: ResponseUrls, url: str | None, respond: Any, message: dict[str, Any]
 ) -> None:
-    """To the response_url over kept-open connections; through Bolt's `respond`, which
-    finds the URL elsewhere in the payload, when it is not where a message's click has it."""
-    if url:
-        await responses.send(url, message)
-    else:
-        await respond(**message)
-
-
-async def _skip_retries(
-    request: AsyncBoltRequest,
-    next: Callable[[], Awaitable[BoltResponse]],
-) -> BoltResponse:
-    """Slack retries an event it thinks we missed; we did not, so a retry changes nothing."""
-    if request.headers.get("x-slack-retry-num"):
-        return BoltResponse(status=200, body="")
-    return await next()
+    """To the response_url over kept-open connections, or to the one Bolt's `respond`
+    found elsewhere in the payload when it is not where a message's click has it. Either
+    way through `responses`, which answers only on Slack's own hosts."""
+    target = url or getattr(respond, "response_url", None)
+    if not target:
+        log.warning("an answer was dropped: the request carried no response_url")
+        return
+    await responses.send(target, message)
 
 
 def build_slack_app(
@@ -128,14 +120,29 @@ def build_slack_app(
     client: AsyncWebClient,
     signing_secret: str | None,
     responses: ResponseUrls,
+    work: InFlight | None = None,
 ) -> AsyncApp:
+    """The bolt app; `signing_secret` None means Socket Mode alone.
+
+    Request verification is never off. Bolt lets requests that came over the Socket Mode
+    connection through unchecked (that connection was opened with the app token); any
+    other request needs Slack's signature. Without a signing secret the key is one nobody
+    knows, so a request that did not come over the socket cannot pass, even if something
+    ever handed one to this app.
+
+    Listeners answer after the acknowledgement, in tasks of their own: `work` keeps them,
+    so that a shutdown lets them finish. Events are processed once each, retries included
+    (`SlackEvents`).
+    """
+    work = work if work is not None else InFlight()
+    events = SlackEvents(context.db, work)
     app = AsyncApp(
         client=client,
-        signing_secret=signing_secret,
-        request_verification_enabled=signing_secret is not None,
+        signing_secret=signing_secret or secrets.token_hex(32),
+        request_verification_enabled=True,
         process_before_response=False,
     )
-    app.middleware(_skip_retries)
+    app.middleware(events.middleware)
 
     async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -153,7 +160,7 @@ def build_slack_app(
         await _answer(responses, command.get("response_url"), respond, _message(reply))
 
     for name in (UMBRELLA, *registry.names()):
-        app.command(f"/{name}")(on_command)
+        app.command(f"/{name}")(work.tracked(on_command))
 
     async def on_action(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any
@@ -196,7 +203,7 @@ def build_slack_app(
         message = {**_message(reply), "replace_original": replace}
         await _answer(responses, body.get("response_url"), respond, message)
 
-    app.action(ACTION_IDS)(on_action)
+    app.action(ACTION_IDS)(work.tracked(on_action))
 
     async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         await ack()
@@ -225,7 +232,7 @@ def build_slack_app(
                 channel=user.get("id"), text=message.text, blocks=message.blocks
             )
 
-    app.view(FORM_CALLBACK)(on_form)
+    app.view(FORM_CALLBACK)(work.tracked(on_form))
 
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") != "home":
@@ -233,5 +240,5 @@ def build_slack_app(
         replies = await home(_actor(event.get("user"), None), context)
         await client.views_publish(user_id=event["user"], view=render_home(replies))
 
-    app.event("app_home_opened")(on_home_opened)
+    events.listen(app, "app_home_opened", on_home_opened)
     return app

@@ -41,6 +41,7 @@ from botframework.connector.auth import (  # type: ignore[import-untyped]
     BotFrameworkAuthenticationFactory,
 )
 
+from adapters.inflight import InFlight
 from adapters.settings import Settings
 from adapters.teams.bot import CloseloopBot, tenant_of
 from adapters.teams.sender import Connectors, TeamsSender
@@ -158,8 +159,10 @@ class TeamsApp:
     tenants: frozenset[str] = frozenset()
     bot: CloseloopBot | None = None
 
-    def connect(self, router: Router, db: Database) -> None:
-        self.bot = CloseloopBot(router, db, app_id=self.app_id, budget_seconds=self.budget_seconds)
+    def connect(self, router: Router, db: Database, work: InFlight | None = None) -> None:
+        self.bot = CloseloopBot(
+            router, db, app_id=self.app_id, budget_seconds=self.budget_seconds, work=work
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         """One activity: checked, authenticated, filtered by tenant, given to the bot."""

@@ -32,6 +32,7 @@ from typing import Any
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
 
+from adapters.inflight import InFlight
 from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_card, render_text
 from bot.actions import DETAILS, OPEN, SHARE
 from bot.alerts import CLAIM, CLOSE, REASSIGN
@@ -236,13 +237,15 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         *,
         app_id: str | None,
         budget_seconds: float = 10.0,
+        work: InFlight | None = None,
     ) -> None:
         super().__init__()
         self.router = router
         self.db = db
         self.app_id = app_id or None
         self.budget_seconds = budget_seconds
-        self._late: set[asyncio.Task[None]] = set()
+        # Late answers, kept with the service's other work in flight so a shutdown waits.
+        self._late = work if work is not None else InFlight()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Keep the conversation's reference, welcome a new install, then handle the turn.
@@ -438,9 +441,7 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         reference = TurnContext.get_conversation_reference(turn_context.activity)
         if not thread:
             reference.activity_id = None
-        late = asyncio.create_task(self._send_late(turn_context.adapter, reference, task))
-        self._late.add(late)
-        late.add_done_callback(self._late.discard)
+        self._late.spawn(self._send_late(turn_context.adapter, reference, task))
         return None
 
     async def _send_late(
@@ -458,11 +459,7 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
 
     async def drain(self, within: float = 15.0) -> None:
         """Let answers still being prepared go out before shutting down, for a while."""
-        if not self._late:
-            return
-        _, pending = await asyncio.wait(set(self._late), timeout=within)
-        for task in pending:
-            task.cancel()
+        await self._late.drain(within)
 
 
 _REMEMBERED = frozenset(

@@ -61,6 +61,25 @@ def slash(command: str, text: str, response_url: str, user: str = "U0CSM1") -> s
     )
 
 
+def socket_command(envelope_id: str, command: str, text: str, response_url: str) -> dict[str, Any]:
+    """A slash command as Slack sends it over Socket Mode: an envelope, not a form post."""
+    return {
+        "envelope_id": envelope_id,
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": {
+            "command": command,
+            "text": text,
+            "user_id": "U0CSM1",
+            "user_name": "dana",
+            "team_id": "T111",
+            "channel_id": "C111",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        },
+    }
+
+
 def form_encoded_payload(body: dict[str, Any]) -> str:
     return "payload=" + json.dumps(body).replace("%", "%25").replace("&", "%26").replace(
         "+", "%2B"

@@ -67,14 +67,6 @@ def database_file(template_db: Path, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def settings_env(database_file: Path, slack: FakeSlack) -> dict[str, str]:
     return {
         "DATABASE_URL": f"sqlite:///{database_file}",

@@ -22,7 +22,17 @@ from bot.catalog import build_registry
 from metrics_core import migrate
 from metrics_core.db import make_engine
 from metrics_core.synthetic import seed_database
-from tests.e2e.slack_requests import SECRET, buttons, click, header, home_opened, post, sign, slash
+from tests.e2e.slack_requests import (
+    SECRET,
+    buttons,
+    click,
+    header,
+    home_opened,
+    post,
+    sign,
+    slash,
+    socket_command,
+)
 from tests.fakes.slack_api import FakeSlack, _free_port
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
@@ -37,14 +47,6 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     seed_database(engine, accounts=120, days=120, seed=5, as_of=TODAY)
     engine.dispose()
     return f"sqlite:///{path}"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def _serve(database_url: str, slack: FakeSlack, secret: str) -> AsyncIterator[str]:
@@ -149,20 +151,6 @@ async def test_app_home_shows_the_viewers_book(service: str, slack: FakeSlack) -
     assert "Your open follow-ups" in titles
 
 
-async def test_a_retried_event_changes_nothing(service: str, slack: FakeSlack) -> None:
-    event = home_opened("U0CSM1", "Ev2")
-    status, _, _ = await post(
-        service,
-        event,
-        content_type="application/json",
-        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
-    )
-    assert status == 200
-    await post(service, slash("/closeloop", "help", slack.response_url()))
-    await slack.wait_for("respond")  # a later request is served; the retry published nothing
-    assert slack.of("views.publish") == []
-
-
 async def test_rate_limited_publish_waits_and_posts_once(service: str, slack: FakeSlack) -> None:
     slack.rate_limited["views.publish"] = 1
     event = home_opened("U0CSM2", "Ev3")
@@ -218,23 +206,7 @@ async def test_socket_mode_answers_without_a_public_url(seeded_db: str, slack: F
     handler = await start_socket_mode(container)
     assert handler is not None
     try:
-        await slack.push(
-            {
-                "envelope_id": "env-1",
-                "type": "slash_commands",
-                "accepts_response_payload": True,
-                "payload": {
-                    "command": "/health",
-                    "text": "acme",
-                    "user_id": "U0CSM1",
-                    "user_name": "dana",
-                    "team_id": "T111",
-                    "channel_id": "C111",
-                    "response_url": slack.response_url(),
-                    "trigger_id": "1.2.3",
-                },
-            }
-        )
+        await slack.push(socket_command("env-1", "/health", "acme", slack.response_url()))
         (answer,) = await slack.wait_for("respond")
         assert header(answer) == "Acme Corp — health"
         assert any(ack.get("envelope_id") == "env-1" for ack in slack.acks)
