@@ -42,7 +42,6 @@ from tests.e2e.test_close_the_loop import (
     text_of,
 )
 from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import slack as slack
 from tests.e2e.test_close_the_loop import template_db as template_db
 from tests.fakes.slack_api import FakeSlack, _free_port
 

@@ -37,7 +37,6 @@ from tests.e2e.test_close_the_loop import (
     text_of,
 )
 from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import slack as slack
 from tests.e2e.test_close_the_loop import template_db as template_db
 from tests.e2e.test_faults import until
 from tests.fakes.slack_api import FakeSlack

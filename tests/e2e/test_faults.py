@@ -39,7 +39,6 @@ from tests.e2e.teams_service import alerts, serving, settings_for
 from tests.e2e.test_close_the_loop import ALERTS, Service, button, deliver, generic, text_of
 from tests.e2e.test_close_the_loop import database_file as database_file
 from tests.e2e.test_close_the_loop import service as service
-from tests.e2e.test_close_the_loop import slack as slack
 from tests.e2e.test_close_the_loop import template_db as template_db
 from tests.fakes import bot_connector, slack_api
 from tests.fakes.bot_connector import POST, REPLY, UPDATE, FakeBotConnector

@@ -20,7 +20,6 @@ from tests import webhook_signing as vendors
 from tests.e2e.slack_requests import header, post, slash
 from tests.e2e.test_close_the_loop import ALERTS, deliver, generic, settings_env
 from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import slack as slack
 from tests.e2e.test_close_the_loop import template_db as template_db
 from tests.e2e.test_crash_restart import Served
 from tests.e2e.test_crash_restart import processes as processes
