@@ -9,24 +9,24 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 
-from adapters.inflight import InFlight
-from adapters.leader import leadership_for
-from adapters.scheduler import DigestScheduler
+from adapters.platforms.slack.app import build_slack_app, web_client
+from adapters.platforms.slack.responses import ResponseUrls
+from adapters.platforms.slack.sender import SlackSender
+from adapters.platforms.teams.app import TeamsApp, build_teams
+from adapters.platforms.webhooks import WebhookSecrets
 from adapters.settings import Settings
-from adapters.slack.app import build_slack_app, web_client
-from adapters.slack.responses import ResponseUrls
-from adapters.slack.sender import SlackSender
-from adapters.teams.app import TeamsApp, build_teams
-from adapters.webhooks import WebhookSecrets
+from adapters.workers.dispatch import Dispatcher, Sender
+from adapters.workers.inflight import InFlight
+from adapters.workers.leader import leadership_for
+from adapters.workers.scheduler import DigestScheduler
 from bot.catalog import build_registry
 from bot.context import BotContext
-from bot.dispatch import Dispatcher, Sender
 from bot.router import Router
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config, load_config
-from metrics_core.db import Database, make_engine
-from metrics_core.health_cache import HealthCache
-from metrics_core.risk import RiskModels
-from metrics_core.routing import SLACK, TEAMS
+from metrics_core.delivery.routing import SLACK, TEAMS
+from metrics_core.health.cache import HealthCache
+from metrics_core.store.db import Database, make_engine
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot.inbound import Actor
 from bot.reply import Action, Outcome, Reply, Visibility
-from bot.requests import Actor
 
 REFRESH = "closeloop.refresh"
 SHARE = "closeloop.share"

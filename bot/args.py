@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.formatting import echoed
 from bot.reply import Outcome, Reply
-from metrics_core.models import Segment
+from metrics_core.store.models import Segment
 
 _SEGMENTS = {
     "enterprise": Segment.ENTERPRISE,

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.inbound import CommandRequest
 from bot.reply import Reply
-from bot.requests import CommandRequest
 
 if TYPE_CHECKING:
     from bot.context import BotContext

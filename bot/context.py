@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.commands import CommandRegistry
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.health_cache import HealthCache
-from metrics_core.risk import RiskModels
+from metrics_core.health.cache import HealthCache
+from metrics_core.store.db import Database
 
 
 def utc_today() -> dt.date:

@@ -78,8 +78,8 @@ def interval(
 ) -> str:
     """`95 % CI +3 to +26`, or `too few answers for an interval`: one wording everywhere.
 
-    Survey results (metrics_core.nps, metrics_core.surveys) leave their interval None when
-    there are answers but too few to support one; a made-up or zero-width range there would
+    Survey results (`metrics_core.surveys`) leave their interval None when there are
+    answers but too few to support one; a made-up or zero-width range there would
     claim a certainty the sample does not have. Callers say "no answers" themselves when n
     is 0. `show` formats each bound (signed points for NPS by default).
     """
@@ -93,7 +93,7 @@ def likelihood(probability: float | None) -> str:
 
     Probabilities beyond 1 % and 99 % are shown as `< 1 %` and `> 99 %`: rounding 0.996
     to "100 %" would claim a certainty no risk model has (the model only goes beyond
-    those limits when its backtest supports it, see `metrics_core.risk.Calibration`).
+    those limits when its backtest supports it, see `metrics_core.churn.risk.Calibration`).
     """
     if probability is None or (isinstance(probability, float) and math.isnan(probability)):
         return "—"

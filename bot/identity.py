@@ -2,7 +2,7 @@
 
 The asker is their platform id looked up in the team table. A member named in a command
 (`owner=@dana`, `owner=<@U0CSM1|dana>`, a Teams mention, `dana.whitfield@…`) is found by
-`metrics_core.team.find_members`; this module only takes the chat wrapping off mentions
+`metrics_core.accounts.team.find_members`; this module only takes the chat wrapping off mentions
 and words the answer when nobody or several people match.
 """
 
@@ -13,9 +13,9 @@ import re
 
 from bot.context import BotContext
 from bot.formatting import echoed
+from bot.inbound import Actor, Platform
 from bot.reply import Outcome, Reply, Table
-from bot.requests import Actor, Platform
-from metrics_core.team import Member, find_members, member_by_chat_id
+from metrics_core.accounts.team import Member, find_members, member_by_chat_id
 
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
 _TEAMS_MENTION = re.compile(r"^<at>(.*)</at>$", re.DOTALL)

@@ -10,8 +10,8 @@ from bot.context import BotContext
 from bot.handlers.details import account_details
 from bot.handlers.follow_up_actions import FOLLOW_UP_ACTIONS, act_on_follow_up, follow_up_form
 from bot.handlers.help import HELP, unknown_command
+from bot.inbound import ActionRequest, CommandRequest
 from bot.reply import Form, Outcome, Reply
-from bot.requests import ActionRequest, CommandRequest
 
 log = logging.getLogger(__name__)
 UMBRELLA = "closeloop"

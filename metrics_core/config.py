@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from metrics_core.models import AnswerBand, Segment, SurveyKind
+from metrics_core.store.models import AnswerBand, Segment, SurveyKind
 
 COMPONENTS = ("usage", "adoption", "support", "sentiment", "relationship", "commercial")
 

@@ -19,9 +19,9 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Base
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Base
 
 # Property-based tests: `ci` (the default) runs the same examples every time, so a failure
 # reproduces and `make test` stays within its time budget; `explore` draws fresh, more

@@ -6,9 +6,10 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from metrics_core import product_features, watermarks
-from metrics_core.arr import Term, account_history
-from metrics_core.models import (
+from metrics_core.health import product_features
+from metrics_core.revenue.arr import Term, account_history
+from metrics_core.store import watermarks
+from metrics_core.store.models import (
     Account,
     Activity,
     ActivityKind,
@@ -110,7 +111,7 @@ def activity(
 
 
 def contracts(session: Session, account_id: int, terms: list[Term]) -> None:
-    """Contracts with the movements and renewals `metrics_core.arr` derives from them."""
+    """Contracts with the movements and renewals `metrics_core.revenue.arr` derives from them."""
     ids = {}
     for term in terms:
         contract = Contract(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from metrics_core.db import Database
 from metrics_core.importing import import_csv
+from metrics_core.store.db import Database
 
 MASS_MENTIONS = ("<!channel>", "<!here>", "<!everyone>", "<!subteam^S0CS>")
 SLACK_MARKUP = (*MASS_MENTIONS, "<@U0CSM1>", "<#C0ALERTS>", "<http://evil.example|click>")

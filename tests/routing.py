@@ -10,10 +10,10 @@ import datetime as dt
 from bot.catalog import build_registry
 from bot.context import BotContext, utc_now, utc_today
 from bot.router import Router
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.health_cache import HealthCache
-from metrics_core.risk import RiskModels
+from metrics_core.health.cache import HealthCache
+from metrics_core.store.db import Database
 
 
 def context_for(

@@ -6,9 +6,9 @@ import datetime as dt
 
 from bot.handlers.health import health_reply
 from bot.reply import Reply
-from metrics_core.accounts import AccountRef
-from metrics_core.health import Band, Component, HealthResult
-from metrics_core.models import LifecycleStage, Segment
+from metrics_core.accounts.lookup import AccountRef
+from metrics_core.health.scorecard import Band, Component, HealthResult
+from metrics_core.store.models import LifecycleStage, Segment
 
 
 def health_answer() -> Reply:

@@ -1,7 +1,7 @@
 """Survey webhook deliveries as each vendor sends them: signed headers and realistic bodies.
 
 For tests only. The signing is written out here from the vendors' documentation, not
-imported from `adapters.webhooks`, so a test that signs with these helpers and verifies
+imported from `adapters.platforms.webhooks`, so a test that signs with these helpers and verifies
 with the adapter checks the adapter against the documented scheme, not against itself.
 
 Typical use::

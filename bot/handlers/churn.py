@@ -11,16 +11,16 @@ import math
 
 import pandas as pd
 
-from bot.accounts import resolve_account
+from bot.account_choice import resolve_account
 from bot.actions import details_action
 from bot.args import parse_count
 from bot.context import BotContext
 from bot.formatting import echoed, likelihood, money
 from bot.handlers.health import not_a_customer
+from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from bot.requests import CommandRequest
-from metrics_core.renewals import arr_at_stake
-from metrics_core.risk import Method, RiskModel, account_risk, top_risks
+from metrics_core.churn.risk import Method, RiskModel, account_risk, top_risks
+from metrics_core.revenue.renewals import arr_at_stake
 
 USAGE = "churn <account> | churn top [N]"
 DEFAULT_TOP = 10

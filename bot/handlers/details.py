@@ -12,11 +12,11 @@ from bot.context import BotContext
 from bot.formatting import likelihood, money
 from bot.handlers.health import BAND_TONE
 from bot.reply import Fact, Metric, Outcome, Reply, Tone
-from metrics_core.accounts import find_accounts
-from metrics_core.frames import survey_responses
-from metrics_core.models import SurveyKind
-from metrics_core.nps import nps
-from metrics_core.risk import account_risk
+from metrics_core.accounts.lookup import find_accounts
+from metrics_core.churn.risk import account_risk
+from metrics_core.store.frames import survey_responses
+from metrics_core.store.models import SurveyKind
+from metrics_core.surveys.nps import nps
 
 
 async def account_details(external_id: str, context: BotContext) -> Reply:

@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from bot.context import BotContext
-from bot.digest_runs import compose, title
 from bot.formatting import echoed
 from bot.identity import named_member, not_on_team, team_member
+from bot.inbound import Actor, CommandRequest, Platform
+from bot.messages.digest import compose, title
 from bot.reply import Outcome, Reply, Table
-from bot.requests import Actor, CommandRequest, Platform
-from metrics_core.digests import (
+from metrics_core.delivery.outbox import Target
+from metrics_core.delivery.routing import SLACK, TEAMS
+from metrics_core.digests.subscriptions import (
     WEEKDAYS,
     Schedule,
     Scope,
@@ -30,9 +32,7 @@ from metrics_core.digests import (
     subscribe,
     unsubscribe,
 )
-from metrics_core.models import DigestCadence, DigestScope, DigestSubscription, Segment
-from metrics_core.outbox import Target
-from metrics_core.routing import SLACK, TEAMS
+from metrics_core.store.models import DigestCadence, DigestScope, DigestSubscription, Segment
 
 USAGE = (
     "digest subscribe daily HH:MM [Area/City] [segment=… | owner=@user | mine] | "

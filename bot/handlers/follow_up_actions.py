@@ -8,14 +8,14 @@ answer goes to the presser alone; the alert itself catches up through the outbox
 
 from __future__ import annotations
 
-from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form
 from bot.context import BotContext
 from bot.identity import named_member, team_member
+from bot.inbound import ActionRequest
+from bot.messages.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form
 from bot.reply import Form, Reply
-from bot.requests import ActionRequest
-from metrics_core import followups
-from metrics_core.followups import Change, Outcome
-from metrics_core.team import active_members
+from metrics_core.accounts.team import active_members
+from metrics_core.followups import work as followups
+from metrics_core.followups.work import Change, Outcome
 
 FOLLOW_UP_ACTIONS = (CLAIM, REASSIGN, CLOSE)
 

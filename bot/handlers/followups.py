@@ -2,7 +2,7 @@
 
 `open` and `mine` list follow-ups still waiting, oldest first. `unmatched` is the queue of
 answers no account claims, which no CSM sees in their book. `sla` is the closed-loop
-report; its numbers come from `metrics_core.closed_loop`, the same definition `/nps`
+report; its numbers come from `metrics_core.followups.closed_loop`, the same definition `/nps`
 quotes in its one-line summary (`closed_loop_line`).
 """
 
@@ -15,9 +15,9 @@ from bot.args import Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import count, percent
 from bot.identity import not_on_team, team_member
+from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from bot.requests import CommandRequest
-from metrics_core.closed_loop import (
+from metrics_core.followups.closed_loop import (
     ClosedLoop,
     Group,
     LoopStats,
@@ -25,8 +25,8 @@ from metrics_core.closed_loop import (
     closed_loop,
     unmatched_queue,
 )
-from metrics_core.followups import open_follow_ups
-from metrics_core.models import AnswerBand
+from metrics_core.followups.work import open_follow_ups
+from metrics_core.store.models import AnswerBand
 
 USAGE = "followups [mine | open | unmatched | sla [period] [segment] [mine]]"
 SLA_DEFAULT_DAYS = 30

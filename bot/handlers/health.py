@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from bot.accounts import read_about_account
+from bot.account_choice import read_about_account
 from bot.actions import details_action
 from bot.context import BotContext
+from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
-from bot.requests import CommandRequest
-from metrics_core.accounts import AccountRef
-from metrics_core.health import Band, HealthResult
+from metrics_core.accounts.lookup import AccountRef
+from metrics_core.health.scorecard import Band, HealthResult
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
 USAGE = "health <account>"

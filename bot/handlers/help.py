@@ -7,8 +7,8 @@ import difflib
 from bot.commands import Command, CommandRegistry
 from bot.context import BotContext
 from bot.formatting import echoed
+from bot.inbound import CommandRequest
 from bot.reply import Outcome, Reply, Table
-from bot.requests import CommandRequest
 
 HELP = "help"
 WHAT_IT_DOES = "Customer-success answers from your CRM, product, help-desk and survey data."

@@ -18,21 +18,21 @@ from sqlalchemy.orm import Session
 from bot.args import PERIOD_FORMS, Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import echoed, money, percent
+from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from bot.requests import CommandRequest
+from metrics_core.churn.risk import RiskModel
 from metrics_core.config import Config
-from metrics_core.efficiency import (
+from metrics_core.revenue.efficiency import (
     CostToRetain,
     activity_counts,
     books,
     cost_to_retain,
     touch_window,
 )
-from metrics_core.frames import movements
-from metrics_core.models import Segment
-from metrics_core.renewals import AtStake, at_stake
-from metrics_core.revenue import RetentionResult, clv, retention
-from metrics_core.risk import RiskModel
+from metrics_core.revenue.rates import RetentionResult, clv, retention
+from metrics_core.revenue.renewals import AtStake, at_stake
+from metrics_core.store.frames import movements
+from metrics_core.store.models import Segment
 
 USAGE = "kpis [period] [segment]"
 DEFAULT_DAYS = 365

@@ -14,18 +14,18 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from bot.accounts import resolve_account
+from bot.account_choice import resolve_account
 from bot.args import Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import interval
 from bot.handlers.followups import closed_loop_line
+from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Reply, Table, Tone
-from bot.requests import CommandRequest
-from metrics_core.closed_loop import ClosedLoop, closed_loop
-from metrics_core.frames import survey_responses
-from metrics_core.models import SurveyKind
-from metrics_core.nps import NpsResult, nps
-from metrics_core.surveys import (
+from metrics_core.followups.closed_loop import ClosedLoop, closed_loop
+from metrics_core.store.frames import survey_responses
+from metrics_core.store.models import SurveyKind
+from metrics_core.surveys.nps import NpsResult, nps
+from metrics_core.surveys.scores import (
     MIN_N_FOR_INTERVAL,
     CesResult,
     CsatResult,

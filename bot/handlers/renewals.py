@@ -7,10 +7,10 @@ import math
 from bot.args import parse_count
 from bot.context import BotContext
 from bot.formatting import echoed, likelihood, money, percent
+from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from bot.requests import CommandRequest
-from metrics_core.renewals import arr_at_stake, forecast, renewals_due
-from metrics_core.retention import SbgFit
+from metrics_core.revenue.cohorts import SbgFit
+from metrics_core.revenue.renewals import arr_at_stake, forecast, renewals_due
 
 USAGE = "renewals [days]"
 DEFAULT_DAYS = 90

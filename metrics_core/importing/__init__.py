@@ -27,8 +27,6 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.exc import DBAPIError
 
-from metrics_core import input_versions
-from metrics_core.db import writer
 from metrics_core.importing import (
     accounts,
     activities,
@@ -44,6 +42,8 @@ from metrics_core.importing.columns import COLUMNS, KINDS, ColumnSpec
 from metrics_core.importing.kind import KindImporter
 from metrics_core.importing.problems import ImportFailed, Problem, ProblemLog
 from metrics_core.importing.reading import describe_ignored, read_rows
+from metrics_core.store import input_versions
+from metrics_core.store.db import writer
 
 __all__ = [
     "COLUMNS",

@@ -11,7 +11,7 @@ from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import team_member_ids
 from metrics_core.importing.upsert import Counts, Target, model_default, upsert
-from metrics_core.models import Account, Base, LifecycleStage, Segment
+from metrics_core.store.models import Account, Base, LifecycleStage, Segment
 
 _TABLE = Base.metadata.tables[Account.__tablename__]
 

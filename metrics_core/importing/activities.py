@@ -11,7 +11,7 @@ from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import account_ids, team_member_ids
 from metrics_core.importing.upsert import Counts, Target, upsert
-from metrics_core.models import Activity, ActivityKind, Base
+from metrics_core.store.models import Activity, ActivityKind, Base
 
 _TABLE = Base.metadata.tables[Activity.__tablename__]
 

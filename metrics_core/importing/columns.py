@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from metrics_core.models import (
+from metrics_core.store.models import (
     SCORE_RANGES,
     ActivityKind,
     LifecycleStage,

@@ -1,7 +1,7 @@
 """`closeloop import contracts`: subscription terms, and the ARR history derived from them.
 
 Movements and renewals are a function of all of an account's terms
-(`metrics_core.arr.account_history`, the one definition), so after writing the file's
+(`metrics_core.revenue.arr.account_history`, the one definition), so after writing the file's
 terms every affected account's history is rebuilt from all its stored terms, not patched.
 The contracts table has no status column: whether a term churned is kept as its
 renewal's status, which is therefore read before the old renewals are replaced.
@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, select, update
 
-from metrics_core.arr import Term, account_history
-from metrics_core.bulk import write_frame
 from metrics_core.importing import values
 from metrics_core.importing.columns import ContractStatus
 from metrics_core.importing.kind import KindImporter, Progress, length
@@ -27,7 +25,9 @@ from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import account_ids, in_chunks
 from metrics_core.importing.upsert import Counts, Target, upsert
-from metrics_core.models import (
+from metrics_core.revenue.arr import Term, account_history
+from metrics_core.store.bulk import write_frame
+from metrics_core.store.models import (
     Account,
     ArrMovement,
     Base,

@@ -15,7 +15,7 @@ from metrics_core.importing.kind import KindImporter, Progress
 from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.upsert import Counts, Target, upsert
-from metrics_core.models import Base, CsCost, Segment
+from metrics_core.store.models import Base, CsCost, Segment
 
 _TABLE = Base.metadata.tables[CsCost.__tablename__]
 

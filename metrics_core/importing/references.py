@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.values import report
-from metrics_core.models import Account, TeamMember
+from metrics_core.store.models import Account, TeamMember
 
 IN_CHUNK = 5_000
 """Values per `IN (…)` list: well inside SQLite's and PostgreSQL's parameter limits."""

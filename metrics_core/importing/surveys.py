@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from metrics_core.accounts.respondents import match_respondents
 from metrics_core.importing import values
 from metrics_core.importing.kind import KindImporter, Progress, length, present_columns
 from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import account_ids
 from metrics_core.importing.upsert import Counts, Target, upsert
-from metrics_core.models import SCORE_RANGES, Base, SurveyKind, SurveyResponse
-from metrics_core.respondents import match_respondents
+from metrics_core.store.models import SCORE_RANGES, Base, SurveyKind, SurveyResponse
 
 _TABLE = Base.metadata.tables[SurveyResponse.__tablename__]
 DEFAULT_PROVIDER = "import"

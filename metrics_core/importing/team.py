@@ -16,7 +16,7 @@ from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import in_chunks, team_ids
 from metrics_core.importing.upsert import Counts, Target, model_default, upsert
-from metrics_core.models import Base, TeamMember, TeamRole
+from metrics_core.store.models import Base, TeamMember, TeamRole
 
 _TABLE = Base.metadata.tables[TeamMember.__tablename__]
 _CHAT_IDS = ("slack_user_id", "teams_aad_object_id")

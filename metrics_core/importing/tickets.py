@@ -11,7 +11,7 @@ from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import account_ids
 from metrics_core.importing.upsert import Counts, Target, model_default, upsert
-from metrics_core.models import Base, Ticket, TicketPriority, TicketStatus
+from metrics_core.store.models import Base, Ticket, TicketPriority, TicketStatus
 
 _TABLE = Base.metadata.tables[Ticket.__tablename__]
 

@@ -33,9 +33,9 @@ from sqlalchemy import (
     select,
 )
 
-from metrics_core.bulk import write_frame
 from metrics_core.importing.references import in_chunks
-from metrics_core.models import UtcDateTime
+from metrics_core.store.bulk import write_frame
+from metrics_core.store.models import UtcDateTime
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from metrics_core import product_features, watermarks
+from metrics_core.health import product_features
 from metrics_core.importing import values
 from metrics_core.importing.columns import FEATURE_PREFIX
 from metrics_core.importing.kind import KindImporter, Progress, present_columns
@@ -21,7 +21,8 @@ from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
 from metrics_core.importing.references import account_ids
 from metrics_core.importing.upsert import Counts, Target, upsert
-from metrics_core.models import Base, UsageDaily
+from metrics_core.store import watermarks
+from metrics_core.store.models import Base, UsageDaily
 
 _TABLE = Base.metadata.tables[UsageDaily.__tablename__]
 _DEFAULTS = {"sessions": 0, "events": 0}

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from metrics_core.arr import Term
+from metrics_core.revenue.arr import Term
 from metrics_core.synthetic.contacts import ContactPlan, plan_contacts
 from metrics_core.synthetic.team import (
     BOOK_SIZE,

@@ -58,17 +58,19 @@ import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from metrics_core import followups, intake, outbox, sla
-from metrics_core.answers import SurveyAnswer
+from metrics_core.accounts.team import Member
 from metrics_core.config import Alerts, Config, Route
-from metrics_core.followups import Change, Outcome
-from metrics_core.models import AnswerBand, SurveyKind, TeamRole
-from metrics_core.surveys import band_of
+from metrics_core.delivery import outbox
+from metrics_core.followups import intake, sla
+from metrics_core.followups import work as followups
+from metrics_core.followups.work import Change, Outcome
+from metrics_core.store.models import AnswerBand, SurveyKind, TeamRole
+from metrics_core.surveys.answers import SurveyAnswer
+from metrics_core.surveys.scores import band_of
 from metrics_core.synthetic.accounts import AccountPlan
 from metrics_core.synthetic.team import ENTERPRISE, TeamPlan
 from metrics_core.synthetic.text import Picker, fill, vocabulary
 from metrics_core.synthetic.window import Window
-from metrics_core.team import Member
 
 HISTORY_DAYS = 90
 # At most this many answers go through the intake (about 35 days of 10,000 accounts).

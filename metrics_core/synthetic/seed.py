@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
-from metrics_core import input_versions, product_features, watermarks
-from metrics_core.arr import account_history
-from metrics_core.bulk import write_frame
-from metrics_core.db import writer
-from metrics_core.models import Base
+from metrics_core.health import product_features
+from metrics_core.revenue.arr import account_history
+from metrics_core.store import input_versions, watermarks
+from metrics_core.store.bulk import write_frame
+from metrics_core.store.db import writer
+from metrics_core.store.models import Base
 from metrics_core.synthetic.accounts import FEATURES, AccountPlan, plan_accounts, segment_counts
 from metrics_core.synthetic.activities import plan_activities, plan_cs_costs
 from metrics_core.synthetic.followups import replay, split_answers

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from adapters.slack.render import button_value
+from adapters.platforms.slack.render import button_value
 from tests.fakes.slack_api import Call
 
 SECRET = "test-signing-secret"

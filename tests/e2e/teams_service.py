@@ -14,11 +14,11 @@ import aiohttp
 from aiohttp import web
 
 from adapters.bootstrap import Container
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
-from metrics_core import conversations
-from metrics_core.models import TeamMember
-from metrics_core.outbox import pending_by_platform
+from metrics_core.delivery import conversations
+from metrics_core.delivery.outbox import pending_by_platform
+from metrics_core.store.models import TeamMember
 from tests import webhook_signing as vendors
 from tests.fakes.bot_connector import FakeBotConnector, _free_port
 

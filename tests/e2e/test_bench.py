@@ -11,7 +11,16 @@ from pathlib import Path
 def test_a_small_bench_run_reports_every_case(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "bench", "--scale", "0.01", "--json", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "adapters.entrypoints.cli",
+            "bench",
+            "--scale",
+            "0.01",
+            "--json",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -21,12 +21,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from adapters.bootstrap import Container, build
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
-from metrics_core import migrate
-from metrics_core.db import make_engine
-from metrics_core.models import FollowUp, FollowUpStatus, SurveyResponse, TeamMember
-from metrics_core.outbox import pending_count
+from metrics_core.delivery.outbox import pending_count
+from metrics_core.store import migrate
+from metrics_core.store.db import make_engine
+from metrics_core.store.models import FollowUp, FollowUpStatus, SurveyResponse, TeamMember
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e.slack_requests import SECRET, click, post, submit_form

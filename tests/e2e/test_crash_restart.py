@@ -25,10 +25,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import FollowUp, TeamMember
-from metrics_core.outbox import pending_count
+from metrics_core.delivery.outbox import pending_count
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import FollowUp, TeamMember
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e.slack_requests import click, post
@@ -50,7 +50,7 @@ class Served:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "adapters.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(self.port)],
             env={**os.environ, **env, "CLOSELOOP_OUTBOX_LEASE_SECONDS": "2"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build
 from adapters.settings import Settings
-from metrics_core import db as storage
-from metrics_core.models import SurveyResponse
+from metrics_core.store import db as storage
+from metrics_core.store.models import SurveyResponse
 from tests import webhook_signing as vendors
 from tests.e2e.teams_service import serving
 from tests.e2e.test_close_the_loop import (

@@ -14,13 +14,13 @@ import pytest
 from aiohttp import web
 
 from adapters.bootstrap import Container, build
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
-from metrics_core import migrate
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config, Digests
-from metrics_core.daily import take_snapshot
-from metrics_core.db import Database, make_engine
-from metrics_core.risk import RiskModels
+from metrics_core.health.daily import take_snapshot
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
 from metrics_core.synthetic import seed_database
 from tests.e2e.slack_requests import SECRET, post, slash
 from tests.fakes.slack_api import FakeSlack, _free_port

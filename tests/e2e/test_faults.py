@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import Container, build
-from bot.digest_runs import Outcome, send_due
-from metrics_core import digests, outbox
-from metrics_core.digests import Schedule, Scope
-from metrics_core.models import DigestCadence, DigestScope
-from metrics_core.outbox import Target
+from adapters.workers.digest_runs import Outcome, send_due
+from metrics_core.delivery import outbox
+from metrics_core.delivery.outbox import Target
+from metrics_core.digests import subscriptions as digests
+from metrics_core.digests.subscriptions import Schedule, Scope
+from metrics_core.store.models import DigestCadence, DigestScope
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
 from tests.e2e.slack_requests import click, post, slash

@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adapters.bootstrap import Container, build
-from adapters.http import MAX_BODY_BYTES, build_app
+from adapters.entrypoints.http import MAX_BODY_BYTES, build_app
 from adapters.settings import Settings
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import SurveyResponse
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import SurveyResponse
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
 from tests.e2e.slack_requests import SECRET as SLACK_SECRET

@@ -24,10 +24,10 @@ import pytest
 from sqlalchemy import select
 
 from adapters.bootstrap import build
-from adapters.serve import start_socket_mode
+from adapters.entrypoints.serve import start_socket_mode
 from adapters.settings import Settings
-from metrics_core.db import Database
-from metrics_core.models import Account, LifecycleStage, Segment, SurveyResponse
+from metrics_core.store.db import Database
+from metrics_core.store.models import Account, LifecycleStage, Segment, SurveyResponse
 from tests import webhook_signing as vendors
 from tests.e2e.slack_requests import (
     SECRET,
@@ -165,7 +165,7 @@ async def test_answers_go_only_to_slacks_hosts(
     foreign = elsewhere.response_url("credential-part")
     async with serving(build(settings)) as base:
         events = f"{base}/slack/events"
-        with caplog.at_level(logging.WARNING, logger="adapters.slack"):
+        with caplog.at_level(logging.WARNING, logger="adapters.platforms.slack"):
             status, _, _ = await post(events, slash("/health", "acme", foreign))
             assert status == 200
             clicked = click("closeloop.refresh", {"command": "health acme"}, foreign)
@@ -293,7 +293,7 @@ def test_serve_refuses_an_empty_signing_secret_in_one_line(tmp_path: Path) -> No
         "SLACK_SIGNING_SECRET": "",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "serve"],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "serve"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -33,9 +33,9 @@ import aiohttp
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from metrics_core import migrate
-from metrics_core.db import make_engine
-from metrics_core.models import Base
+from metrics_core.store import migrate
+from metrics_core.store.db import make_engine
+from metrics_core.store.models import Base
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
@@ -378,7 +378,7 @@ def start_serve(
     """`closeloop serve` in `folder` (no `.env` of the checkout), its output in two files."""
     with out.open("wb") as stdout, err.open("wb") as stderr:
         return subprocess.Popen(
-            [sys.executable, "-m", "adapters.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(port)],
             env=env,
             cwd=folder,
             stdout=stdout,

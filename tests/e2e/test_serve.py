@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from adapters.bootstrap import build
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
-from metrics_core import outbox
-from metrics_core.db import Database, make_engine
-from metrics_core.migrate import upgrade
-from metrics_core.models import Delivery, DeliveryStatus
+from metrics_core.delivery import outbox
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.migrate import upgrade
+from metrics_core.store.models import Delivery, DeliveryStatus
 
 
 def _free_port() -> int:
@@ -52,7 +52,7 @@ def served(sqlite_url: str) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -83,7 +83,7 @@ async def test_health_ready_and_metrics(served: str) -> None:
 
 def _serve_refused(sqlite_url: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(_free_port())],
         env={**os.environ, "DATABASE_URL": sqlite_url},
         capture_output=True,
         timeout=60,
@@ -131,7 +131,7 @@ def test_alerts_for_an_unconfigured_platform_wait_with_one_warning(sqlite_url: s
             outbox.enqueue(session, key=f"alert-{n}", kind="survey", target=target, now=now)
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(port)],
         env={**_without_chat_platforms(), "DATABASE_URL": sqlite_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

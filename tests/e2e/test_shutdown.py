@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Delivery, DeliveryStatus
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Delivery, DeliveryStatus
 from tests import webhook_signing as vendors
 from tests.e2e.slack_requests import header, post, slash
 from tests.e2e.test_close_the_loop import ALERTS, deliver, generic, settings_env

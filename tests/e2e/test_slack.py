@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 
 from adapters.bootstrap import Container, build
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
 from bot.catalog import build_registry
-from metrics_core import migrate
-from metrics_core.db import make_engine
+from metrics_core.store import migrate
+from metrics_core.store.db import make_engine
 from metrics_core.synthetic import seed_database
 from tests.e2e.slack_requests import (
     SECRET,
@@ -194,7 +194,7 @@ async def test_slacks_documented_request_is_refused_as_stale(
 
 
 async def test_socket_mode_answers_without_a_public_url(seeded_db: str, slack: FakeSlack) -> None:
-    from adapters.serve import start_socket_mode
+    from adapters.entrypoints.serve import start_socket_mode
 
     settings = Settings(
         DATABASE_URL=seeded_db,
@@ -222,8 +222,8 @@ async def test_socket_mode_answers_without_a_public_url(seeded_db: str, slack: F
 async def test_ambiguous_names_offer_buttons_that_answer(
     seeded_db: str, service: str, slack: FakeSlack
 ) -> None:
-    from metrics_core.db import Database
-    from metrics_core.models import Account, LifecycleStage, Segment
+    from metrics_core.store.db import Database
+    from metrics_core.store.models import Account, LifecycleStage, Segment
 
     db = Database(make_engine(seeded_db))
     with db.writing() as session:

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.bootstrap import build
-from adapters.serve import start_socket_mode
+from adapters.entrypoints.serve import start_socket_mode
 from adapters.settings import Settings
-from metrics_core import seen_events
-from metrics_core.db import Database, make_engine
+from metrics_core.delivery import seen_events
+from metrics_core.store.db import Database, make_engine
 from tests.e2e.slack_requests import SECRET, home_opened, post
 from tests.e2e.test_slack import _serve
 from tests.fakes.slack_api import FakeSlack

@@ -31,19 +31,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from adapters.bootstrap import build
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
+from adapters.platforms.teams.app import TeamsSettingsError, authentication
+from adapters.platforms.teams.sender import Connectors, TeamsSender, retry_after_seconds
 from adapters.settings import Settings
-from adapters.teams.app import TeamsSettingsError, authentication
-from adapters.teams.sender import Connectors, TeamsSender, retry_after_seconds
+from adapters.workers.dispatch import SendError
 from bot.catalog import build_registry
 from bot.commands import Command
 from bot.context import BotContext
-from bot.dispatch import SendError
+from bot.inbound import CommandRequest
 from bot.reply import Reply
-from bot.requests import CommandRequest
-from metrics_core import conversations, migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Delivery, DeliveryStatus, FollowUp, FollowUpStatus
+from metrics_core.delivery import conversations
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Delivery, DeliveryStatus, FollowUp, FollowUpStatus
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
@@ -198,7 +199,7 @@ async def test_refresh_and_pick_replace_the_card(service: Service) -> None:
 async def test_did_you_mean_offers_picks_that_answer(
     service: Service, connector: FakeBotConnector
 ) -> None:
-    from metrics_core.models import Account, LifecycleStage, Segment
+    from metrics_core.store.models import Account, LifecycleStage, Segment
 
     with service.container.db.writing() as session:
         for external_id, name in (("GLX-1", "Globex Industries"), ("GLX-2", "Globex Retail")):
@@ -626,7 +627,7 @@ def test_serve_refuses_to_start_with_an_empty_app_id(database_url: str, tmp_path
         "MICROSOFT_APP_ID": "",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(_free_port())],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -23,17 +23,18 @@ from apscheduler.job import Job
 from sqlalchemy import select
 
 from adapters.bootstrap import Container, build
-from metrics_core import followups, migrate
+from metrics_core.accounts.team import member_by_chat_id
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import AccountAlerts, Alerts, Config, Digests
-from metrics_core.daily import take_snapshot
-from metrics_core.db import Database, make_engine
-from metrics_core.digests import DIGEST
-from metrics_core.followups import open_follow_ups
-from metrics_core.models import Delivery, DeliveryStatus, DigestSubscription, FollowUpStatus
-from metrics_core.risk import RiskModels
-from metrics_core.sla import SlaRun, run_sla
+from metrics_core.digests.subscriptions import DIGEST
+from metrics_core.followups import work as followups
+from metrics_core.followups.sla import SlaRun, run_sla
+from metrics_core.followups.work import open_follow_ups
+from metrics_core.health.daily import take_snapshot
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Delivery, DeliveryStatus, DigestSubscription, FollowUpStatus
 from metrics_core.synthetic import seed_database
-from metrics_core.team import member_by_chat_id
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import BOT_ID, CHANNEL, DANA, MARCO

@@ -25,14 +25,14 @@ from tempfile import TemporaryDirectory
 
 from sqlalchemy import select
 
-from metrics_core import followups
-from metrics_core.answers import SurveyAnswer
+from metrics_core.accounts.team import member_by_chat_id
 from metrics_core.config import Config
-from metrics_core.db import Database, make_engine
+from metrics_core.followups import work as followups
+from metrics_core.followups.intake import record_answer
 from metrics_core.importing import ImportFailed, import_csv
-from metrics_core.intake import record_answer
-from metrics_core.models import Account, FollowUp, FollowUpStatus, SurveyKind
-from metrics_core.team import member_by_chat_id
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Account, FollowUp, FollowUpStatus, SurveyKind
+from metrics_core.surveys.answers import SurveyAnswer
 
 CSMS = [f"U0CSM{i}" for i in range(1, 9)]
 CONFIG = Config()

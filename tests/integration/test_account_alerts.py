@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from metrics_core.account_alerts import HEALTH_BAND, USAGE_DROP, queue_account_alerts
 from metrics_core.config import AccountAlerts, Alerts, Config
-from metrics_core.db import Database
-from metrics_core.models import Delivery, HealthSnapshot
+from metrics_core.delivery.account_alerts import HEALTH_BAND, USAGE_DROP, queue_account_alerts
+from metrics_core.store.db import Database
+from metrics_core.store.models import Delivery, HealthSnapshot
 from tests import factories
 
 TODAY = dt.date(2026, 11, 20)

@@ -13,13 +13,13 @@ import time
 import pytest
 from sqlalchemy import insert
 
-from bot.accounts import MAX_LABEL
-from bot.accounts import resolve_account as resolve_for_chat
+from bot.account_choice import MAX_LABEL
+from bot.account_choice import resolve_account as resolve_for_chat
 from bot.reply import Reply
-from metrics_core import accounts
-from metrics_core.accounts import AccountRef, Resolution, find_accounts, resolve_account
-from metrics_core.db import Database
-from metrics_core.models import Account, LifecycleStage, Segment
+from metrics_core.accounts import lookup as accounts
+from metrics_core.accounts.lookup import AccountRef, Resolution, find_accounts, resolve_account
+from metrics_core.store.db import Database
+from metrics_core.store.models import Account, LifecycleStage, Segment
 from tests import factories as f
 from tests.routing import context_for
 

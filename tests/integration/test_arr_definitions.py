@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from metrics_core.db import Database
-from metrics_core.frames import movements
-from metrics_core.revenue import arr_by_account, arr_sql
+from metrics_core.revenue.rates import arr_by_account, arr_sql
+from metrics_core.store.db import Database
+from metrics_core.store.frames import movements
 from metrics_core.synthetic import seed_database
 
 AS_OF = dt.date(2026, 11, 20)

@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import select
 
-from metrics_core.bulk import write_frame
-from metrics_core.db import Database
-from metrics_core.models import Activity, ActivityKind, UsageDaily
+from metrics_core.store.bulk import write_frame
+from metrics_core.store.db import Database
+from metrics_core.store.models import Activity, ActivityKind, UsageDaily
 from tests import factories as f
 
 

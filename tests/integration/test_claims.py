@@ -9,14 +9,14 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from metrics_core import followups
-from metrics_core.answers import SurveyAnswer
+from metrics_core.accounts.team import Member
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.followups import Outcome
-from metrics_core.intake import record_answer
-from metrics_core.models import Delivery, FollowUp, FollowUpStatus, SurveyKind, TeamRole
-from metrics_core.team import Member
+from metrics_core.followups import work as followups
+from metrics_core.followups.intake import record_answer
+from metrics_core.followups.work import Outcome
+from metrics_core.store.db import Database
+from metrics_core.store.models import Delivery, FollowUp, FollowUpStatus, SurveyKind, TeamRole
+from metrics_core.surveys.answers import SurveyAnswer
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)

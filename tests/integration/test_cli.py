@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from adapters.cli import app
-from metrics_core.db import Database, make_engine
-from metrics_core.migrate import current_revision, head_revision, upgrade
-from metrics_core.models import HealthSnapshot, Ticket
+from adapters.entrypoints.cli import app
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.migrate import current_revision, head_revision, upgrade
+from metrics_core.store.models import HealthSnapshot, Ticket
 from tests import factories as f
 
 
@@ -171,7 +171,7 @@ def test_a_failing_command_answers_with_an_incident_and_no_traceback(
         connection.execute(text("DROP TABLE usage_daily"))
     engine.dispose()
     result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "ask", "health", "acme"],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "ask", "health", "acme"],
         env={**os.environ, "DATABASE_URL": sqlite_url, "CLOSELOOP_LOG_LEVEL": "INFO"},
         cwd=tmp_path,
         capture_output=True,

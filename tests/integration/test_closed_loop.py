@@ -32,20 +32,20 @@ from sqlalchemy.orm import Session
 
 from bot.args import Period
 from bot.handlers.nps import nps_reply
+from bot.inbound import Actor, CommandRequest, Platform
 from bot.reply import Reply
-from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core.closed_loop import (
+from metrics_core.config import Config, FollowUps
+from metrics_core.followups.closed_loop import (
     NO_FOLLOW_UPS,
     ClosedLoop,
     LoopStats,
     closed_loop,
     unmatched_queue,
 )
-from metrics_core.config import Config, FollowUps
-from metrics_core.db import Database
-from metrics_core.frames import SURVEY_COLUMNS
-from metrics_core.models import (
+from metrics_core.store.db import Database
+from metrics_core.store.frames import SURVEY_COLUMNS
+from metrics_core.store.models import (
     Account,
     AnswerBand,
     FollowUp,

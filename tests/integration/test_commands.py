@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
+from bot.inbound import Actor, CommandRequest, Platform
 from bot.reply import Reply
-from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Renewal, RenewalStatus, SurveyKind, SurveyResponse
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Renewal, RenewalStatus, SurveyKind, SurveyResponse
 from metrics_core.synthetic import seed_database
 from tests.routing import router_for
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from metrics_core import conversations
-from metrics_core.db import Database
-from metrics_core.models import ConversationReference
+from metrics_core.delivery import conversations
+from metrics_core.store.db import Database
+from metrics_core.store.models import ConversationReference
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 CHANNEL = "19:alerts@thread.tacv2"

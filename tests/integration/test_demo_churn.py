@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from bot.formatting import likelihood
+from bot.inbound import Actor, CommandRequest, Platform
 from bot.reply import Reply
-from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core import migrate
+from metrics_core.churn.risk import Backtest, Method, RiskModels, backtest, churn_risk
 from metrics_core.config import Config
-from metrics_core.daily import take_snapshot
-from metrics_core.db import Database, make_engine
-from metrics_core.risk import Backtest, Method, RiskModels, backtest, churn_risk
-from metrics_core.surveys import wilson_interval
+from metrics_core.health.daily import take_snapshot
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.surveys.scores import wilson_interval
 from metrics_core.synthetic import seed_database
 from tests.routing import router_for
 

@@ -17,17 +17,17 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.formatting import percent
-from bot.home import home
+from bot.inbound import Actor, CommandRequest, Platform
+from bot.messages.home import home
 from bot.reply import Reply
-from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core import migrate
-from metrics_core.closed_loop import closed_loop
 from metrics_core.config import Config
-from metrics_core.db import Database, make_engine
-from metrics_core.models import SurveyKind
-from metrics_core.sla import SlaRun, run_sla
-from metrics_core.surveys import band_of
+from metrics_core.followups.closed_loop import closed_loop
+from metrics_core.followups.sla import SlaRun, run_sla
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import SurveyKind
+from metrics_core.surveys.scores import band_of
 from metrics_core.synthetic import seed_database
 from metrics_core.synthetic.followups import history_start
 from metrics_core.synthetic.window import Window

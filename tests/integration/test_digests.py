@@ -11,20 +11,22 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from adapters.leader import PostgresLeader, SoleLeader
-from adapters.scheduler import DigestScheduler
+from adapters.workers.digest_runs import Outcome
+from adapters.workers.leader import PostgresLeader, SoleLeader
+from adapters.workers.scheduler import DigestScheduler
 from bot.context import BotContext
-from bot.digest import build_digest
-from bot.digest_runs import Outcome
+from bot.messages.digest import build_digest
 from bot.reply import Reply, Table
 from bot.reply_codec import decode
-from metrics_core.arr import Term
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config, Digests
-from metrics_core.db import Database, make_engine
-from metrics_core.digest_data import gather
-from metrics_core.digests import DIGEST, Schedule, Scope, subscribe, unsubscribe
-from metrics_core.health import account_health, band_for, store_snapshots
-from metrics_core.models import (
+from metrics_core.delivery.outbox import Target
+from metrics_core.digests.facts import gather
+from metrics_core.digests.subscriptions import DIGEST, Schedule, Scope, subscribe, unsubscribe
+from metrics_core.health.scorecard import account_health, band_for, store_snapshots
+from metrics_core.revenue.arr import Term
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import (
     Delivery,
     DigestCadence,
     DigestRun,
@@ -32,8 +34,6 @@ from metrics_core.models import (
     HealthSnapshot,
     Segment,
 )
-from metrics_core.outbox import Target
-from metrics_core.risk import RiskModels
 from tests import factories
 from tests.routing import context_for
 
@@ -171,7 +171,7 @@ async def test_concurrent_fires_of_one_digest_send_it_once(db: Database) -> None
 async def test_two_schedulers_on_one_postgres_database_one_leads_and_one_sends(
     postgres_schema_url: str,
 ) -> None:
-    from metrics_core.migrate import upgrade
+    from metrics_core.store.migrate import upgrade
 
     engines = [make_engine(postgres_schema_url) for _ in range(2)]
     upgrade(engines[0])

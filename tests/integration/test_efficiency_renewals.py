@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 
-from bot.requests import Actor, CommandRequest, Platform
-from metrics_core.arr import Term
+from bot.inbound import Actor, CommandRequest, Platform
+from metrics_core.churn.risk import Method, RiskModel
 from metrics_core.config import Config, Revenue
-from metrics_core.db import Database
-from metrics_core.efficiency import activity_counts, books, cost_to_retain, touch_window
-from metrics_core.models import ActivityKind, CsCost, Segment, TeamRole
-from metrics_core.renewals import forecast, renewals_due
-from metrics_core.risk import Method, RiskModel
+from metrics_core.revenue.arr import Term
+from metrics_core.revenue.efficiency import activity_counts, books, cost_to_retain, touch_window
+from metrics_core.revenue.renewals import forecast, renewals_due
+from metrics_core.store.db import Database
+from metrics_core.store.models import ActivityKind, CsCost, Segment, TeamRole
 from tests import factories as f
 from tests.routing import router_for
 

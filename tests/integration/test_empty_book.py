@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.requests import Actor, CommandRequest, Platform
+from bot.inbound import Actor, CommandRequest, Platform
 from metrics_core.config import Config
-from metrics_core.db import Database
+from metrics_core.store.db import Database
 from tests.routing import router_for
 
 

@@ -21,17 +21,17 @@ import datetime as dt
 
 import pytest
 
-from metrics_core.arr import Term
 from metrics_core.config import Config, Health, Weights
-from metrics_core.db import Database
-from metrics_core.health import (
+from metrics_core.health.scorecard import (
     Band,
     account_health,
     band_for,
     portfolio_health,
     store_snapshots,
 )
-from metrics_core.models import Segment, SurveyKind, TicketPriority, TicketStatus
+from metrics_core.revenue.arr import Term
+from metrics_core.store.db import Database
+from metrics_core.store.models import Segment, SurveyKind, TicketPriority, TicketStatus
 from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 20)

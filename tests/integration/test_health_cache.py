@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.health import HealthResult, account_health, store_snapshots
-from metrics_core.health_cache import HealthCache
+from metrics_core.followups.intake import record_answer
+from metrics_core.health.cache import HealthCache
+from metrics_core.health.scorecard import HealthResult, account_health, store_snapshots
 from metrics_core.importing import import_csv
-from metrics_core.intake import record_answer
-from metrics_core.models import SurveyKind
+from metrics_core.store.db import Database
+from metrics_core.store.models import SurveyKind
+from metrics_core.surveys.answers import SurveyAnswer
 from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 20)

@@ -14,16 +14,16 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from adapters.console import render_text as console_text
-from adapters.slack.render import render_message
-from adapters.teams.render import render_card
-from adapters.webhooks import WebhookSecrets, parse_delivery
-from bot.alerts import survey_alert
+from adapters.platforms.console import render_text as console_text
+from adapters.platforms.slack.render import render_message
+from adapters.platforms.teams.render import render_card
+from adapters.platforms.webhooks import WebhookSecrets, parse_delivery
+from bot.messages.alerts import survey_alert
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.followups import follow_up_view
-from metrics_core.intake import record_answer
-from metrics_core.models import Account, FollowUp, SurveyResponse
+from metrics_core.followups.intake import record_answer
+from metrics_core.followups.work import follow_up_view
+from metrics_core.store.db import Database
+from metrics_core.store.models import Account, FollowUp, SurveyResponse
 from tests import webhook_signing as vendors
 from tests.hostile import SQL, import_book
 from tests.unit.test_hostile_render import (

@@ -18,19 +18,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from adapters.console import render_text as console_text
-from adapters.slack.render import render_message
-from adapters.teams.render import render_card
+from adapters.platforms.console import render_text as console_text
+from adapters.platforms.slack.render import render_message
+from adapters.platforms.teams.render import render_card
 from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE
-from bot.alerts import CLAIM, CLOSE, REASSIGN
 from bot.args import parse_count, parse_period, parse_scope, parse_segment
 from bot.catalog import build_registry
+from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
+from bot.messages.alerts import CLAIM, CLOSE, REASSIGN
 from bot.reply import Outcome, Reply
-from bot.requests import ActionRequest, Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Account, SurveyResponse
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Account, SurveyResponse
 from metrics_core.synthetic import seed_database
 from tests.hostile import MARKUP, SQL, examples, hostile_text
 from tests.routing import router_for

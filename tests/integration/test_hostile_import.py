@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from adapters.cli import app
-from metrics_core.db import Database
+from adapters.entrypoints.cli import app
 from metrics_core.importing import COLUMNS, KINDS, ColumnSpec, ImportFailed, import_csv
-from metrics_core.models import Account, Base, Contact, SurveyResponse
+from metrics_core.store.db import Database
+from metrics_core.store.models import Account, Base, Contact, SurveyResponse
 from tests.hostile import SQL, examples, hostile_text, import_book, printable_hostile_text
 
 NEAR = {

@@ -17,9 +17,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from metrics_core.db import Database
+from metrics_core.accounts.respondents import match_respondent
 from metrics_core.importing import ImportFailed, ImportResult, Problem, import_csv
-from metrics_core.models import (
+from metrics_core.store.db import Database
+from metrics_core.store.models import (
     Account,
     Activity,
     ArrMovement,
@@ -37,7 +38,6 @@ from metrics_core.models import (
     Ticket,
     UsageDaily,
 )
-from metrics_core.respondents import match_respondent
 
 TEAM = """\
     email,name,role,slack_user_id,manager_email

@@ -8,11 +8,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from metrics_core.answers import SurveyAnswer
 from metrics_core.config import Alerts, Config, Route
-from metrics_core.db import Database
-from metrics_core.intake import record_answer
-from metrics_core.models import (
+from metrics_core.followups.intake import record_answer
+from metrics_core.store.db import Database
+from metrics_core.store.models import (
     AnswerBand,
     Delivery,
     FollowUp,
@@ -21,6 +20,7 @@ from metrics_core.models import (
     SurveyKind,
     SurveyResponse,
 )
+from metrics_core.surveys.answers import SurveyAnswer
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.actions import DETAILS
+from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
 from bot.reply import Reply
-from bot.requests import ActionRequest, Actor, CommandRequest, Platform
 from bot.router import Router
 from metrics_core.config import Config
-from metrics_core.db import Database
+from metrics_core.store.db import Database
 from tests import factories as f
 from tests.routing import router_for
 

@@ -7,9 +7,10 @@ import threading
 
 from sqlalchemy import select
 
-from metrics_core import outbox
-from metrics_core.db import Database, make_engine
-from metrics_core.models import (
+from metrics_core.delivery import outbox
+from metrics_core.delivery.outbox import Target
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import (
     AnswerBand,
     Delivery,
     DeliveryStatus,
@@ -17,7 +18,6 @@ from metrics_core.models import (
     SurveyKind,
     SurveyResponse,
 )
-from metrics_core.outbox import Target
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 

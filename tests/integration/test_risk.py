@@ -8,10 +8,7 @@ import math
 
 import pytest
 
-from metrics_core.arr import Term
-from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.risk import (
+from metrics_core.churn.risk import (
     BASE_LOG_ODDS,
     Method,
     RiskModel,
@@ -20,6 +17,9 @@ from metrics_core.risk import (
     train,
     training_set,
 )
+from metrics_core.config import Config
+from metrics_core.revenue.arr import Term
+from metrics_core.store.db import Database
 from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 20)

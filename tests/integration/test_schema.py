@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Account, Base, Segment, SurveyKind, SurveyResponse, TeamMember
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Account, Base, Segment, SurveyKind, SurveyResponse, TeamMember
 
 
 def test_migration_builds_exactly_the_models(database_url: str) -> None:

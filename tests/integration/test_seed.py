@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select, text
 
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import Account, Base, Segment, TeamMember
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import Account, Base, Segment, TeamMember
 from metrics_core.synthetic import DatabaseNotEmpty, SeedSummary, seed_database
 
 AS_OF = dt.date(2026, 11, 20)

@@ -6,17 +6,17 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.dispatch import Dispatcher, MessageRef, SendError
+from adapters.workers.dispatch import Dispatcher, MessageRef, SendError
 from bot.reply import Reply
-from metrics_core import followups
-from metrics_core.answers import SurveyAnswer
+from metrics_core.accounts.team import Member
 from metrics_core.config import Config, FollowUps
-from metrics_core.db import Database
-from metrics_core.followups import ESCALATION, REMINDER
-from metrics_core.intake import record_answer
-from metrics_core.models import Delivery, DeliveryStatus, FollowUp, SurveyKind
-from metrics_core.sla import run_sla
-from metrics_core.team import Member
+from metrics_core.followups import work as followups
+from metrics_core.followups.intake import record_answer
+from metrics_core.followups.sla import run_sla
+from metrics_core.followups.work import ESCALATION, REMINDER
+from metrics_core.store.db import Database
+from metrics_core.store.models import Delivery, DeliveryStatus, FollowUp, SurveyKind
+from metrics_core.surveys.answers import SurveyAnswer
 from tests import factories
 
 CREATED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from metrics_core import seen_events
-from metrics_core.db import Database, make_engine
-from metrics_core.models import SeenEvent
-from metrics_core.seen_events import Claim
+from metrics_core.delivery import seen_events
+from metrics_core.delivery.seen_events import Claim
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import SeenEvent
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(seconds=30)

@@ -28,9 +28,9 @@ from sqlalchemy import select
 
 from adapters.bootstrap import build
 from adapters.settings import Settings
-from metrics_core import migrate
-from metrics_core.db import Database, make_engine
-from metrics_core.models import FollowUp, FollowUpStatus
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import FollowUp, FollowUpStatus
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
 from tests.e2e.slack_requests import click, post

@@ -10,16 +10,16 @@ import datetime as dt
 
 import pytest
 
-from bot.alerts import REASSIGN
+from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
+from bot.messages.alerts import REASSIGN
 from bot.reply import Reply
-from bot.requests import ActionRequest, Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core.answers import SurveyAnswer
+from metrics_core.accounts.team import find_members
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.intake import record_answer
-from metrics_core.models import FollowUp, SurveyKind, TeamRole
-from metrics_core.team import find_members
+from metrics_core.followups.intake import record_answer
+from metrics_core.store.db import Database
+from metrics_core.store.models import FollowUp, SurveyKind, TeamRole
+from metrics_core.surveys.answers import SurveyAnswer
 from tests import factories as f
 from tests.routing import router_for
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.models import UsageDaily
-from metrics_core.usage_signals import usage_drops
+from metrics_core.health.usage_signals import usage_drops
+from metrics_core.store.db import Database
+from metrics_core.store.models import UsageDaily
 from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 20)  # a Friday

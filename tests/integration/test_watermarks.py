@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from metrics_core import watermarks
-from metrics_core.db import Database
 from metrics_core.importing import import_csv
+from metrics_core.store import watermarks
+from metrics_core.store.db import Database
 from tests import factories as f
 
 

@@ -1,7 +1,7 @@
 """The design's dependency rules, checked on every module's imports.
 
 `adapters → bot → metrics_core`: the metrics know no chat platform and no bot; the bot
-knows no Slack or Teams SDK; only `adapters/teams/` may import botbuilder.
+knows no Slack or Teams SDK; only `adapters/platforms/teams/` may import botbuilder.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.args import parse_count, parse_period, parse_scope, parse_segment
-from metrics_core.models import Segment
+from metrics_core.store.models import Segment
 
 TODAY = dt.date(2026, 11, 20)
 D = dt.date

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from metrics_core.arr import Movement, RenewalFact, Term, account_history
-from metrics_core.models import ArrMovementKind as K
-from metrics_core.models import RenewalStatus as S
+from metrics_core.revenue.arr import Movement, RenewalFact, Term, account_history
+from metrics_core.store.models import ArrMovementKind as K
+from metrics_core.store.models import RenewalStatus as S
 
 D = dt.date
 

@@ -15,7 +15,7 @@ from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from metrics_core.churn import ChurnModel
+from metrics_core.churn.model import ChurnModel
 
 SEGMENT_EFFECT = {"smb": 0.8, "mid": 0.0, "enterprise": -0.8}
 

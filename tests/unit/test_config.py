@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metrics_core.config import Config, ConfigError, load_config
-from metrics_core.models import Segment
+from metrics_core.store.models import Segment
 
 EXAMPLE = Path(__file__).parents[2] / "closeloop.example.toml"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.console import render_text
+from adapters.platforms.console import render_text
 from bot.catalog import build_registry
 from bot.handlers.help import command_table
 from bot.reply import Action, Fact, Metric, Reply, Table, Tone, Trend

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from adapters.scheduler import digest_trigger
-from metrics_core.digests import Schedule, latest_occurrence, next_occurrence
-from metrics_core.models import DigestCadence
+from adapters.workers.scheduler import digest_trigger
+from metrics_core.digests.subscriptions import Schedule, latest_occurrence, next_occurrence
+from metrics_core.store.models import DigestCadence
 
 UTC = dt.UTC
 BERLIN = "Europe/Berlin"

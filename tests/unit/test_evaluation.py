@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics_core.evaluation import calibration_table, roc_auc, top_decile
+from metrics_core.churn.evaluation import calibration_table, roc_auc, top_decile
 
 
 def test_roc_auc_counts_correctly_ordered_pairs() -> None:

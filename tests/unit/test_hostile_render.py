@@ -20,10 +20,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.console import render_text as console_text
-from adapters.slack.render import render_home, render_message
-from adapters.teams.render import render_card
-from bot.alerts import CLAIM, close_form
+from adapters.platforms.console import render_text as console_text
+from adapters.platforms.slack.render import render_home, render_message
+from adapters.platforms.teams.render import render_card
+from bot.messages.alerts import CLAIM, close_form
 from bot.reply import Action, Chart, Fact, Metric, Reply, Table
 from tests.hostile import MARKUP, MASS_MENTIONS, SQL, examples, hostile_text
 from tests.unit.test_teams_render import nodes, of_type, schema_errors

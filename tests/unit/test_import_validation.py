@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from metrics_core.accounts.respondents import ContactRef, Directory
 from metrics_core.importing import COLUMNS, KINDS, ImportFailed, Problem, import_csv
-from metrics_core.models import SCORE_RANGES, SurveyKind
-from metrics_core.respondents import ContactRef, Directory
+from metrics_core.store.models import SCORE_RANGES, SurveyKind
 
 
 def test_problem_reads_like_a_compiler_message() -> None:

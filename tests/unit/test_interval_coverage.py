@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from metrics_core.nps import NPS_MIN_N, IntervalMethod, nps_from_counts
-from metrics_core.surveys import CES_MIN_N, CSAT_MIN_N, ces, csat
+from metrics_core.surveys.nps import NPS_MIN_N, IntervalMethod, nps_from_counts
+from metrics_core.surveys.scores import CES_MIN_N, CSAT_MIN_N, ces, csat
 
 SAMPLES = 3000
 SEED = 2016

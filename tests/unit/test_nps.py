@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics_core.nps import NPS_MIN_N, NpsResult, nps, nps_from_counts
+from metrics_core.surveys.nps import NPS_MIN_N, NpsResult, nps, nps_from_counts
 
 EXACT = 1e-9
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from adapters.cli import app
+from adapters.entrypoints.cli import app
 from metrics_core.importing import COLUMNS, KINDS
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.special import hyp2f1
 
-from metrics_core.retention import SbgFit, fit_sbg
+from metrics_core.revenue.cohorts import SbgFit, fit_sbg
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
 HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]

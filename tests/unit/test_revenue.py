@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from metrics_core.models import ArrMovementKind as K
-from metrics_core.models import Segment
-from metrics_core.revenue import RetentionResult, arr_by_account, clv, retention
+from metrics_core.revenue.rates import RetentionResult, arr_by_account, clv, retention
+from metrics_core.store.models import ArrMovementKind as K
+from metrics_core.store.models import Segment
 
 D = dt.date
 START, END = D(2025, 1, 1), D(2026, 1, 1)
@@ -212,7 +212,7 @@ def test_won_back_accounts_count_as_retained_at_their_returning_arr() -> None:
     #    (H is still a customer at the end, so it is not a lost logo).
     # Cohort 100,000 → 95,000: NRR = (100 + 10 − 15 − 0)/100 = 0.95, GRR = 85/100 = 0.85.
     # I: churned in 2023 and comes back in 2025 with 8,000 — outside the cohort, so that
-    #    is new business, as metrics_core.arr treats a win-back.
+    #    is new business, as metrics_core.revenue.arr treats a win-back.
     history = movements(
         [
             ("G", K.NEW, 60_000.0, D(2024, 5, 1)),

@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics_core.churn import ChurnModel
-from metrics_core.config import Churn as ChurnRules
-from metrics_core.config import Config
-from metrics_core.risk import (
+from metrics_core.churn.model import ChurnModel
+from metrics_core.churn.risk import (
     HIGHEST,
     LOWEST,
     Method,
@@ -25,7 +23,9 @@ from metrics_core.risk import (
     earned_limits,
     fit_risk_model,
 )
-from metrics_core.surveys import wilson_interval
+from metrics_core.config import Churn as ChurnRules
+from metrics_core.config import Config
+from metrics_core.surveys.scores import wilson_interval
 
 FIRST_CUT = dt.date(2026, 1, 1)
 

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.bootstrap import build
-from adapters.http import build_app
+from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
 
 README = Path(__file__).parents[2] / "README.md"

@@ -11,13 +11,13 @@ from bot.catalog import build_registry
 from bot.commands import Command, CommandRegistry
 from bot.context import BotContext
 from bot.formatting import ECHO_MAX_CHARS, echoed
+from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
 from bot.reply import Outcome, Reply, Visibility
-from bot.requests import ActionRequest, Actor, CommandRequest, Platform
 from bot.router import Router
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config
-from metrics_core.db import Database, make_engine
-from metrics_core.health_cache import HealthCache
-from metrics_core.risk import RiskModels
+from metrics_core.health.cache import HealthCache
+from metrics_core.store.db import Database, make_engine
 
 ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
 
@@ -86,7 +86,7 @@ def test_registering_a_name_twice_is_an_error() -> None:
 
 async def test_a_failing_button_still_answers_with_an_incident_id(memory_db: Database) -> None:
     """The database has no tables here, so the claim cannot even find who clicked."""
-    from bot.alerts import CLAIM
+    from bot.messages.alerts import CLAIM
 
     reply = await _router(memory_db, build_registry()).act(
         ActionRequest(CLAIM, {"follow_up": "1"}, Actor(Platform.SLACK, user_id="U0CSM1"))

@@ -20,7 +20,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from adapters.slack.render import (
+from adapters.platforms.slack.render import (
     MESSAGE_TEXT_BUDGET,
     SlackMessage,
     button_value,
@@ -33,7 +33,7 @@ from tests.sample_replies import health_answer
 
 LIMITS_FILE = Path(__file__).parents[1] / "conformance" / "slack-blockkit-limits.json"
 OMITTED = "Some details were left out"
-# How the Slack adapter recognises our buttons, repeats included (adapters/slack/app.py).
+# How the Slack adapter recognises our buttons, repeats included (adapters/platforms/slack/app.py).
 PICK_IDS = re.compile(r"^closeloop\.pick(:\d+)?$")
 
 

@@ -11,15 +11,15 @@ from typing import cast
 import pandas as pd
 
 from bot.args import Period
-from bot.digest import _nps_line
 from bot.formatting import TOO_FEW_FOR_INTERVAL
 from bot.handlers.nps import nps_reply
+from bot.messages.digest import _nps_line
 from bot.reply import Reply
-from metrics_core.closed_loop import NO_FOLLOW_UPS, ClosedLoop
-from metrics_core.digest_data import DigestFacts
-from metrics_core.frames import SURVEY_COLUMNS
-from metrics_core.models import AnswerBand
-from metrics_core.nps import nps
+from metrics_core.digests.facts import DigestFacts
+from metrics_core.followups.closed_loop import NO_FOLLOW_UPS, ClosedLoop
+from metrics_core.store.frames import SURVEY_COLUMNS
+from metrics_core.store.models import AnswerBand
+from metrics_core.surveys.nps import nps
 
 JUNE = Period(dt.date(2026, 6, 1), dt.date(2026, 7, 1), "June 2026")
 NO_LOOP = ClosedLoop(24, (AnswerBand.DETRACTOR,), NO_FOLLOW_UPS, (), ())

@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from metrics_core.models import SurveyKind
-from metrics_core.nps import nps
-from metrics_core.surveys import (
+from metrics_core.store.models import SurveyKind
+from metrics_core.surveys.nps import nps
+from metrics_core.surveys.scores import (
     CES_MIN_N,
     CSAT_MIN_N,
     CesResult,

@@ -10,8 +10,8 @@ import uuid
 import numpy as np
 import pytest
 
-from metrics_core.arr import account_history
-from metrics_core.models import RenewalStatus
+from metrics_core.revenue.arr import account_history
+from metrics_core.store.models import RenewalStatus
 from metrics_core.synthetic.accounts import (
     FEATURES,
     AccountPlan,

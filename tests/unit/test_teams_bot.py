@@ -17,28 +17,28 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity
 from sqlalchemy import select
 
-from adapters.teams.bot import CloseloopBot
+from adapters.platforms.teams.bot import CloseloopBot
 from bot.catalog import build_registry
 from bot.commands import Command, CommandRegistry
 from bot.context import BotContext
 from bot.handlers.help import welcome
+from bot.inbound import CommandRequest
 from bot.reply import Reply
-from bot.requests import CommandRequest
 from bot.router import Router
-from metrics_core import conversations
-from metrics_core.answers import SurveyAnswer
+from metrics_core.churn.risk import RiskModels
 from metrics_core.config import Config
-from metrics_core.db import Database
-from metrics_core.health_cache import HealthCache
-from metrics_core.intake import record_answer
-from metrics_core.models import (
+from metrics_core.delivery import conversations
+from metrics_core.followups.intake import record_answer
+from metrics_core.health.cache import HealthCache
+from metrics_core.store.db import Database
+from metrics_core.store.models import (
     ConversationReference,
     FollowUp,
     FollowUpStatus,
     SurveyKind,
     TeamMember,
 )
-from metrics_core.risk import RiskModels
+from metrics_core.surveys.answers import SurveyAnswer
 from metrics_core.synthetic import seed_database
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import CHANNEL, DANA, MARCO, OUTSIDER, TIMEZONE

@@ -24,9 +24,9 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from typer.testing import CliRunner
 
-from adapters.cli import app
-from adapters.teams import icons
-from adapters.teams.package import (
+from adapters.entrypoints.cli import app
+from adapters.platforms.teams import icons
+from adapters.platforms.teams.package import (
     PLACEHOLDER_APP_ID,
     PackageError,
     build_manifest,
@@ -127,7 +127,7 @@ def test_the_committed_manifest_lists_the_registrys_commands(committed: dict[str
     rebuilt = build_manifest(PLACEHOLDER_APP_ID, build_registry(), base=committed)
     assert committed == rebuilt, (
         "manifests/teams/manifest.json is out of date with the command registry; "
-        "regenerate it with `python -m adapters.teams.package`"
+        "regenerate it with `python -m adapters.platforms.teams.package`"
     )
 
 

@@ -25,10 +25,16 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from sqlalchemy import select
 
-from adapters.teams.render import CARD_CONTENT_TYPE, card_attachment, render_card, render_text
-from bot.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form, survey_alert
+from adapters.platforms.teams.render import (
+    CARD_CONTENT_TYPE,
+    card_attachment,
+    render_card,
+    render_text,
+)
 from bot.context import BotContext
-from bot.home import home
+from bot.inbound import Actor, CommandRequest, Platform
+from bot.messages.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form, survey_alert
+from bot.messages.home import home
 from bot.reply import (
     Action,
     Chart,
@@ -41,17 +47,17 @@ from bot.reply import (
     Trend,
     Visibility,
 )
-from bot.requests import Actor, CommandRequest, Platform
 from bot.router import Router
-from metrics_core import followups, migrate
-from metrics_core.answers import SurveyAnswer
+from metrics_core.accounts.team import Member, member_by_chat_id
 from metrics_core.config import Config
-from metrics_core.db import Database, make_engine
-from metrics_core.followups import follow_up_view
-from metrics_core.intake import record_answer
-from metrics_core.models import FollowUp, SurveyKind, TeamRole
+from metrics_core.followups import work as followups
+from metrics_core.followups.intake import record_answer
+from metrics_core.followups.work import follow_up_view
+from metrics_core.store import migrate
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import FollowUp, SurveyKind, TeamRole
+from metrics_core.surveys.answers import SurveyAnswer
 from metrics_core.synthetic import seed_database
-from metrics_core.team import Member, member_by_chat_id
 from tests.routing import context_for
 from tests.sample_replies import health_answer
 

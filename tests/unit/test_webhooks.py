@@ -15,10 +15,10 @@ from collections.abc import Callable
 import pytest
 from multidict import CIMultiDict
 
-from adapters.webhooks import PROVIDERS, WebhookError, WebhookSecrets, parse_delivery
-from adapters.webhooks import generic as generic_module
-from metrics_core.answers import SurveyAnswer
-from metrics_core.models import SurveyKind
+from adapters.platforms.webhooks import PROVIDERS, WebhookError, WebhookSecrets, parse_delivery
+from adapters.platforms.webhooks import generic as generic_module
+from metrics_core.store.models import SurveyKind
+from metrics_core.surveys.answers import SurveyAnswer
 from tests.webhook_signing import (
     DELIGHTED_SECRET,
     GENERIC_SECRET,

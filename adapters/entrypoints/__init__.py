@@ -1,0 +1,1 @@
+"""How Closeloop is started: the command line, the service, and its HTTP application."""

@@ -1,0 +1,625 @@
+"""The `closeloop` command line: a thin shell over the composition root.
+
+Heavy modules (pandas, aiohttp, the bot) are imported inside the commands that need
+them, so `closeloop --help` answers at once and nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from adapters.platforms.console import terminal_text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from adapters.settings import Settings
+    from metrics_core.churn.risk import Backtest
+    from metrics_core.config import Config
+
+# Answers are read by people and by scripts: never wrap them at the terminal's width.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DEBUG_HINT = "CLOSELOOP_LOG_LEVEL=DEBUG shows where"
+
+
+def _describe(error: BaseException) -> str:
+    """An error in one line: its type and the first line of its message (SQL errors go on
+    with the statement and a link, which say nothing to the person who ran the command)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _debugging() -> bool:
+    from adapters.settings import Settings
+
+    try:
+        return Settings().log_level.strip().upper() == "DEBUG"
+    except Exception:  # a bad setting is reported by the command that reads it
+        return False
+
+
+class _ReportedGroup(TyperGroup):
+    """Runs a command so that an error nobody foresaw ends as one line and exit status 1.
+
+    A traceback tells the person at the terminal nothing they can act on; whoever debugs
+    sets CLOSELOOP_LOG_LEVEL=DEBUG and gets it. Exits, aborts and usage errors pass as
+    Typer means them.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as error:
+            if _debugging():
+                raise
+            raise _fail(f"{_describe(error)} ({DEBUG_HINT})") from None
+
+
+app = typer.Typer(
+    name="closeloop",
+    help="Customer-success metrics and closed-loop survey follow-up in Slack and Teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    cls=_ReportedGroup,
+)
+
+
+def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from adapters.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        # Name each bad setting and what is wrong, never the value: it may be a secret.
+        # A problem with several settings together has no single name; its message names them.
+        problems = "; ".join(
+            ": ".join(
+                part
+                for part in (
+                    ".".join(str(part) for part in problem["loc"]),
+                    problem["msg"].removeprefix("Value error, "),
+                )
+                if part
+            )
+            for problem in error.errors()
+        )
+        raise _fail(f"bad setting {problems}") from None
+
+
+def _config(settings: Settings) -> Config:
+    from metrics_core.config import ConfigError, load_config
+
+    try:
+        return load_config(settings.config_path)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+
+
+class _OneLineErrors(logging.Formatter):
+    """Log records as single lines: an exception as its type and message, not a traceback.
+
+    For commands run at a terminal, where the log is read by the person who typed the
+    command; the service keeps whole tracebacks for its operators.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not record.exc_info or record.exc_info[1] is None:
+            return super().format(record)
+        error = record.exc_info[1]
+        plain = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return f"{super().format(plain)}: {_describe(error)}"
+
+
+def _configure_logging(level: str, *, tracebacks: bool = True) -> None:
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt) if tracebacks else _OneLineErrors(fmt))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+    # Alembic narrates every schema check at INFO; operators need only its warnings.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Exit with `message` as one red line; what it quotes (paths, names) is shown as text."""
+    shown = escape(terminal_text(message))
+    err.print(f"[bold red]error:[/] {shown}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest revision."""
+    from metrics_core.store import migrate as migrations
+    from metrics_core.store.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    try:
+        before = migrations.current_revision(engine)
+        migrations.upgrade(engine)
+        after = migrations.current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        out.print(f"Schema already at the latest revision ({after}).")
+    else:
+        out.print(f"Schema upgraded from {before or 'empty'} to {after}.")
+
+
+def _ready_engine() -> Engine:
+    """The database for commands that load data: they may create its schema when empty."""
+    from metrics_core.store.db import make_engine
+    from metrics_core.store.migrate import SchemaOutOfDate, ensure_schema
+
+    engine = make_engine(_settings().database_url)
+    try:
+        ensure_schema(engine)
+    except SchemaOutOfDate as error:
+        engine.dispose()
+        raise _fail(str(error)) from None
+    return engine
+
+
+HOW_TO_CREATE = (
+    "`closeloop migrate`, then `closeloop seed` for the demo data or "
+    "`closeloop import KIND FILE` for yours; `make run` does both"
+)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None (another database, in memory, a `file:` URI)."""
+    from metrics_core.store.db import normalise_url
+
+    parsed = normalise_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def _where(url: str) -> str:
+    """The database as a person can find it: a SQLite file's full path, else the URL
+    without its password."""
+    from metrics_core.store.db import normalise_url
+
+    path = _sqlite_file(url)
+    if path is not None:
+        return str(path.resolve())
+    return normalise_url(url).render_as_string(hide_password=True)
+
+
+def _existing_engine(settings: Settings, *, needs_data: bool = True) -> Engine:
+    """The database for commands that only read it (and `serve`): it must exist already.
+
+    They never create one: SQLite would leave an empty file wherever the command happened
+    to run, and the next question would be answered from nothing. A missing database, one
+    without the schema, or (when `needs_data`) one without any account stops the command
+    with one line that says how to make it.
+    """
+    from sqlalchemy import exists, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from metrics_core.store.db import make_engine
+    from metrics_core.store.migrate import SchemaOutOfDate, current_revision, require_head
+    from metrics_core.store.models import Account
+
+    url = settings.database_url
+    where = _where(url)
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise _fail(
+            f"no database at {where} (DATABASE_URL). Run where it is, or create it: "
+            f"{HOW_TO_CREATE}."
+        )
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) is None:
+            raise _fail(f"{where} has no Closeloop schema. Create it: {HOW_TO_CREATE}.")
+        require_head(engine)
+        if needs_data:
+            with engine.connect() as connection:
+                if not connection.scalar(select(exists().where(Account.id.is_not(None)))):
+                    raise _fail(
+                        f"{where} has no accounts yet. Load the demo data with `closeloop seed` "
+                        "or yours with `closeloop import KIND FILE`."
+                    )
+    except SchemaOutOfDate as error:
+        engine.dispose()
+        raise _fail(str(error)) from None
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise _fail(f"cannot read the database at {where}: {_describe(error)}") from None
+    except typer.Exit:
+        engine.dispose()
+        raise
+    return engine
+
+
+@app.command()
+def seed(
+    accounts: Annotated[int, typer.Option(min=1, help="How many accounts to generate.")] = 500,
+    days: Annotated[int, typer.Option(min=1, help="Days of usage history, ending today.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The last day of history (default: today, UTC)."),
+    ] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already has accounts.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete all existing data first.")
+    ] = False,
+) -> None:
+    """Load a deterministic synthetic data set (always includes Acme Corp and CSMs U0CSM1-8)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from metrics_core.store.migrate import clear_data
+    from metrics_core.synthetic import DatabaseNotEmpty, seed_database
+
+    if if_empty and replace:
+        raise _fail("--if-empty and --replace contradict each other", code=2)
+    engine = _ready_engine()
+    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    try:
+        if replace:
+            clear_data(engine)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("Generating", total=None)
+
+            def report(stage: str, rows: int) -> None:
+                progress.update(task, description=f"Generating {stage}", advance=rows)
+
+            summary = seed_database(
+                engine, accounts=accounts, days=days, seed=seed, as_of=day, progress=report
+            )
+    except DatabaseNotEmpty as error:
+        if if_empty:
+            out.print(f"Nothing loaded: the database already has {error.accounts:,} accounts.")
+            return
+        raise _fail(f"{error}; use --replace to start over or --if-empty to skip") from None
+    finally:
+        engine.dispose()
+    out.print(
+        f"Seeded {summary.accounts:,} accounts, {summary.usage_rows:,} usage rows, "
+        f"{summary.tickets:,} tickets, {summary.survey_responses:,} survey responses "
+        f"({summary.follow_ups:,} followed up by the demo team) and "
+        f"{summary.activities:,} activities in {summary.seconds:.1f} s."
+    )
+
+
+@app.command()
+def snapshot(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The day to score (default: today, UTC)."),
+    ] = None,
+    backfill: Annotated[
+        int, typer.Option(min=0, help="Also score this many earlier days that have no snapshot.")
+    ] = 0,
+) -> None:
+    """Store every customer's health for a day, so trends and movers come from history.
+
+    Accounts whose health moved to a worse band, or whose usage dropped, since the day
+    before are then queued as alerts; the running service delivers them.
+    """
+    from metrics_core.churn.risk import RiskModels
+    from metrics_core.health.daily import take_snapshot
+    from metrics_core.store.db import Database
+
+    settings = _settings()
+    config = _config(settings)
+    engine = _existing_engine(settings)
+    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    try:
+        with err.status("Scoring …") as status:
+            run = take_snapshot(
+                Database(engine),
+                RiskModels(config),
+                config,
+                day,
+                dt.datetime.now(dt.UTC),
+                backfill=backfill,
+                default_slack_channel=settings.slack_alerts_channel,
+                progress=lambda d: status.update(f"Scored {d:%Y-%m-%d}"),
+            )
+    finally:
+        engine.dispose()
+    done, alerts = run.days, run.alerts
+    out.print(f"Stored health snapshots for {len(done)} day(s), up to {day:%Y-%m-%d}.")
+    if alerts:
+        out.print(f"Queued {alerts} account alert(s) (health band changes, usage drops).")
+
+
+@app.command(name="import")
+def import_(
+    kind: Annotated[
+        str, typer.Argument(help="What the file holds; see `closeloop import --help`.")
+    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import a CSV file, all or nothing: a bad file writes no row and names every problem.
+
+    KIND is one of: team, accounts, contacts, contracts, usage, tickets, surveys, activities,
+    cs_costs.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from metrics_core.importing import KINDS, ImportFailed, import_csv
+
+    if kind not in KINDS:
+        raise _fail(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}", code=2)
+    engine = _ready_engine()
+    try:
+        with Progress(
+            *Progress.get_default_columns()[:1],
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"Importing {kind}", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = import_csv(engine, kind, file, progress=report)
+    except ImportFailed as failure:
+        shown = escape(terminal_text(str(file)))
+        err.print(f"[bold red]{shown}: nothing was imported.[/]", highlight=False)
+        for line in failure.summary().splitlines()[:-1]:  # the last says nothing was imported
+            err.print(f"  {terminal_text(line)}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    out.print(terminal_text(result.summary(str(file))), highlight=False, markup=False)
+
+
+@app.command()
+def ask(
+    text: Annotated[list[str], typer.Argument(help="The command, e.g. `health acme`.")],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Ask as this Slack user id; in the demo data U0CSM1 is Dana Whitfield, "
+            "who owns Acme Corp.",
+        ),
+    ] = None,
+) -> None:
+    """Run one command through the bot core and print the reply as text.
+
+    Exits with status 1 when the reply is not an answer (not understood, nothing found,
+    failed), so scripts can tell; the reply itself says why.
+    """
+    import asyncio
+
+    from adapters.bootstrap import build
+    from adapters.platforms.console import render_text
+    from bot.inbound import Actor, CommandRequest, Platform
+    from bot.reply import Outcome
+
+    settings = _settings()
+    debugging = settings.log_level.strip().upper() == "DEBUG"
+    _configure_logging("DEBUG" if debugging else "WARNING", tracebacks=debugging)
+    config = _config(settings)
+    _existing_engine(settings).dispose()
+    container = build(settings, config)
+    request = CommandRequest.parse(" ".join(text), Actor(Platform.CONSOLE, user_id=user))
+    try:
+        reply = asyncio.run(container.router.handle(request))
+    finally:
+        container.close()
+    out.print(render_text(reply), highlight=False, markup=False)
+    if reply.outcome is not Outcome.ANSWER:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the HTTP endpoints (default 127.0.0.1:3000)."""
+    import asyncio
+
+    from adapters.entrypoints.serve import run
+    from adapters.platforms.teams.app import TeamsSettingsError
+    from metrics_core.store.migrate import SchemaOutOfDate
+
+    settings = _settings()
+    config = _config(settings)
+    _configure_logging(settings.log_level)
+    # An empty database is fine for a service (answers and imports fill it); none is not.
+    _existing_engine(settings, needs_data=False).dispose()
+    try:
+        asyncio.run(run(settings, config, host or settings.host, port or settings.port))
+    except (SchemaOutOfDate, TeamsSettingsError) as error:
+        raise _fail(str(error)) from None
+
+
+model_app = typer.Typer(help="The churn-risk model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Evaluate as of this day (default: today, UTC)."),
+    ] = None,
+) -> None:
+    """Backtest the churn model on renewals it never saw: ROC AUC, top decile, calibration."""
+    from rich.table import Table
+
+    from metrics_core.churn.risk import backtest
+    from metrics_core.store.db import Database
+
+    settings = _settings()
+    config = _config(settings)
+    engine = _existing_engine(settings)
+    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    db = Database(engine)
+    try:
+        with err.status("Training and testing …"), db.reading() as session:
+            report = backtest(session, day, config)
+    finally:
+        db.close()
+    if report is None:
+        raise _fail(
+            "not enough renewal history for a backtest: it needs renewals decided on four "
+            "or more past month-ends with usage before them"
+        )
+    for line in backtest_lines(report):
+        out.print(line)
+    table = Table(
+        "Predicted", "Predictions", "Renewals", "Mean predicted", "Observed", title="Calibration"
+    )
+    for row in report.calibration.itertuples():
+        table.add_row(
+            f"{row.bin_low:.0%}–{row.bin_high:.0%}",
+            f"{row.count:,}",
+            f"{row.groups:,}",
+            f"{row.mean_predicted:.1%}",
+            f"{row.observed_rate:.1%}",
+        )
+    out.print(table)
+
+
+def backtest_lines(report: Backtest) -> list[str]:
+    """The backtest's findings as sentences a CS leader can quote."""
+    from metrics_core.churn.risk import Method
+
+    method = (
+        "logistic regression, calibrated on held-out time"
+        if report.method is Method.MODEL
+        else "rule-based risk (too few churned accounts for a model)"
+    )
+    replayed = [day for day, used in report.origins if used is report.method]
+    other = len(report.origins) - len(replayed)
+    lines = [
+        f"Method answering today: {method}.",
+        f"Replayed {len(report.origins)} past month-ends from {report.split:%Y-%m-%d}, each "
+        "with only the renewals decided by then"
+        + (f" ({other} of them still had too little history for this method)." if other else "."),
+        f"Tested on {report.test_rows:,} predictions about {report.test_renewals:,} renewals "
+        f"(churn rate {report.base_rate:.1%}, mean predicted {report.mean_predicted:.1%}).",
+        f"ROC AUC: {'—' if report.auc is None else f'{report.auc:.3f}'}",
+    ]
+    if report.top_decile_precision is not None and report.top_decile_recall is not None:
+        lines.append(
+            f"Top decile by risk: precision {report.top_decile_precision:.1%} "
+            f"(vs {report.base_rate:.1%} at random), recall {report.top_decile_recall:.1%}"
+        )
+    return lines
+
+
+def _benchmark_harness() -> Any:
+    """The harness in `benchmarks/` of the source checkout: the wheel does not ship it."""
+    import importlib
+    import sys
+
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "benchmarks" / "harness.py").is_file():
+        raise _fail(
+            "the benchmark harness lives in the source checkout (benchmarks/), which this "
+            "installation does not have: run `make bench` in a clone of the repository"
+        )
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    return importlib.import_module("benchmarks.harness")
+
+
+@app.command()
+def bench(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run just these cases (repeatable).")
+    ] = None,
+    scale: Annotated[
+        float,
+        typer.Option(min=0.001, max=1.0, help="Shrink every case (1.0 = the targets' sizes)."),
+    ] = 1.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results to this JSON file.")
+    ] = None,
+) -> None:
+    """Run the benchmark suite and print the results against their targets."""
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    harness = _benchmark_harness()
+    CASES, run_case = harness.CASES, harness.run_case
+
+    names = only or list(CASES)
+    unknown = sorted(set(names) - set(CASES))
+    if unknown:
+        raise _fail(f"unknown case {', '.join(unknown)}; cases: {', '.join(CASES)}", code=2)
+    table = Table("Case", "Metric", "Value", "Target", "")
+    results = []
+    for name in names:
+        err.print(f"Running {name} …")
+        for m in run_case(name, scale):
+            results.append(m)
+            target = "" if m.limit is None else f"≤ {m.limit:,.0f} {m.unit}"
+            verdict = {True: "[green]ok[/]", False: "[red]over[/]", None: ""}[m.ok]
+            value = f"{m.value:,.0f}" if abs(m.value) >= 1000 else f"{m.value:,.1f}"
+            table.add_row(m.case, m.metric, f"{value} {m.unit}", target, verdict)
+    out.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps([asdict(m) for m in results], indent=2))
+    if any(m.ok is False for m in results):
+        raise typer.Exit(1)
+
+
+@app.command(name="teams-package")
+def teams_package(
+    app_id: Annotated[
+        str | None,
+        typer.Option("--app-id", help="The bot's Microsoft App ID (default: MICROSOFT_APP_ID)."),
+    ] = None,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where to write the app package (a .zip).")
+    ] = Path("closeloop-teams.zip"),
+) -> None:
+    """Build the Teams app package (manifest and icons) to upload in Teams."""
+    from adapters.platforms.teams.package import PackageError, build_package
+
+    app_id = app_id or _settings().microsoft_app_id
+    if not app_id:
+        raise _fail("no Microsoft App ID: pass --app-id or set MICROSOFT_APP_ID", code=2)
+    try:
+        path = build_package(app_id, out_file)
+    except PackageError as error:
+        raise _fail(str(error), code=2) from None
+    out.print(f"Teams app package written to {path}; upload it in Teams under Apps.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""The Slack app: slack-bolt listeners that translate Slack payloads to and from the bot.
+
+Everything Slack-shaped stays here: a slash command becomes a `CommandRequest`, a button
+an `ActionRequest`, and the `Reply` that comes back is rendered to Block Kit. Slack wants
+an acknowledgement within three seconds, so every listener acks first and answers
+through the request's response_url when the work is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import secrets
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.platforms.slack.events import SlackEvents
+from adapters.platforms.slack.render import (
+    form_values,
+    parse_button_value,
+    render_form,
+    render_home,
+    render_message,
+)
+from adapters.platforms.slack.responses import ResponseUrls
+from adapters.workers.inflight import InFlight
+from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE
+from bot.commands import CommandRegistry
+from bot.context import BotContext
+from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
+from bot.messages.alerts import CLAIM, CLOSE, REASSIGN
+from bot.messages.home import home
+from bot.reply import Reply, Visibility
+from bot.router import UMBRELLA, Router
+
+log = logging.getLogger(__name__)
+
+# Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
+ACTION_IDS = re.compile(
+    "^("
+    + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS, OPEN, CLAIM, REASSIGN, CLOSE))
+    + r")(:\d+)?$"
+)
+# The buttons that act on an alert: their answer goes to the clicker, the alert stays.
+ALERT_ACTIONS = frozenset({CLAIM, REASSIGN, CLOSE})
+FORM_CALLBACK = "closeloop.form"
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries dropped connections.
+
+    Only idempotent failures are retried: slack_sdk's connection-error handler retries
+    when the request never reached Slack, so a retry cannot post a message twice.
+    """
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _actor(user_id: str | None, name: str | None) -> Actor:
+    return Actor(Platform.SLACK, user_id=user_id, display_name=name)
+
+
+def _message(reply: Reply) -> dict[str, Any]:
+    rendered = render_message(reply)
+    response_type = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
+    return {"text": rendered.text, "blocks": rendered.blocks, "response_type": response_type}
+
+
+def _needs_timezone(registry: CommandRegistry, name: str, text: str) -> bool:
+    if name == UMBRELLA:
+        name = text.strip().partition(" ")[0].lstrip("/").lower()
+    command = registry.get(name)
+    return command is not None and command.needs_timezone
+
+
+async def _timezone(client: AsyncWebClient, user_id: str) -> str | None:
+    """The user's time zone from their Slack profile; None (the configured default) if
+    Slack will not say."""
+    try:
+        response = await client.users_info(user=user_id)
+    except Exception as error:  # the answer still comes, in the default zone
+        log.warning("could not read the time zone of a Slack user: %s", type(error).__name__)
+        return None
+    zone = (response.get("user") or {}).get("tz")
+    return str(zone) if zone else None
+
+
+async def _answer(
+    responses: ResponseUrls, url: str | None, respond: Any, message: dict[str, Any]
+) -> None:
+    """To the response_url over kept-open connections, or to the one Bolt's `respond`
+    found elsewhere in the payload when it is not where a message's click has it. Either
+    way through `responses`, which answers only on Slack's own hosts."""
+    target = url or getattr(respond, "response_url", None)
+    if not target:
+        log.warning("an answer was dropped: the request carried no response_url")
+        return
+    await responses.send(target, message)
+
+
+def build_slack_app(
+    router: Router,
+    context: BotContext,
+    registry: CommandRegistry,
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    responses: ResponseUrls,
+    work: InFlight | None = None,
+) -> AsyncApp:
+    """The bolt app; `signing_secret` None means Socket Mode alone.
+
+    Request verification is never off. Bolt lets requests that came over the Socket Mode
+    connection through unchecked (that connection was opened with the app token); any
+    other request needs Slack's signature. Without a signing secret the key is one nobody
+    knows, so a request that did not come over the socket cannot pass, even if something
+    ever handed one to this app.
+
+    Listeners answer after the acknowledgement, in tasks of their own: `work` keeps them,
+    so that a shutdown lets them finish. Events are processed once each, retries included
+    (`SlackEvents`).
+    """
+    work = work if work is not None else InFlight()
+    events = SlackEvents(context.db, work)
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret or secrets.token_hex(32),
+        request_verification_enabled=True,
+        process_before_response=False,
+    )
+    app.middleware(events.middleware)
+
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        name = command["command"].lstrip("/")
+        actor = _actor(command.get("user_id"), command.get("user_name"))
+        if _needs_timezone(registry, name, command.get("text", "")) and actor.user_id:
+            actor = dataclasses.replace(actor, timezone=await _timezone(client, actor.user_id))
+        request = CommandRequest(
+            command=name,
+            args=command.get("text", "").strip(),
+            actor=actor,
+            conversation=command.get("channel_id"),
+        )
+        reply = await router.handle(request)
+        await _answer(responses, command.get("response_url"), respond, _message(reply))
+
+    for name in (UMBRELLA, *registry.names()):
+        app.command(f"/{name}")(work.tracked(on_command))
+
+    async def on_action(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any
+    ) -> None:
+        await ack()
+        user = body.get("user", {})
+        action_id = action["action_id"].split(":", 1)[0]
+        request = ActionRequest(
+            action_id=action_id,
+            payload=parse_button_value(action.get("value", "")),
+            actor=_actor(user.get("id"), user.get("username") or user.get("name")),
+            conversation=(body.get("channel") or {}).get("id"),
+        )
+        form = await router.form(request)
+        if form is not None:
+            # The click's context travels in the modal and comes back with the answers.
+            context_json = json.dumps(
+                {
+                    "action": action_id,
+                    "payload": request.payload,
+                    "channel": (body.get("channel") or {}).get("id"),
+                }
+            )
+            view = render_form(form, callback_id=FORM_CALLBACK, private_metadata=context_json)
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
+        reply = await router.act(request)
+        if action_id in ALERT_ACTIONS:
+            message = {**_message(reply), "replace_original": False}
+            await _answer(responses, body.get("response_url"), respond, message)
+            return
+        # A refreshed or picked answer replaces the clicker's own private answer; a shared
+        # one is posted anew. A message everyone sees (an alert, a digest) is never
+        # replaced: the answer goes to the clicker alone.
+        replace = (
+            reply.visibility is Visibility.PRIVATE
+            and action_id != OPEN
+            and bool((body.get("container") or {}).get("is_ephemeral"))
+        )
+        message = {**_message(reply), "replace_original": replace}
+        await _answer(responses, body.get("response_url"), respond, message)
+
+    app.action(ACTION_IDS)(work.tracked(on_action))
+
+    async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        await ack()
+        try:
+            sent = json.loads(view.get("private_metadata") or "{}")
+            payload = {str(k): str(v) for k, v in dict(sent.get("payload") or {}).items()}
+            action_id = str(sent["action"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("a submitted form came back without its context")
+            return
+        user = body.get("user", {})
+        request = ActionRequest(
+            action_id=action_id,
+            payload={**payload, **form_values(view)},
+            actor=_actor(user.get("id"), user.get("username") or user.get("name")),
+        )
+        reply = await router.act(request)
+        channel = sent.get("channel")
+        message = render_message(reply)
+        if channel:
+            await client.chat_postEphemeral(
+                channel=channel, user=user.get("id"), text=message.text, blocks=message.blocks
+            )
+        else:
+            await client.chat_postMessage(
+                channel=user.get("id"), text=message.text, blocks=message.blocks
+            )
+
+    app.view(FORM_CALLBACK)(work.tracked(on_form))
+
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        replies = await home(_actor(event.get("user"), None), context)
+        await client.views_publish(user_id=event["user"], view=render_home(replies))
+
+    events.listen(app, "app_home_opened", on_home_opened)
+    return app

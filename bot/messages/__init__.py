@@ -1,0 +1,1 @@
+"""What the bot says without a command: survey and account alerts, digests, the home view."""

@@ -1,0 +1,237 @@
+"""What an alert says: the `Reply` for each kind of message the outbox delivers.
+
+Alerts are rendered from the current state of what they announce each time they are
+sent or edited, so a claimed follow-up shows its owner and a closed one its outcome in
+the very message the team saw first. The buttons carry only the follow-up id; who may
+press them is decided when they are pressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from bot.actions import details_action
+from bot.formatting import money
+from bot.handlers.health import BAND_TONE
+from bot.reply import Action, Choice, Fact, Field, Form, Metric, Reply, Tone, Visibility
+from bot.reply_codec import decode
+from metrics_core.accounts.team import Member
+from metrics_core.config import Config
+from metrics_core.delivery.account_alerts import HEALTH_BAND, USAGE_DROP
+from metrics_core.delivery.outbox import Due
+from metrics_core.digests.subscriptions import DIGEST
+from metrics_core.followups.work import ALERT, ESCALATION, REMINDER, FollowUpView, follow_up_view
+from metrics_core.health.scorecard import account_health
+from metrics_core.revenue.rates import account_arr
+from metrics_core.store.models import (
+    SCORE_RANGES,
+    Account,
+    AnswerBand,
+    FollowUpStatus,
+    Segment,
+)
+
+CLAIM = "closeloop.claim"
+REASSIGN = "closeloop.reassign"
+CLOSE = "closeloop.close"
+
+_BAND_TONE = {
+    AnswerBand.DETRACTOR: Tone.BAD,
+    AnswerBand.PASSIVE: Tone.WARNING,
+    AnswerBand.PROMOTER: Tone.GOOD,
+}
+
+
+def close_form(outcomes: list[str]) -> Form:
+    return Form(
+        title="Close the loop",
+        submit="Close",
+        fields=(
+            Field(
+                "outcome",
+                "Outcome",
+                choices=tuple(Choice(o, o.replace("_", " ").capitalize()) for o in outcomes),
+            ),
+            Field("note", "Note", multiline=True, optional=True),
+        ),
+    )
+
+
+def reassign_form(members: list[Member]) -> Form:
+    return Form(
+        title="Reassign",
+        submit="Reassign",
+        fields=(
+            Field("owner", "New owner", choices=tuple(Choice(str(m.id), m.name) for m in members)),
+        ),
+    )
+
+
+def follow_up_actions(view: FollowUpView, config: Config) -> tuple[Action, ...]:
+    """Claim while open, reassign and close until closed, and the account either way."""
+    payload = {"follow_up": str(view.id)}
+    actions: list[Action] = []
+    if view.status is FollowUpStatus.OPEN:
+        actions.append(Action(CLAIM, "Claim", payload, primary=True))
+    if view.status is not FollowUpStatus.CLOSED:
+        actions.append(Action(REASSIGN, "Reassign", payload))
+        actions.append(Action(CLOSE, "Close", payload, form=close_form(config.follow_ups.outcomes)))
+    if view.account_external_id:
+        actions.append(details_action(view.account_external_id))
+    return tuple(actions)
+
+
+def _suggestion(view: FollowUpView) -> str | None:
+    """What to do with a promoter while the goodwill is fresh."""
+    if view.band is not AnswerBand.PROMOTER:
+        return None
+    if view.segment is Segment.ENTERPRISE:
+        return "Suggested: ask for a case study or a reference call."
+    if (view.comment or "").strip():
+        return "Suggested: ask them to post this as a public review."
+    return "Suggested: ask for a referral."
+
+
+def _when(instant: dt.datetime) -> str:
+    return f"{instant:%Y-%m-%d %H:%M} UTC"
+
+
+def _status(view: FollowUpView) -> str:
+    if view.status is FollowUpStatus.CLOSED:
+        outcome = (view.outcome or "closed").replace("_", " ")
+        text = f"Closed by {view.owner or 'someone'}: {outcome}"
+        return f"{text} — {view.note}" if view.note else text
+    if view.status is FollowUpStatus.CLAIMED:
+        since = f" since {_when(view.claimed_at)}" if view.claimed_at else ""
+        return f"Claimed by {view.owner}{since}"
+    return "Open — unclaimed"
+
+
+def _respondent(view: FollowUpView) -> str:
+    if view.respondent_name and view.respondent_email:
+        return f"{view.respondent_name} <{view.respondent_email}>"
+    return view.respondent_name or view.respondent_email or "anonymous"
+
+
+def survey_alert(session: Session, view: FollowUpView, config: Config, today: dt.date) -> Reply:
+    low, high = SCORE_RANGES[view.kind]
+    kind = view.kind.value.upper()
+    where = view.account_name or "unmatched respondent"
+    metrics = [
+        Metric(
+            kind,
+            f"{view.score} / {high}" if low == 0 else f"{view.score} ({low}–{high})",
+            tone=_BAND_TONE[view.band],
+            detail=view.band.value.capitalize(),
+        )
+    ]
+    facts = [Fact("Respondent", _respondent(view)), Fact("Status", _status(view))]
+    notes: list[str] = []
+    if view.account_id is not None:
+        health = account_health(session, view.account_id, today, config)
+        if health is not None:
+            metrics.append(Metric("Health", f"{health.score:.0f}/100", tone=BAND_TONE[health.band]))
+        facts.insert(
+            1,
+            Fact("Account", f"{view.account_name} ({view.segment.value if view.segment else '—'})"),
+        )
+        arr = account_arr(session, view.account_id, today)
+        facts.insert(2, Fact("ARR", money(arr, config.revenue.currency)))
+        if view.account_owner:
+            facts.append(Fact("Account owner", view.account_owner))
+    else:
+        notes.append(
+            "No account matches this respondent: it is in the unmatched queue "
+            "(`/followups unmatched`). Add the contact or the account's domain to match it."
+        )
+    facts.append(Fact("Answered", _when(view.submitted_at)))
+    suggestion = _suggestion(view)
+    if suggestion and view.status is not FollowUpStatus.CLOSED:
+        notes.append(suggestion)
+    comment = (view.comment or "").strip()
+    return Reply(
+        heading=f"{kind} {view.band.value}: {where}",
+        paragraphs=(f"“{comment}”",) if comment else (),
+        metrics=tuple(metrics),
+        facts=tuple(facts),
+        notes=tuple(notes),
+        actions=follow_up_actions(view, config),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def _sla_message(view: FollowUpView, kind: str, config: Config, now: dt.datetime) -> Reply:
+    waited = (now - view.created_at).total_seconds() / 3600
+    who = view.account_name or _respondent(view)
+    if kind == REMINDER:
+        heading = f"Reminder: {view.kind.value.upper()} {view.band.value} from {who} is unclaimed"
+        text = (
+            f"Waiting {waited:.0f} h; it escalates at {config.follow_ups.escalate_after_hours:g} h."
+        )
+    else:
+        heading = f"SLA missed: {view.kind.value.upper()} {view.band.value} from {who}"
+        text = (
+            f"Unclaimed for {waited:.0f} h (SLA {config.follow_ups.escalate_after_hours:g} h)."
+            f" Account owner: {view.account_owner or 'none'}."
+        )
+    if view.status is not FollowUpStatus.OPEN:
+        text = f"Now {_status(view).lower()}."
+    comment = (view.comment or "").strip()
+    return Reply(
+        heading=heading,
+        paragraphs=(text, f"“{comment}”") if comment else (text,),
+        actions=follow_up_actions(view, config),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def _account_alert(session: Session, due: Due, config: Config, today: dt.date) -> Reply:
+    account = session.get(Account, due.account_id) if due.account_id else None
+    if account is None:
+        return Reply(heading="An account alert about an account that no longer exists")
+    details = due.details
+    if due.kind == USAGE_DROP:
+        drop = float(details.get("drop", 0.0))
+        heading = f"Usage down {drop:.0%}: {account.name}"
+        text = (
+            f"Active use over the last {details.get('recent_days', 7)} days is {drop:.0%} below "
+            "the same weekdays of the weeks before."
+        )
+        tone = Tone.BAD
+    else:
+        heading = f"Health {details.get('from', '?')} → {details.get('to', '?')}: {account.name}"
+        text = f"Health is now {float(details.get('score', 0)):.0f}/100."
+        if details.get("reason"):
+            text += f" Biggest drag: {details['reason']}."
+        tone = Tone.BAD if details.get("to") == "red" else Tone.WARNING
+    return Reply(
+        heading=heading,
+        paragraphs=(text,),
+        metrics=(
+            Metric(
+                "ARR",
+                money(account_arr(session, account.id, today), config.revenue.currency),
+                tone=tone,
+            ),
+        ),
+        actions=(details_action(account.external_id),),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def alert_reply(session: Session, due: Due, config: Config, now: dt.datetime) -> Reply:
+    """The message for one outbox row, as things stand now (a digest: as it was decided)."""
+    if due.kind == DIGEST:
+        return decode(due.details["reply"])
+    if due.kind in (USAGE_DROP, HEALTH_BAND):
+        return _account_alert(session, due, config, now.date())
+    view = follow_up_view(session, due.follow_up_id) if due.follow_up_id else None
+    if view is None:
+        return Reply(heading="This follow-up no longer exists", visibility=Visibility.CHANNEL)
+    if due.kind == ALERT:
+        return survey_alert(session, view, config, now.date())
+    if due.kind in (REMINDER, ESCALATION):
+        return _sla_message(view, due.kind, config, now)
+    return Reply(heading=f"Unknown alert kind {due.kind!r}", visibility=Visibility.CHANNEL)

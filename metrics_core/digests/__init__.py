@@ -1,0 +1,1 @@
+"""Digests: subscriptions, their schedule, and the facts a digest reports."""

@@ -1,0 +1,1 @@
+"""Storage: the data model, engines and transactions, migrations and bulk writes."""
