@@ -80,6 +80,7 @@ def build(settings: Settings | None = None, config: Config | None = None) -> Con
     )
     scheduler = DigestScheduler(
         context,
+        db,
         leadership_for(db.engine),
         risk,
         default_slack_channel=settings.slack_alerts_channel,

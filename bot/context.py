@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from bot.commands import CommandRegistry
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.risk import RiskModel, RiskModels
 from metrics_core.config import Config
 from metrics_core.health.cache import HealthCache
-from metrics_core.store.db import Database
+from metrics_core.store.db import Query
+
+T = TypeVar("T")
 
 
 def utc_today() -> dt.date:
@@ -25,9 +28,22 @@ def _nothing() -> None:
     return None
 
 
+class Reader(Protocol):
+    """The query seam: a handler runs a query (a function of a database session that
+    returns frozen dataclasses) and gets its result, in one transaction.
+
+    `metrics_core.store.db.Database` is the real reader; handler unit tests use a fake
+    that answers each query function with a canned result.
+    """
+
+    async def read(self, work: Query[T]) -> T: ...
+
+    async def write(self, work: Query[T]) -> T: ...
+
+
 @dataclass(frozen=True, slots=True)
 class BotContext:
-    db: Database
+    db: Reader
     config: Config
     registry: CommandRegistry
     risk: RiskModels
@@ -38,3 +54,7 @@ class BotContext:
     """Called after a commit that owes chat messages, so the dispatcher sends them now."""
     schedule_changed: Callable[[], None] = _nothing
     """Called after digest subscriptions changed, so the scheduler picks them up now."""
+
+    async def churn_model(self, day: dt.date) -> RiskModel:
+        """The churn-risk method that answers on `day` (trained elsewhere, then kept)."""
+        return await self.risk.ready(self.db, day)

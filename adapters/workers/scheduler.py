@@ -40,6 +40,7 @@ from bot.context import BotContext
 from metrics_core.churn.risk import RiskModels
 from metrics_core.digests.subscriptions import Schedule, active_subscriptions, due_occurrence
 from metrics_core.health.daily import take_snapshot
+from metrics_core.store.db import Database
 from metrics_core.store.models import DigestRun, HealthSnapshot
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class DigestScheduler:
     def __init__(
         self,
         context: BotContext,
+        database: Database,
         leadership: Leadership,
         risk: RiskModels,
         *,
@@ -76,6 +78,7 @@ class DigestScheduler:
         changed: asyncio.Event | None = None,
     ) -> None:
         self.context = context
+        self.database = database
         self.leadership = leadership
         self.risk = risk
         self.clock = clock
@@ -148,7 +151,7 @@ class DigestScheduler:
         started = self.clock()
         run = await asyncio.to_thread(
             take_snapshot,
-            self.context.db,
+            self.database,
             self.risk,
             self.context.config,
             today,

@@ -29,6 +29,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,9 +42,12 @@ from metrics_core.churn.evaluation import calibration_table, roc_auc, top_decile
 from metrics_core.churn.model import ChurnModel
 from metrics_core.config import Config
 from metrics_core.health.inputs import Inputs, account_inputs
+from metrics_core.store.db import Query
 from metrics_core.store.frames import account_names
 from metrics_core.store.models import Renewal, RenewalStatus, UsageDaily
 from metrics_core.surveys.scores import wilson_interval
+
+T = TypeVar("T")
 
 CUT_SPACING_DAYS = 30
 # The inputs compare two usage windows, so a cut needs this much history before it.
@@ -522,6 +526,10 @@ def backtest(session: Session, as_of: dt.date, config: Config) -> Backtest | Non
     )
 
 
+class Reader(Protocol):
+    async def read(self, work: Query[T]) -> T: ...
+
+
 class RiskModels:
     """One trained model per as-of day, shared by every request of the process.
 
@@ -533,6 +541,14 @@ class RiskModels:
         self._config = config
         self._lock = threading.Lock()
         self._models: dict[dt.date, RiskModel] = {}
+
+    async def ready(self, db: Reader, as_of: dt.date) -> RiskModel:
+        """The model that answers on `as_of`, for code on the event loop.
+
+        Request paths ask here rather than calling `get` inside a query, so the query
+        itself stays one quick read.
+        """
+        return await db.read(lambda session: self.get(session, as_of))
 
     def get(self, session: Session, as_of: dt.date) -> RiskModel:
         with self._lock:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -27,6 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 T = TypeVar("T")
+
+Query: TypeAlias = Callable[[Session], T]
+"""A query or command of the metrics: work done in one transaction on a session."""
 
 _BEGIN_OPTION = "closeloop_sqlite_begin"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

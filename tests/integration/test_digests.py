@@ -59,6 +59,7 @@ def _context(db: Database) -> BotContext:
 def _scheduler(db: Database, clock: Clock, leadership: Any = None) -> DigestScheduler:
     return DigestScheduler(
         _context(db),
+        db,
         leadership or SoleLeader(),
         RiskModels(CONFIG),
         clock=clock,

@@ -36,9 +36,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.workers.inflight import InFlight
+from bot.context import Reader
 from metrics_core.delivery import seen_events
 from metrics_core.delivery.seen_events import Claim
-from metrics_core.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class SlackEvents:
 
     def __init__(
         self,
-        db: Database,
+        db: Reader,
         work: InFlight,
         *,
         lease: dt.timedelta = seen_events.LEASE,
