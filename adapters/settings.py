@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     slack_alerts_channel: str | None = Field(
         default=None, validation_alias="CLOSELOOP_SLACK_ALERTS_CHANNEL"
     )
+    """The fallback alerts target (`bootstrap.alerts_fallback`): where alerts go that no
+    routing rule of `closeloop.toml` sends elsewhere."""
 
     microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: SecretStr | None = Field(
@@ -86,6 +88,12 @@ class Settings(BaseSettings):
     )
     """How long a dispatcher holds a message it is sending; a crashed one's messages wait
     this long before another process sends them."""
+    leader_check_seconds: float = Field(
+        default=60.0, gt=0, validation_alias="CLOSELOOP_LEADER_CHECK_SECONDS"
+    )
+    """How often each replica asks whether it runs the digest scheduler (and the leader
+    sweeps for digests it missed): a replica takes over within about this long after the
+    leader dies. Each ask is one cheap query; shorter is faster failover."""
     shutdown_seconds: float = Field(
         default=20.0, gt=0, validation_alias="CLOSELOOP_SHUTDOWN_SECONDS"
     )

@@ -272,7 +272,7 @@ def _case_webhooks(workdir: Path, scale: float) -> list[Measurement]:
 
 def _prepare_digests(workdir: Path, scale: float) -> None:
     """The 10,000-account portfolio with the day's snapshot (health and churn risk) stored."""
-    from metrics_core.churn.risk import RiskModels
+    from metrics_core.churn.daily_model import RiskModels
     from metrics_core.config import Config
     from metrics_core.health.daily import take_snapshot
     from metrics_core.store.db import Database, make_engine
@@ -290,8 +290,9 @@ def _case_digests(workdir: Path, scale: float) -> list[Measurement]:
 
     from sqlalchemy import func, select
 
-    from bot.messages.digest import compose
+    from bot.messages.digest import build_digest
     from metrics_core.config import Config
+    from metrics_core.digests.facts import digest_facts
     from metrics_core.digests.subscriptions import Scope
     from metrics_core.store.db import Database, make_engine
     from metrics_core.store.models import Account, DigestCadence, DigestScope
@@ -308,7 +309,7 @@ def _case_digests(workdir: Path, scale: float) -> list[Measurement]:
 
     def build(scope: Scope) -> None:
         with db.reading() as session:
-            compose(
+            facts = digest_facts(
                 session,
                 cadence=DigestCadence.DAILY,
                 scope=scope,
@@ -318,6 +319,7 @@ def _case_digests(workdir: Path, scale: float) -> list[Measurement]:
                 now=now,
                 previous=None,
             )
+        build_digest(facts, config=config, now=now)
 
     portfolio = Scope(DigestScope.PORTFOLIO)
     one_book = Scope(DigestScope.OWNER, owner_id=owner)

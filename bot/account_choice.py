@@ -1,5 +1,9 @@
 """Turning what a user typed into one account, or a reply that says why not.
 
+Finding the account is part of a command's one query (`metrics_core.accounts.lookup`
+gives the `Resolution`, often read together with the answer about the account); this
+module only words what the resolution says.
+
 When the text is ambiguous or misspelt, the reply offers buttons instead of asking the user
 to retype: each carries the command and the account's external id, so pressing it re-runs
 the command on an exact id (see `bot.actions.PICK` and `Router.act`).
@@ -7,19 +11,14 @@ the command on an exact id (see `bot.actions.PICK` and `Router.act`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar, cast
-
-from sqlalchemy.orm import Session
+import functools
 
 from bot.actions import PICK
 from bot.context import BotContext
 from bot.formatting import echoed
 from bot.reply import Action, Outcome, Reply, Table
+from metrics_core.accounts import lookup
 from metrics_core.accounts.lookup import AccountRef, Resolution
-from metrics_core.accounts.lookup import resolve_account as resolve_in_session
-
-T = TypeVar("T")
 
 MAX_LABEL = 75
 """Slack's limit on button text; Teams shows long labels badly too, so one rule for both."""
@@ -78,46 +77,37 @@ def _nothing(query: str, closest: AccountRef | None, command: str) -> Reply:
     )
 
 
+def which_account(usage: str) -> Reply:
+    """The answer to a command that needs an account and was given none."""
+    return Reply(
+        heading="Which account?",
+        paragraphs=(f"Usage: `{usage}` — an account name, domain or external id.",),
+        outcome=Outcome.PROBLEM,
+    )
+
+
+def chosen_account(query: str, resolution: Resolution, command: str) -> AccountRef | Reply:
+    """The one account `resolution` found for `query`, or the reply to send instead.
+
+    `command` is the command's name (`health`): the pick buttons of a choice or a "did
+    you mean" re-run it on the account chosen, so the user never types the question again.
+    """
+    if resolution.match is not None:
+        return resolution.match
+    if resolution.candidates:
+        return _choice(query, resolution, command)
+    return _nothing(query, resolution.closest, command)
+
+
 async def resolve_account(
     query: str, context: BotContext, usage: str, command: str
 ) -> AccountRef | Reply:
     """The one account `query` names, or the reply to send instead (usage, choice, none).
 
-    `command` is the command's name (`health`): the pick buttons re-run it on the account
-    chosen, so the user never has to type the question again.
-    """
-    found = await read_about_account(query, context, usage, command, lambda _s, _a: None)
-    return found if isinstance(found, Reply) else found[0]
-
-
-async def read_about_account(
-    query: str,
-    context: BotContext,
-    usage: str,
-    command: str,
-    work: Callable[[Session, AccountRef], T],
-) -> tuple[AccountRef, T] | Reply:
-    """Like `resolve_account`, and `work` about the account in the same read.
-
-    A quick answer costs little more than its trips to the database thread, so finding
-    the account and reading about it share one.
+    For commands that need only the account before their own query; a command that
+    reads about the account reads the resolution in the same query instead.
     """
     if not query:
-        return Reply(
-            heading="Which account?",
-            paragraphs=(f"Usage: `{usage}` — an account name, domain or external id.",),
-            outcome=Outcome.PROBLEM,
-        )
-
-    def read(session: Session) -> tuple[Resolution, T | None]:
-        resolution = resolve_in_session(session, query)
-        if resolution.match is None:
-            return resolution, None
-        return resolution, work(session, resolution.match)
-
-    resolution, found = await context.db.read(read)
-    if resolution.match is not None:
-        return resolution.match, cast(T, found)
-    if resolution.candidates:
-        return _choice(query, resolution, command)
-    return _nothing(query, resolution.closest, command)
+        return which_account(usage)
+    resolution = await context.db.read(functools.partial(lookup.resolve_account, query=query))
+    return chosen_account(query, resolution, command)

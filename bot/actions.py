@@ -1,12 +1,16 @@
-"""The buttons every answer can carry, and what pressing them does.
+"""Every button's action id, and the buttons every answer can carry.
 
-A button's payload holds the command text that produced the answer, so pressing it
+This is the one list of action ids: the router acts on them, the click protocol
+(`bot.clicks`) decides where their answers go, and adapters register them with their
+platform. An answer's buttons hold the command text that produced it, so pressing one
 re-runs that command: the same path, the same permissions, nothing cached in the card.
+An alert's buttons (Claim, Reassign, Close) hold only the follow-up id.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Final
 
 from bot.inbound import Actor
 from bot.reply import Action, Outcome, Reply, Visibility
@@ -17,6 +21,15 @@ PICK = "closeloop.pick"
 DETAILS = "closeloop.details"
 OPEN = "closeloop.open"
 """Run the command in the payload for the clicker, privately (digest links to commands)."""
+CLAIM = "closeloop.claim"
+REASSIGN = "closeloop.reassign"
+CLOSE = "closeloop.close"
+
+FOLLOW_UP_ACTIONS: Final = frozenset({CLAIM, REASSIGN, CLOSE})
+"""The buttons of a survey alert: they act on its follow-up, and the alert everyone sees is
+edited in place once the change is committed, never replaced by the answer to a click."""
+ACTION_IDS: Final = (REFRESH, SHARE, PICK, DETAILS, OPEN, CLAIM, REASSIGN, CLOSE)
+"""Every action id the router knows, for adapters that register buttons by id."""
 
 
 def details_action(external_id: str) -> Action:

@@ -8,20 +8,14 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from bot.commands import CommandRegistry
-from metrics_core.churn.risk import RiskModel, RiskModels
+from metrics_core.churn.daily_model import RiskModels
+from metrics_core.churn.risk import RiskModel
+from metrics_core.clock import utc_now, utc_today
 from metrics_core.config import Config
 from metrics_core.health.cache import HealthCache
 from metrics_core.store.db import Query
 
 T = TypeVar("T")
-
-
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _nothing() -> None:

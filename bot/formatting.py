@@ -6,8 +6,6 @@ import math
 from collections.abc import Callable
 from typing import Final
 
-from bot.reply import Trend
-
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
@@ -46,10 +44,6 @@ def signed(value: float | None, digits: int = 0, unit: str = "") -> str:
 def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
-
-TREND_ARROW: Final = {Trend.UP: "↗", Trend.DOWN: "↘", Trend.FLAT: "→"}
-"""Which way a number moved. Only trends get arrows: a tone (good, bad) is shown with marks
-that cannot be read as a direction, or `▼` beside a −15 would say the same thing twice."""
 
 ECHO_MAX_CHARS: Final = 60
 

@@ -46,11 +46,11 @@ def not_on_team(actor: Actor, heading: str = "You are not on the CS team yet") -
 async def team_member(actor: Actor, context: BotContext) -> Member | None:
     if actor.user_id is None:
         return None
-    user = actor.user_id
-    if actor.platform is Platform.TEAMS:
-        return await context.db.read(lambda session: member_by_chat_id(session, teams=user))
     # Slack ids, and the console's `--user`, which takes a Slack id.
-    return await context.db.read(lambda session: member_by_chat_id(session, slack=user))
+    platform = Platform.TEAMS if actor.platform is Platform.TEAMS else Platform.SLACK
+    return await context.db.read(
+        functools.partial(member_by_chat_id, platform=platform, user_id=actor.user_id)
+    )
 
 
 def _spellings(text: str) -> list[str]:

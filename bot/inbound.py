@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from bot.reply import Visibility
+from metrics_core.delivery.targets import Platform
 
-class Platform(enum.StrEnum):
-    SLACK = "slack"
-    TEAMS = "teams"
-    CONSOLE = "console"
-    WEB = "web"
+__all__ = ["ActionRequest", "Actor", "CommandRequest", "Platform"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +51,8 @@ class ActionRequest:
     payload: dict[str, str]
     actor: Actor
     conversation: str | None = None
+    clicked_on: Visibility | None = None
+    """Who sees the message the button is on, when the platform says: the clicker alone (a
+    Slack ephemeral answer) or the whole conversation (an alert, a digest, a shared
+    answer). None when it cannot tell (a Teams card). The click protocol (`bot.clicks`)
+    decides from it whether an answer may replace that message."""

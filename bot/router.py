@@ -1,14 +1,28 @@
-"""One router for every surface: a request in, a `Reply` out, never an exception."""
+"""One router for every surface: a request in, a `Reply` out, never an exception.
+
+Commands go to `handle`; button presses to `click` (and a form's answers to `submit`),
+which own the click protocol described in `bot.clicks`.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 
-from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE, shared, with_standard_actions
+from bot.actions import (
+    DETAILS,
+    FOLLOW_UP_ACTIONS,
+    OPEN,
+    PICK,
+    REFRESH,
+    SHARE,
+    shared,
+    with_standard_actions,
+)
+from bot.clicks import Answer, Click, Delivery, ShowForm, answered, delivery
 from bot.context import BotContext
 from bot.handlers.details import account_details
-from bot.handlers.follow_up_actions import FOLLOW_UP_ACTIONS, act_on_follow_up, follow_up_form
+from bot.handlers.follow_up_actions import act_on_follow_up, follow_up_form
 from bot.handlers.help import HELP, unknown_command
 from bot.inbound import ActionRequest, CommandRequest
 from bot.reply import Form, Outcome, Reply
@@ -74,8 +88,32 @@ class Router:
             return reply
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())
 
+    async def click(self, request: ActionRequest) -> Click:
+        """A button press: the form it asks first, or its answer and where that goes.
+
+        The form is asked when the press did not bring its required answers. A press that
+        fails, even while reading what its form offers, answers like a command that fails.
+        """
+        try:
+            form = await self.form(request)
+        except Exception:
+            failed = _failed("That button")
+            return Answer(failed, delivery(request, failed))
+        if form is not None and not answered(form, request.payload):
+            return ShowForm(form)
+        reply = await self.act(request)
+        return Answer(reply, delivery(request, reply))
+
+    async def submit(self, request: ActionRequest) -> Answer:
+        """The answers to a form that `click` showed, merged into the action's payload.
+
+        The form is not asked again: what it still lacks, the action names. What came of
+        it is shown in the form's place.
+        """
+        return Answer(await self.act(request), Delivery.REPLACE)
+
     async def form(self, request: ActionRequest) -> Form | None:
-        """What a button asks before it acts, if anything (adapters show it, then `act`)."""
+        """What a button asks before it acts, if anything (`click` decides when to show it)."""
         if request.action_id in FOLLOW_UP_ACTIONS:
             return await follow_up_form(request, self.context)
         return None

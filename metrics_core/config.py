@@ -154,7 +154,7 @@ class Route(_Strict):
     An empty condition matches everything. Every matching rule adds its targets, in file
     order, until a matching rule says `stop`; a rule with `stop` and no targets silences
     what it matches (the filter that keeps a channel from drowning in noise). An answer no
-    rule matches goes to the default alerts channel.
+    rule matches goes to the operator's fallback alerts target, if one is configured.
     """
 
     name: str = ""

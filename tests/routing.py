@@ -6,11 +6,14 @@ Tests differ only in the database, the configuration and the clock they answer w
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from bot.catalog import build_registry
-from bot.context import BotContext, utc_now, utc_today
+from bot.context import BotContext, Reader
 from bot.router import Router
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.daily_model import RiskModels
+from metrics_core.churn.risk import Method, RiskModel
+from metrics_core.clock import utc_now, utc_today
 from metrics_core.config import Config
 from metrics_core.health.cache import HealthCache
 from metrics_core.store.db import Database
@@ -45,3 +48,38 @@ def router_for(
     now: dt.datetime | None = None,
 ) -> Router:
     return Router(context_for(db, config, today=today, now=now))
+
+
+RULES = RiskModel(Method.RULES, None, trained_rows=0, churned_accounts=3)
+"""The rule-based method, as a book with few churned accounts answers with."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Trained(BotContext):
+    """A context whose churn model is already trained, as after the day's snapshot."""
+
+    model: RiskModel = RULES
+
+    async def churn_model(self, day: dt.date) -> RiskModel:
+        return self.model
+
+
+def offline_context(
+    reader: Reader,
+    config: Config | None = None,
+    *,
+    today: dt.date,
+    model: RiskModel = RULES,
+) -> BotContext:
+    """A context on a fake reader (`tests.fakes.reader`): handlers run without a database."""
+    settings = config or Config()
+    return _Trained(
+        db=reader,
+        config=settings,
+        registry=build_registry(),
+        risk=RiskModels(settings),
+        health=HealthCache(settings),
+        today=lambda: today,
+        now=lambda: dt.datetime.combine(today, dt.time(9), tzinfo=dt.UTC),
+        model=model,
+    )

@@ -273,8 +273,10 @@ def seed(
 
     if if_empty and replace:
         raise _fail("--if-empty and --replace contradict each other", code=2)
+    from metrics_core.clock import utc_today
+
     engine = _ready_engine()
-    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    day = as_of.date() if as_of else utc_today()
     try:
         if replace:
             clear_data(engine)
@@ -323,28 +325,28 @@ def snapshot(
     Accounts whose health moved to a worse band, or whose usage dropped, since the day
     before are then queued as alerts; the running service delivers them.
     """
-    from metrics_core.churn.risk import RiskModels
+    from adapters.bootstrap import build_core
     from metrics_core.health.daily import take_snapshot
-    from metrics_core.store.db import Database
 
     settings = _settings()
     config = _config(settings)
-    engine = _existing_engine(settings)
-    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    _existing_engine(settings).dispose()
+    core = build_core(settings, config)
+    day = as_of.date() if as_of else core.clock().date()
     try:
         with err.status("Scoring …") as status:
             run = take_snapshot(
-                Database(engine),
-                RiskModels(config),
+                core.db,
+                core.risk,
                 config,
                 day,
-                dt.datetime.now(dt.UTC),
+                core.clock(),
                 backfill=backfill,
-                default_slack_channel=settings.slack_alerts_channel,
+                fallback=core.alerts_fallback,
                 progress=lambda d: status.update(f"Scored {d:%Y-%m-%d}"),
             )
     finally:
-        engine.dispose()
+        core.close()
     done, alerts = run.days, run.alerts
     out.print(f"Stored health snapshots for {len(done)} day(s), up to {day:%Y-%m-%d}.")
     if alerts:
@@ -415,7 +417,7 @@ def ask(
     """
     import asyncio
 
-    from adapters.bootstrap import build
+    from adapters.bootstrap import build_console
     from adapters.platforms.console import render_text
     from bot.inbound import Actor, CommandRequest, Platform
     from bot.reply import Outcome
@@ -425,12 +427,12 @@ def ask(
     _configure_logging("DEBUG" if debugging else "WARNING", tracebacks=debugging)
     config = _config(settings)
     _existing_engine(settings).dispose()
-    container = build(settings, config)
+    console = build_console(settings, config)
     request = CommandRequest.parse(" ".join(text), Actor(Platform.CONSOLE, user_id=user))
     try:
-        reply = asyncio.run(container.router.handle(request))
+        reply = asyncio.run(console.router.handle(request))
     finally:
-        container.close()
+        console.close()
     out.print(render_text(reply), highlight=False, markup=False)
     if reply.outcome is not Outcome.ANSWER:
         raise typer.Exit(1)
@@ -473,19 +475,19 @@ def model_evaluate(
     """Backtest the churn model on renewals it never saw: ROC AUC, top decile, calibration."""
     from rich.table import Table
 
+    from adapters.bootstrap import build_core
     from metrics_core.churn.risk import backtest
-    from metrics_core.store.db import Database
 
     settings = _settings()
     config = _config(settings)
-    engine = _existing_engine(settings)
-    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
-    db = Database(engine)
+    _existing_engine(settings).dispose()
+    core = build_core(settings, config)
+    day = as_of.date() if as_of else core.clock().date()
     try:
-        with err.status("Training and testing …"), db.reading() as session:
+        with err.status("Training and testing …"), core.db.reading() as session:
             report = backtest(session, day, config)
     finally:
-        db.close()
+        core.close()
     if report is None:
         raise _fail(
             "not enough renewal history for a backtest: it needs renewals decided on four "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,10 +14,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from sqlalchemy.orm import Session
 
 from adapters.bootstrap import Container
+from adapters.platforms.slack.serving import dispatch
 from adapters.platforms.webhooks import WebhookError, parse_delivery
 from metrics_core.followups.intake import Intake, record_answer
 
@@ -94,8 +93,7 @@ async def slack_events(request: web.Request) -> web.Response:
     """
     slack = request.app[CONTAINER].slack
     assert slack is not None  # the route exists only when Slack is configured
-    response = await slack.async_dispatch(await to_bolt_request(request))
-    return await to_aiohttp_response(response)
+    return await dispatch(slack, request)
 
 
 async def teams_messages(request: web.Request) -> web.Response:
@@ -156,7 +154,7 @@ async def survey_webhook(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     provider = request.match_info["provider"]
     body = await request.read()
-    now = dt.datetime.now(dt.UTC)
+    now = container.clock()
     try:
         answers = parse_delivery(provider, request.headers, body, container.webhook_secrets, now)
     except WebhookError as error:
@@ -169,7 +167,7 @@ async def survey_webhook(request: web.Request) -> web.Response:
                 session,
                 answer,
                 config=container.config,
-                default_slack_channel=container.settings.slack_alerts_channel,
+                fallback=container.alerts_fallback,
                 now=now,
             )
             for answer in answers

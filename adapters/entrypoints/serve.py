@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from sqlalchemy.orm import Session
 
 from adapters.bootstrap import Container, build
 from adapters.entrypoints.http import build_app
+from adapters.platforms.slack.serving import SocketMode, connect_socket_mode, disconnect
 from adapters.settings import Settings
 from metrics_core.config import Config
-from metrics_core.delivery.routing import SLACK, TEAMS
+from metrics_core.delivery.targets import Platform
 from metrics_core.followups.sla import SlaRun, run_sla
 from metrics_core.store.migrate import require_head
 
 log = logging.getLogger(__name__)
 
-HOW_TO_CONFIGURE = {
-    SLACK: "set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
+HOW_TO_CONFIGURE: dict[str, str] = {
+    Platform.SLACK: "set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
     "(README: Connecting Slack)",
-    TEAMS: "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (README: Microsoft Teams)",
+    Platform.TEAMS: "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (README: Microsoft Teams)",
 }
 
 
@@ -56,10 +55,14 @@ async def report_waiting_alerts(container: Container) -> None:
 
 
 async def _warm_risk_model(container: Container) -> None:
-    """Train today's churn model before the first question needs it, not during it."""
-    today = dt.datetime.now(dt.UTC).date()
+    """Train today's churn model before the first question needs it, not during it.
+
+    It trains on the model's own worker; questions that come first await the same
+    training rather than starting their own.
+    """
+    today = container.clock().date()
     try:
-        model = await container.db.read(lambda session: container.risk.get(session, today))
+        model = await container.risk.ready(container.db, today)
     except Exception:  # the first `churn` command retries and reports; serving goes on
         log.exception("could not train the churn model at start")
         return
@@ -79,10 +82,7 @@ async def _sla_loop(container: Container, stop: asyncio.Event) -> None:
 
     def check(session: Session) -> SlaRun:
         return run_sla(
-            session,
-            container.config,
-            dt.datetime.now(dt.UTC),
-            default_slack_channel=container.settings.slack_alerts_channel,
+            session, container.config, container.clock(), fallback=container.alerts_fallback
         )
 
     while not stop.is_set():
@@ -98,13 +98,12 @@ async def _sla_loop(container: Container, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), SLA_CHECK_SECONDS)
 
 
-async def start_socket_mode(container: Container) -> AsyncSocketModeHandler | None:
+async def start_socket_mode(container: Container) -> SocketMode | None:
     """Connect to Slack over Socket Mode when an app token is set (no public URL needed)."""
     token = container.settings.slack_app_token
     if container.slack is None or token is None:
         return None
-    handler = AsyncSocketModeHandler(container.slack, token.get_secret_value())
-    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
+    handler = await connect_socket_mode(container.slack, token.get_secret_value())
     log.info("connected to Slack over Socket Mode")
     return handler
 
@@ -112,7 +111,7 @@ async def start_socket_mode(container: Container) -> AsyncSocketModeHandler | No
 async def shut_down(
     container: Container,
     runner: web.AppRunner,
-    socket_mode: AsyncSocketModeHandler | None,
+    socket_mode: SocketMode | None,
     background: list[asyncio.Task[None]],
 ) -> None:
     """Take nothing new, let the work under way finish within `CLOSELOOP_SHUTDOWN_SECONDS`,
@@ -137,7 +136,7 @@ async def shut_down(
 
     log.info("shutting down: the work under way has %.0f s to finish", seconds)
     if socket_mode is not None:
-        await socket_mode.close_async()  # type: ignore[no-untyped-call]
+        await disconnect(socket_mode)
     for site in list(runner.sites):
         await site.stop()
     if runner.server is not None:
@@ -158,9 +157,17 @@ async def shut_down(
 
 
 async def run(settings: Settings, config: Config, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM, then shut down gracefully (`shut_down`)."""
+    """Serve until SIGINT or SIGTERM, then shut down gracefully (`shut_down`).
+
+    The signals are taken before the port opens: a SIGTERM that arrives while the service
+    is still starting shuts it down the same graceful way.
+    """
     container = build(settings, config)
     try:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         await asyncio.to_thread(require_head, container.db.engine)
         runner = web.AppRunner(build_app(container), handle_signals=False)
         await runner.setup()
@@ -169,15 +176,11 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         await report_waiting_alerts(container)
         socket_mode = await start_socket_mode(container)
         warming = asyncio.create_task(_warm_risk_model(container))
-        stop = asyncio.Event()
         background = [
             asyncio.create_task(container.dispatcher.run(stop)),
             asyncio.create_task(_sla_loop(container, stop)),
             asyncio.create_task(container.scheduler.run(stop)),
         ]
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         warming.cancel()
         await shut_down(container, runner, socket_mode, background)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from adapters.platforms.text import trend_arrow
 from bot.charts import chart_line
-from bot.formatting import TREND_ARROW
 from bot.reply import Metric, Reply, Table, Tone
 
 # How a value feels, in marks that say nothing about direction: `▼ 60/100 (-15)` would read
@@ -56,7 +56,7 @@ def _table(table: Table) -> list[str]:
 
 def _metric(metric: Metric) -> str:
     """`! Health score: 60/100 (↘ -15 in 7 days) — yellow band`: tone, value, trend, detail."""
-    arrow = TREND_ARROW[metric.trend] if metric.trend else ""
+    arrow = trend_arrow(metric.trend)
     parts = [f"{TONE_MARK[metric.tone]} {metric.label}: {metric.value}"]
     if metric.delta:
         parts.append("(" + " ".join(p for p in (arrow, metric.delta) if p) + ")")

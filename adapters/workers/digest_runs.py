@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.context import BotContext
-from bot.messages.digest import Digest, compose
+from bot.messages.digest import Digest, build_digest
 from bot.reply_codec import encode
+from metrics_core.digests.facts import digest_facts
 from metrics_core.digests.subscriptions import (
     Occurrence,
     Scope,
@@ -73,7 +74,7 @@ async def send_due(
         if _claimed(session, subscription_id, occurrence):
             return Outcome.TAKEN
         last = previous_run(session, subscription_id, occurrence.period)
-        digest = compose(
+        facts = digest_facts(
             session,
             cadence=subscription.cadence,
             scope=Scope.of(subscription),
@@ -83,7 +84,7 @@ async def send_due(
             now=now,
             previous=last.details if last is not None else None,
         )
-        return occurrence, digest
+        return occurrence, build_digest(facts, config=context.config, now=now)
 
     prepared = await context.db.read(prepare)
     if isinstance(prepared, Outcome):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from typing import Protocol
 
 from bot.messages.alerts import alert_reply
 from bot.reply import Reply
+from metrics_core.clock import utc_now
 from metrics_core.config import Config
 from metrics_core.delivery import outbox
+from metrics_core.delivery.alert_facts import alert_facts
 from metrics_core.delivery.outbox import Due
 from metrics_core.store.db import Database
 
@@ -60,10 +63,6 @@ class Sender(Protocol):
 
     async def find(self, address: str, key: str, since: dt.datetime) -> MessageRef | None:
         """The message carrying `key` posted to `address` since `since`, if any."""
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Dispatcher:
@@ -174,7 +173,10 @@ class Dispatcher:
         if sender is None:
             raise SendError(f"{due.target.platform} is not configured", permanent=True)
         now = self.clock()
-        reply = await self.db.read(lambda s: alert_reply(s, due, self.config, now))
+        facts = await self.db.read(
+            functools.partial(alert_facts, due=due, now=now, config=self.config)
+        )
+        reply = alert_reply(facts, self.config, now)
         ref = (
             MessageRef(due.message_channel, due.message_id)
             if due.message_channel and due.message_id

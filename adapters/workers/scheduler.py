@@ -23,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import socket
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -37,7 +37,9 @@ from sqlalchemy.orm import Session
 from adapters.workers.digest_runs import Outcome, send_due
 from adapters.workers.leader import Leadership
 from bot.context import BotContext
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.daily_model import RiskModels
+from metrics_core.clock import Clock, utc_now
+from metrics_core.delivery.targets import Target
 from metrics_core.digests.subscriptions import Schedule, active_subscriptions, due_occurrence
 from metrics_core.health.daily import take_snapshot
 from metrics_core.store.db import Database
@@ -46,10 +48,6 @@ from metrics_core.store.models import DigestRun, HealthSnapshot
 log = logging.getLogger(__name__)
 
 SNAPSHOT_JOB = "snapshot"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def digest_trigger(schedule: Schedule) -> CronTrigger:
@@ -71,9 +69,9 @@ class DigestScheduler:
         leadership: Leadership,
         risk: RiskModels,
         *,
-        clock: Callable[[], dt.datetime] = utc_now,
+        clock: Clock = utc_now,
         sweep_seconds: float = 60.0,
-        default_slack_channel: str | None = None,
+        fallback: Target | None = None,
         identity: str | None = None,
         changed: asyncio.Event | None = None,
     ) -> None:
@@ -83,7 +81,8 @@ class DigestScheduler:
         self.risk = risk
         self.clock = clock
         self.sweep_seconds = sweep_seconds
-        self.default_slack_channel = default_slack_channel
+        self.fallback = fallback
+        """Where account alerts no rule routes go (the operator's configured alerts target)."""
         self.identity = identity or f"{socket.gethostname()}:{os.getpid()}"
         self.grace = dt.timedelta(hours=context.config.digests.catch_up_hours)
         self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -137,7 +136,12 @@ class DigestScheduler:
         return [await self.fire(subscription_id) for subscription_id in pending]
 
     async def snapshot(self) -> None:
-        """Store today's snapshot (health and churn risk) unless it is there already."""
+        """Store today's snapshot (health and churn risk) unless it is there already.
+
+        Today's churn model starts training first, so questions await the model and not
+        the whole book's scoring, which runs after it on the same worker (never on a
+        thread requests use).
+        """
         today = self.clock().date()
 
         def missing(session: Session) -> bool:
@@ -149,14 +153,17 @@ class DigestScheduler:
         if not await self.context.db.read(missing):
             return
         started = self.clock()
-        run = await asyncio.to_thread(
-            take_snapshot,
-            self.database,
-            self.risk,
-            self.context.config,
-            today,
-            started,
-            default_slack_channel=self.default_slack_channel,
+        self.risk.start(self.database, today)
+        run = await self.risk.run(
+            functools.partial(
+                take_snapshot,
+                self.database,
+                self.risk,
+                self.context.config,
+                today,
+                started,
+                fallback=self.fallback,
+            )
         )
         log.info("stored today's snapshot; %d account alerts queued", run.alerts)
         if run.alerts:

@@ -7,11 +7,9 @@ a champion gone quiet) and the reply always says which method produced the numbe
 from __future__ import annotations
 
 import datetime as dt
-import math
+import functools
 
-import pandas as pd
-
-from bot.account_choice import resolve_account
+from bot.account_choice import chosen_account, which_account
 from bot.actions import details_action
 from bot.args import parse_count
 from bot.context import BotContext
@@ -19,8 +17,9 @@ from bot.formatting import echoed, likelihood, money
 from bot.handlers.health import not_a_customer
 from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from metrics_core.churn.risk import Method, RiskModel, account_risk, top_risks
-from metrics_core.revenue.renewals import arr_at_stake
+from metrics_core.churn.report import AccountChurn, Driver, TopRisks, churn_report, top_risks
+from metrics_core.churn.risk import Method, RiskModel
+from metrics_core.config import Config
 
 USAGE = "churn <account> | churn top [N]"
 DEFAULT_TOP = 10
@@ -55,7 +54,7 @@ def _tone(probability: float, high_from: float) -> Tone:
     return Tone.WARNING if probability >= high_from / 2 else Tone.GOOD
 
 
-def _drivers(drivers: list[tuple[str, float]], limit: int = 5) -> tuple[tuple[str, str], ...]:
+def _drivers(drivers: tuple[Driver, ...], limit: int = 5) -> tuple[tuple[str, str], ...]:
     return tuple((name, f"+{value:.2f}") for name, value in drivers[:limit])
 
 
@@ -69,28 +68,42 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
                 paragraphs=(f"Usage: `churn top [N]` with N from 1 to {MAX_TOP}.",),
                 outcome=Outcome.PROBLEM,
             )
-        return await _top(count, context)
-    account = await resolve_account(request.args, context, USAGE, "churn")
+        today = context.today()
+        model = await context.churn_model(today)
+        top = await context.db.read(
+            functools.partial(
+                top_risks, as_of=today, config=context.config, model=model, count=count
+            )
+        )
+        return top_reply(top, model, context.config)
+    if not request.args:
+        return which_account(USAGE)
+    today = context.today()
+    model = await context.churn_model(today)
+    report = await context.db.read(
+        functools.partial(
+            churn_report, text=request.args, as_of=today, config=context.config, model=model
+        )
+    )
+    return churn_reply(request.args, report, model, context.config, today)
+
+
+def churn_reply(
+    text: str, report: AccountChurn, model: RiskModel, config: Config, today: dt.date
+) -> Reply:
+    """The reply to `churn <text>`: the risk and its drivers, or why there is none."""
+    account = chosen_account(text, report.resolution, "churn")
     if isinstance(account, Reply):
         return account
-    today = context.today()
-
-    model = await context.db.read(lambda session: context.risk.get(session, today))
-    row = await context.db.read(
-        lambda session: account_risk(session, today, context.config, model, account.id)
-    )
-    if row is None:
+    risk = report.risk
+    if risk is None:
         return not_a_customer(account, today)
-    probability = float(row["probability"])
-    churn_rules = context.config.churn
-    currency = context.config.revenue.currency
-    facts = [Fact("ARR", money(row["arr"], currency))]
-    renewal = None
-    if not pd.isna(row["days_to_renewal"]):
-        days = int(row["days_to_renewal"])
-        renewal = today + dt.timedelta(days=days)
-        facts.append(Fact("Next renewal", f"{renewal:%Y-%m-%d} ({days} days)"))
-    if math.isnan(probability):
+    churn_rules = config.churn
+    facts = [Fact("ARR", money(risk.arr, config.revenue.currency))]
+    renewal = risk.renewal_date
+    if renewal is not None:
+        facts.append(Fact("Next renewal", f"{renewal:%Y-%m-%d} ({risk.days_to_renewal} days)"))
+    if risk.probability is None:
         reason = (
             f"its next renewal ({renewal:%Y-%m-%d}) is more than {churn_rules.horizon_days} "
             "days away, beyond what today's signals can say"
@@ -104,14 +117,14 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
             paragraphs=(f"No churn probability for {account.name}: {reason}.",),
             actions=(details_action(account.external_id),),
         )
-    drivers = _drivers(row["drivers"])
+    drivers = _drivers(risk.drivers)
     return Reply(
         heading=f"{account.name} — churn risk",
         metrics=(
             Metric(
                 label="Churn risk",
-                value=likelihood(probability),
-                tone=_tone(probability, churn_rules.high_risk_from),
+                value=likelihood(risk.probability),
+                tone=_tone(risk.probability, churn_rules.high_risk_from),
                 detail=f"probability of churning at its renewal on {renewal:%Y-%m-%d}",
             ),
         ),
@@ -123,34 +136,29 @@ async def churn_command(request: CommandRequest, context: BotContext) -> Reply:
     )
 
 
-async def _top(count: int, context: BotContext) -> Reply:
-    today = context.today()
-    model = await context.db.read(lambda session: context.risk.get(session, today))
-    top = await context.db.read(
-        lambda session: top_risks(session, today, context.config, model, count)
-    )
-    if top.empty:
+def top_reply(top: TopRisks, model: RiskModel, config: Config) -> Reply:
+    """The reply to `churn top [N]`: the riskiest customers and the ARR they put at stake."""
+    if not top.accounts:
         return Reply(
             heading="No customers to rank", paragraphs=("There are no current customers.",)
         )
-    currency = context.config.revenue.currency
+    currency = config.revenue.currency
     rows = tuple(
         (
-            row["account"],
-            likelihood(row["probability"]),
-            money(row["renewal_arr"], currency),
-            "—" if pd.isna(row["days_to_renewal"]) else f"{int(row['days_to_renewal'])} d",
-            row["drivers"][0][0] if row["drivers"] else "—",
-            row["owner"] or "unassigned",
+            ranked.account,
+            likelihood(ranked.risk.probability),
+            money(ranked.risk.renewal_arr, currency),
+            "—" if ranked.risk.days_to_renewal is None else f"{ranked.risk.days_to_renewal} d",
+            ranked.risk.drivers[0][0] if ranked.risk.drivers else "—",
+            ranked.owner or "unassigned",
         )
-        for _, row in top.iterrows()
+        for ranked in top.accounts
     )
-    at_stake = arr_at_stake(top["renewal_arr"], top["probability"])
     return Reply(
-        heading=f"Top {len(top)} churn risks",
-        facts=(Fact("ARR at stake at their renewals", money(at_stake, currency)),),
+        heading=f"Top {len(top.accounts)} churn risks",
+        facts=(Fact("ARR at stake at their renewals", money(top.at_stake, currency)),),
         tables=(
             Table(("Account", "Risk", "Renewal ARR", "Renews in", "Main driver", "Owner"), rows),
         ),
-        notes=(method_note(model, context.config.churn.min_churned_accounts),),
+        notes=(method_note(model, config.churn.min_churned_accounts),),
     )

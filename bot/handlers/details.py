@@ -1,44 +1,43 @@
 """Account details: one account at a glance, from the Account details button.
 
 Health, churn risk, the next renewal and the year's NPS side by side: what a CSM wants
-before a call, without typing three commands.
+before a call, without typing three commands, read in one query.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 
 from bot.context import BotContext
 from bot.formatting import likelihood, money
 from bot.handlers.health import BAND_TONE
 from bot.reply import Fact, Metric, Outcome, Reply, Tone
-from metrics_core.accounts.lookup import find_accounts
-from metrics_core.churn.risk import account_risk
-from metrics_core.store.frames import survey_responses
-from metrics_core.store.models import SurveyKind
-from metrics_core.surveys.nps import nps
+from metrics_core.config import Config
+from metrics_core.health.report import AccountDetails
+from metrics_core.health.report import account_details as details_report
 
 
 async def account_details(external_id: str, context: BotContext) -> Reply:
-    found = await context.db.read(lambda session: find_accounts(session, external_id))
-    account = next((a for a in found if a.external_id == external_id), None)
-    if account is None:
-        return Reply(heading="That account no longer exists", outcome=Outcome.PROBLEM)
     today = context.today()
-    model = await context.db.read(lambda session: context.risk.get(session, today))
-    health = await context.db.read(lambda session: context.health.get(session, account.id, today))
-    risk = await context.db.read(
-        lambda session: account_risk(session, today, context.config, model, account.id)
-    )
-    year_ago = dt.datetime.combine(today - dt.timedelta(days=365), dt.time(), tzinfo=dt.UTC)
-    until = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    answers = await context.db.read(
-        lambda session: survey_responses(
-            session, year_ago, until, kind=SurveyKind.NPS, account_ids=[account.id]
+    model = await context.churn_model(today)
+    details = await context.db.read(
+        functools.partial(
+            details_report,
+            external_id=external_id,
+            as_of=today,
+            config=context.config,
+            model=model,
+            cache=context.health,
         )
     )
-    score = nps(answers["score"])
-    currency = context.config.revenue.currency
+    if details is None:
+        return Reply(heading="That account no longer exists", outcome=Outcome.PROBLEM)
+    return details_reply(details, context.config)
+
+
+def details_reply(details: AccountDetails, config: Config) -> Reply:
+    """Account details as one card: the numbers first, then the facts about the account."""
+    account, health, risk, score = details.account, details.health, details.risk, details.nps
     metrics = []
     facts = [
         Fact("External id", account.external_id),
@@ -50,18 +49,19 @@ async def account_details(external_id: str, context: BotContext) -> Reply:
     if health is not None:
         metrics.append(Metric("Health", f"{health.score:.0f}/100", tone=BAND_TONE[health.band]))
     if risk is not None:
-        high = context.config.churn.high_risk_from
+        high = config.churn.high_risk_from
         metrics.append(
             Metric(
                 "Churn risk",
-                likelihood(float(risk["probability"])),
-                tone=Tone.BAD if risk["probability"] >= high else Tone.NEUTRAL,
+                likelihood(risk.probability),
+                tone=Tone.BAD
+                if risk.probability is not None and risk.probability >= high
+                else Tone.NEUTRAL,
             )
         )
-        facts.insert(3, Fact("ARR", money(float(risk["arr"]), currency)))
-        if risk["days_to_renewal"] == risk["days_to_renewal"]:  # not NaN
-            renewal = today + dt.timedelta(days=int(risk["days_to_renewal"]))
-            facts.append(Fact("Next renewal", f"{renewal:%Y-%m-%d}"))
+        facts.insert(3, Fact("ARR", money(risk.arr, config.revenue.currency)))
+        if risk.renewal_date is not None:
+            facts.append(Fact("Next renewal", f"{risk.renewal_date:%Y-%m-%d}"))
     metrics.append(
         Metric(
             "NPS, 12 months",

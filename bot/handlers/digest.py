@@ -9,30 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from sqlalchemy.orm import Session
 
 from bot.context import BotContext
 from bot.formatting import echoed
 from bot.identity import named_member, not_on_team, team_member
 from bot.inbound import Actor, CommandRequest, Platform
-from bot.messages.digest import compose, title
+from bot.messages.digest import build_digest, scope_label
 from bot.reply import Outcome, Reply, Table
-from metrics_core.delivery.outbox import Target
-from metrics_core.delivery.routing import SLACK, TEAMS
-from metrics_core.digests.subscriptions import (
-    WEEKDAYS,
-    Schedule,
-    Scope,
-    active_subscriptions,
-    next_occurrence,
-    subscribe,
-    unsubscribe,
+from metrics_core.delivery.targets import Target
+from metrics_core.digests.facts import digest_facts
+from metrics_core.digests.scheduled import (
+    ScheduledDigest,
+    schedule_digest,
+    scheduled_digests,
+    stop_digest,
 )
-from metrics_core.store.models import DigestCadence, DigestScope, DigestSubscription, Segment
+from metrics_core.digests.subscriptions import WEEKDAYS, Schedule, Scope
+from metrics_core.store.models import DigestCadence, DigestScope, Segment
 
 USAGE = (
     "digest subscribe daily HH:MM [Area/City] [segment=… | owner=@user | mine] | "
@@ -157,11 +154,9 @@ async def _scope(scope: str | None, actor_member_id: int, context: BotContext) -
     return Scope(DigestScope.OWNER, owner_id=owner.id)
 
 
-def _platform(actor: Actor) -> str:
-    if actor.platform is Platform.SLACK:
-        return SLACK
-    if actor.platform is Platform.TEAMS:
-        return TEAMS
+def _platform(actor: Actor) -> Platform:
+    if actor.platform in (Platform.SLACK, Platform.TEAMS):
+        return actor.platform
     raise _refuse(
         "Digests are delivered in Slack or Teams",
         "Subscribe from the channel or chat that should receive it.",
@@ -171,9 +166,7 @@ def _platform(actor: Actor) -> str:
 def _direct(actor: Actor) -> Target:
     """The asker's own direct messages, as the outbox addresses them."""
     assert actor.user_id is not None
-    platform = _platform(actor)
-    address = actor.user_id if platform == SLACK else f"user:{actor.user_id}"
-    return Target(platform, address)
+    return Target.person(_platform(actor), actor.user_id)
 
 
 def _here(request: CommandRequest) -> Target:
@@ -187,14 +180,13 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _describe_scope(session: Session, subscription: DigestSubscription) -> str:
-    return title(session, subscription.cadence, Scope.of(subscription)).split(" · ", 1)[1]
+def _covers(digest: ScheduledDigest) -> str:
+    return scope_label(digest.scope, digest.owner_name)
 
 
-def _next_send(subscription: DigestSubscription, now: dt.datetime) -> str:
-    schedule = Schedule.of(subscription)
-    due = next_occurrence(schedule, now).due_at.astimezone(ZoneInfo(schedule.timezone))
-    return f"{due:%a %d %b %H:%M} {schedule.timezone}"
+def _next_send(digest: ScheduledDigest) -> str:
+    zone = digest.schedule.timezone
+    return f"{digest.next_due.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone}"
 
 
 async def _subscribe(request: CommandRequest, words: list[str], context: BotContext) -> Reply:
@@ -208,33 +200,27 @@ async def _subscribe(request: CommandRequest, words: list[str], context: BotCont
     mine = asked.scope is not None and asked.scope.lower() == "mine"
     target = _direct(request.actor) if mine else _here(request)
     schedule = Schedule(asked.cadence, asked.time, zone, asked.weekday)
-    now = context.now()
-
-    def store(session: Session) -> tuple[int, bool, str, str]:
-        subscription, created = subscribe(
-            session,
+    subscribed = await context.db.write(
+        functools.partial(
+            schedule_digest,
             target=target,
             schedule=schedule,
             scope=scope,
             created_by=request.actor.user_id,
-            now=now,
+            now=context.now(),
         )
-        return (
-            subscription.id,
-            created,
-            _describe_scope(session, subscription),
-            _next_send(subscription, now),
-        )
-
-    subscription_id, created, covers, first = await context.db.write(store)
+    )
     context.schedule_changed()
+    digest = subscribed.digest
     where = "your direct messages" if mine else "this conversation"
     return Reply(
-        heading=f"Digest #{subscription_id} {'scheduled' if created else 'was already scheduled'}",
+        heading=(
+            f"Digest #{digest.id} {'scheduled' if subscribed.created else 'was already scheduled'}"
+        ),
         paragraphs=(
-            f"{_sentence(schedule.describe())} to {where}, covering: {covers}. "
-            f"The next one goes out {first}.",
-            f"Stop it with `/digest unsubscribe {subscription_id}`.",
+            f"{_sentence(schedule.describe())} to {where}, covering: {_covers(digest)}. "
+            f"The next one goes out {_next_send(digest)}.",
+            f"Stop it with `/digest unsubscribe {digest.id}`.",
         ),
     )
 
@@ -242,26 +228,20 @@ async def _subscribe(request: CommandRequest, words: list[str], context: BotCont
 async def _list(request: CommandRequest, context: BotContext) -> Reply:
     here = _here(request) if request.conversation else None
     direct = _direct(request.actor) if request.actor.user_id else None
-    now = context.now()
-
-    def rows(session: Session) -> list[tuple[str, ...]]:
-        found: list[tuple[str, ...]] = []
-        for target, where in ((here, "here"), (direct, "your DMs")):
-            if target is None:
-                continue
-            for s in active_subscriptions(session, target):
-                found.append(
-                    (
-                        f"#{s.id}",
-                        Schedule.of(s).describe(),
-                        _describe_scope(session, s),
-                        where,
-                        _next_send(s, now),
-                    )
-                )
-        return found
-
-    listed = await context.db.read(rows)
+    targets = tuple(target for target in (here, direct) if target is not None)
+    digests = await context.db.read(
+        functools.partial(scheduled_digests, targets=targets, now=context.now())
+    )
+    listed = tuple(
+        (
+            f"#{digest.id}",
+            digest.schedule.describe(),
+            _covers(digest),
+            "here" if digest.target == here else "your DMs",
+            _next_send(digest),
+        )
+        for digest in digests
+    )
     if not listed:
         return Reply(
             heading="No digests scheduled here",
@@ -269,7 +249,7 @@ async def _list(request: CommandRequest, context: BotContext) -> Reply:
         )
     return Reply(
         heading="Scheduled digests",
-        tables=(Table(("ID", "When", "Covers", "To", "Next"), tuple(listed)),),
+        tables=(Table(("ID", "When", "Covers", "To", "Next"), listed),),
         notes=("Stop one with `/digest unsubscribe ID`.",),
     )
 
@@ -285,20 +265,15 @@ async def _unsubscribe(request: CommandRequest, words: list[str], context: BotCo
             outcome=Outcome.PROBLEM,
         )
     subscription_id = int(words[0].lstrip("#"))
-    places = [
+    places = tuple(
         t for t in (_here(request) if request.conversation else None, _direct(request.actor)) if t
-    ]
-    now = context.now()
-
-    def stop(session: Session) -> DigestSubscription | None:
-        for place in places:
-            stopped = unsubscribe(session, subscription_id, allowed=place, now=now)
-            if stopped is not None:
-                return stopped
-        return None
-
-    stopped = await context.db.write(stop)
-    if stopped is None:
+    )
+    stopped = await context.db.write(
+        functools.partial(
+            stop_digest, subscription_id=subscription_id, places=places, now=context.now()
+        )
+    )
+    if not stopped:
         return Reply(
             heading=f"No digest #{subscription_id} here",
             paragraphs=("`/digest list` shows the digests of this conversation and your DMs.",),
@@ -320,9 +295,9 @@ async def _preview(request: CommandRequest, words: list[str], context: BotContex
     now = context.now()
     zone = _zone(asked.timezone, request.actor, context)
     today = now.astimezone(ZoneInfo(zone)).date()
-    digest = await context.db.read(
-        lambda session: compose(
-            session,
+    facts = await context.db.read(
+        functools.partial(
+            digest_facts,
             cadence=asked.cadence,
             scope=scope,
             as_of=today,
@@ -332,7 +307,7 @@ async def _preview(request: CommandRequest, words: list[str], context: BotContex
             previous=None,
         )
     )
-    reply = digest.reply
+    reply = build_digest(facts, config=context.config, now=now).reply
     return dataclasses.replace(reply, notes=(*reply.notes, "Preview: only you see this."))
 
 

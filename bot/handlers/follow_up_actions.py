@@ -8,16 +8,17 @@ answer goes to the presser alone; the alert itself catches up through the outbox
 
 from __future__ import annotations
 
+import functools
+
+from bot.actions import CLAIM, CLOSE, REASSIGN
 from bot.context import BotContext
 from bot.identity import named_member, team_member
 from bot.inbound import ActionRequest
-from bot.messages.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form
+from bot.messages.alerts import close_form, reassign_form
 from bot.reply import Form, Reply
 from metrics_core.accounts.team import active_members
 from metrics_core.followups import work as followups
 from metrics_core.followups.work import Change, Outcome
-
-FOLLOW_UP_ACTIONS = (CLAIM, REASSIGN, CLOSE)
 
 
 def _follow_up_id(request: ActionRequest) -> int | None:
@@ -30,7 +31,7 @@ async def follow_up_form(request: ActionRequest, context: BotContext) -> Form | 
     if request.action_id == CLOSE:
         return close_form(context.config.follow_ups.outcomes)
     if request.action_id == REASSIGN:
-        return reassign_form(await context.db.read(active_members))
+        return reassign_form(await context.db.read(functools.partial(active_members)))
     return None
 
 
@@ -62,7 +63,9 @@ async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply
     now = context.now()
     payload = request.payload
     if request.action_id == CLAIM:
-        change = await context.db.write(lambda s: followups.claim(s, follow_up_id, member, now))
+        change = await context.db.write(
+            functools.partial(followups.claim, follow_up_id=follow_up_id, member=member, now=now)
+        )
         verb = "claimed"
     elif request.action_id == REASSIGN:
         new_owner = payload.get("owner", "").strip()
@@ -74,15 +77,21 @@ async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply
             return named
         owner_id = named if isinstance(named, int) else named.id
         change = await context.db.write(
-            lambda s: followups.reassign(s, follow_up_id, member, owner_id, now)
+            functools.partial(
+                followups.reassign,
+                follow_up_id=follow_up_id,
+                member=member,
+                new_owner_id=owner_id,
+                now=now,
+            )
         )
         verb = "reassigned"
     else:
         change = await context.db.write(
-            lambda s: followups.close(
-                s,
-                follow_up_id,
-                member,
+            functools.partial(
+                followups.close,
+                follow_up_id=follow_up_id,
+                member=member,
                 outcome=payload.get("outcome", ""),
                 note=payload.get("note"),
                 allowed_outcomes=context.config.follow_ups.outcomes,

@@ -9,6 +9,7 @@ quotes in its one-line summary (`closed_loop_line`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from bot.args import Period, parse_scope, period_problem, trailing
@@ -172,14 +173,13 @@ async def _sla_command(words: list[str], request: CommandRequest, context: BotCo
         owner_id, scope = member.id, f"{member.name}’s follow-ups"
         if asked.segment:
             scope += f" in {asked.segment.value}"
-    now = context.now()
     loop = await context.db.read(
-        lambda session: closed_loop(
-            session,
-            _utc(period.start),
-            _utc(period.end),
-            context.config.follow_ups,
-            now=now,
+        functools.partial(
+            closed_loop,
+            start=_utc(period.start),
+            end=_utc(period.end),
+            config=context.config.follow_ups,
+            now=context.now(),
             owner_id=owner_id,
             segment=asked.segment,
         )
@@ -201,7 +201,7 @@ def _follow_up(answer: UnmatchedAnswer) -> str:
 
 
 async def _unmatched_command(context: BotContext) -> Reply:
-    queue = await context.db.read(lambda session: unmatched_queue(session, limit=UNMATCHED_SHOWN))
+    queue = await context.db.read(functools.partial(unmatched_queue, limit=UNMATCHED_SHOWN))
     heading = "Unmatched answers"
     if not queue.answers:
         return Reply(heading=heading, paragraphs=("Every answer matches an account.",))
@@ -250,7 +250,7 @@ async def followups_command(request: CommandRequest, context: BotContext) -> Rep
         if member is None:
             return not_on_team(request.actor)
         owner_id, heading = member.id, "Your open follow-ups"
-    items = await context.db.read(lambda session: open_follow_ups(session, owner_id=owner_id))
+    items = await context.db.read(functools.partial(open_follow_ups, owner_id=owner_id))
     if not items:
         return Reply(heading=heading, paragraphs=("Nothing is waiting. Every loop is closed.",))
     now = context.now()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
-from bot.account_choice import read_about_account
+from bot.account_choice import chosen_account, which_account
 from bot.actions import details_action
 from bot.context import BotContext
 from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
 from metrics_core.accounts.lookup import AccountRef
+from metrics_core.health.report import AccountHealth, health_report
 from metrics_core.health.scorecard import Band, HealthResult
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
@@ -29,20 +31,24 @@ def _trend(value: float | None) -> Trend | None:
 
 
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
+    if not request.args:
+        return which_account(USAGE)
     today = context.today()
-    found = await read_about_account(
-        request.args,
-        context,
-        USAGE,
-        "health",
-        lambda session, account: context.health.get(session, account.id, today),
+    # One trip: the account and its (usually cached) health are read together.
+    report = await context.db.read(
+        functools.partial(health_report, text=request.args, as_of=today, cache=context.health)
     )
-    if isinstance(found, Reply):
-        return found
-    account, result = found
-    if result is None:
+    return health_answer(request.args, report, today)
+
+
+def health_answer(text: str, report: AccountHealth, today: dt.date) -> Reply:
+    """The reply to `health <text>`: the health, or which account, or not a customer."""
+    account = chosen_account(text, report.resolution, "health")
+    if isinstance(account, Reply):
+        return account
+    if report.health is None:
         return not_a_customer(account, today)
-    reply = health_reply(account, result)
+    reply = health_reply(account, report.health)
     return dataclasses.replace(reply, actions=(details_action(account.external_id),))
 
 

@@ -9,29 +9,17 @@ says what is missing and how to provide it instead of being computed from zero.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import pandas as pd
-from sqlalchemy.orm import Session
+import functools
 
 from bot.args import PERIOD_FORMS, Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import echoed, money, percent
 from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from metrics_core.churn.risk import RiskModel
 from metrics_core.config import Config
-from metrics_core.revenue.efficiency import (
-    CostToRetain,
-    activity_counts,
-    books,
-    cost_to_retain,
-    touch_window,
-)
-from metrics_core.revenue.rates import RetentionResult, clv, retention
-from metrics_core.revenue.renewals import AtStake, at_stake
-from metrics_core.store.frames import movements
+from metrics_core.revenue.efficiency import CostToRetain
+from metrics_core.revenue.kpis import KpiReport, kpi_report
+from metrics_core.revenue.renewals import AtStake
 from metrics_core.store.models import Segment
 
 USAGE = "kpis [period] [segment]"
@@ -41,55 +29,7 @@ CS_COST_HOW = (
     "(columns period_start, period_end, amount, segment)"
 )
 """How a missing CS cost gets in: said wherever cost to retain cannot be computed."""
-AHEAD_DAYS = 90
-
-
-@dataclass(frozen=True, slots=True)
-class KpiData:
-    """Everything the answer shows, read in one transaction for one period and segment."""
-
-    result: RetentionResult
-    crc: CostToRetain
-    team: pd.DataFrame
-    books_on: dt.date  # the last day the books' ARR covers
-    touches: pd.DataFrame
-    touch_start: dt.date
-    touch_end: dt.date  # exclusive
-    ahead: AtStake | None  # renewals due soon, when the period runs up to today
-
-
-def load(
-    session: Session,
-    start: dt.date,
-    end: dt.date,
-    segment: Segment | None,
-    today: dt.date,
-    risk: Callable[[Session], RiskModel] | None = None,
-    config: Config | None = None,
-) -> KpiData:
-    """The period [start, end) read for the answer; `end` is at most tomorrow.
-
-    With `risk` (for a period that runs up to today) the answer also looks ahead: the ARR
-    at stake in renewals due soon, by the same definition `renewals` and digests use.
-    """
-    moves = movements(session, until=today)
-    ahead = (
-        at_stake(session, today, AHEAD_DAYS, config, risk(session), segment)
-        if risk is not None and config is not None
-        else None
-    )
-    books_on = end - dt.timedelta(days=1)
-    touch_start, touch_end = touch_window(start, end)
-    return KpiData(
-        result=retention(moves, start, end, segment.value if segment else None),
-        crc=cost_to_retain(session, start, end, segment=segment),
-        team=books(session, books_on, segment=segment),
-        books_on=books_on,
-        touches=activity_counts(session, touch_start, touch_end, segment=segment),
-        touch_start=touch_start,
-        touch_end=touch_end,
-        ahead=ahead,
-    )
+BOOKS_SHOWN = 10
 
 
 def _day(day: dt.date) -> str:
@@ -105,20 +45,18 @@ def _days(start: dt.date, end: dt.date) -> str:
     return f"{first} – {_day(last)}"
 
 
-def _months(start: dt.date, end: dt.date) -> list[str]:
-    first = pd.Timestamp(start).to_period("M")
-    last = pd.Timestamp(end - dt.timedelta(days=1)).to_period("M")
-    return [str(month) for month in pd.period_range(first, last, freq="M")]
+def _month(month: dt.date) -> str:
+    return f"{month:%Y-%m}"
 
 
-def _touch_table(data: KpiData, scope: str) -> tuple[Table, str | None]:
+def _touch_table(data: KpiReport, scope: str) -> tuple[Table, str | None]:
     """Touchpoints per CSM per month: a month a column, calls/QBRs/trainings/emails per cell.
 
     Months before the first recorded touchpoint are left out and named in the note
     returned with the table: zeros there would claim a silence nobody recorded.
     """
-    months = _months(data.touch_start, data.touch_end)
-    recorded = set(data.touches["month"])
+    months = [_month(month) for month in data.touch_months]
+    recorded = {_month(touches.month) for touches in data.touches}
     first = next(position for position, month in enumerate(months) if month in recorded)
     note = None
     if first:
@@ -127,9 +65,9 @@ def _touch_table(data: KpiData, scope: str) -> tuple[Table, str | None]:
         note = f"No touchpoints recorded in {named}."
         months = months[first:]
     cells: dict[str, dict[str, str]] = {}
-    for row in data.touches.itertuples():
-        cells.setdefault(row.csm, {})[row.month] = (
-            f"{row.call}/{row.qbr}/{row.training}/{row.email}"
+    for touches in data.touches:
+        cells.setdefault(touches.csm, {})[_month(touches.month)] = (
+            f"{touches.calls}/{touches.qbrs}/{touches.trainings}/{touches.emails}"
         )
     table = Table(
         ("CSM", *months),
@@ -162,17 +100,17 @@ async def kpis_command(request: CommandRequest, context: BotContext) -> Reply:
             outcome=Outcome.PROBLEM,
         )
     period = scope.period or trailing(today, DEFAULT_DAYS, "last 12 months")
-    end = min(period.end, today + dt.timedelta(days=1))
-    current = period.end > today
+    # A period that runs up to today also looks ahead, with the churn model of the day.
+    model = await context.churn_model(today) if period.end > today else None
     data = await context.db.read(
-        lambda session: load(
-            session,
-            period.start,
-            end,
-            segment,
-            today,
-            (lambda s: context.risk.get(s, today)) if current else None,
-            context.config,
+        functools.partial(
+            kpi_report,
+            start=period.start,
+            end=period.end,
+            segment=segment,
+            today=today,
+            config=context.config,
+            model=model,
         )
     )
     return kpis_reply(data, period, segment, today, context.config)
@@ -214,34 +152,27 @@ def _ahead(ahead: AtStake, currency: str) -> tuple[Fact, ...]:
     )
 
 
-def _books_table(data: KpiData, scope: str, currency: str) -> Table:
+def _books_table(data: KpiReport, scope: str, currency: str) -> Table:
     return Table(
         ("CSM", "Accounts", "ARR"),
         tuple(
-            (row.csm, str(row.accounts), money(row.arr, currency))
-            for row in data.team.head(10).itertuples()
+            (book.csm, str(book.accounts), money(book.arr, currency))
+            for book in data.books[:BOOKS_SHOWN]
         ),
         title=f"Books — {scope}, ARR on {_day(data.books_on)} (largest first)",
     )
 
 
 def kpis_reply(
-    data: KpiData, period: Period, segment: Segment | None, today: dt.date, config: Config
+    data: KpiReport, period: Period, segment: Segment | None, today: dt.date, config: Config
 ) -> Reply:
-    result, currency = data.result, config.revenue.currency
+    result, currency = data.retention, config.revenue.currency
     scope = segment.value if segment else "all segments"
     heading = f"KPIs — {scope}, {period.label}"
     if result.accounts == 0:
         return Reply(
             heading=heading, paragraphs=("No customers with ARR at the start of the period.",)
         )
-    scale = 365 / max(1, (period.end - period.start).days)
-    annual_logo_churn = min(1.0, (1 - (result.logo_retention or 1.0)) * scale)
-    lifetime_value = clv(
-        result.end_arr / max(1, result.retained_accounts),
-        config.revenue.gross_margin,
-        annual_logo_churn,
-    )
     metrics = (
         Metric("NRR", percent(result.nrr), tone=_tone(result.nrr, 1.0, 0.9)),
         Metric("GRR", percent(result.grr), tone=_tone(result.grr, 0.9, 0.8)),
@@ -269,19 +200,19 @@ def kpis_reply(
             "New business (not in NRR)",
             f"{money(result.new_arr, currency)} ({result.new_accounts} accounts)",
         ),
-        Fact("Customer lifetime value", _clv(lifetime_value, config)),
-        Fact("Cost to retain", _cost_to_retain(data.crc, scope, period)),
+        Fact("Customer lifetime value", _clv(data.lifetime_value, config)),
+        Fact("Cost to retain", _cost_to_retain(data.cost_to_retain, scope, period)),
         *(_ahead(data.ahead, currency) if data.ahead is not None else ()),
     )
     tables = []
-    if len(data.team):
+    if data.books:
         tables.append(_books_table(data, scope, currency))
     notes = [
         "NRR and GRR cover the accounts that had ARR at the start; GRR never exceeds 100 %.",
         "Cost-to-retain benchmark: median about 6 %, 25th percentile 3 %, 75th 10 % "
         "(a survey cited at the Customer Success Festival, 2022).",
     ]
-    if len(data.touches):
+    if data.touches:
         touch_table, touch_note = _touch_table(data, scope)
         tables.append(touch_table)
         notes += [touch_note] if touch_note else []

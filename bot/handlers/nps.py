@@ -9,41 +9,26 @@ the story without whether the unhappy customers behind it were called back.
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 
-import pandas as pd
-from sqlalchemy.orm import Session
-
-from bot.account_choice import resolve_account
+from bot.account_choice import chosen_account
 from bot.args import Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import interval
 from bot.handlers.followups import closed_loop_line
 from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Reply, Table, Tone
-from metrics_core.followups.closed_loop import ClosedLoop, closed_loop
-from metrics_core.store.frames import survey_responses
-from metrics_core.store.models import SurveyKind
-from metrics_core.surveys.nps import NpsResult, nps
+from metrics_core.surveys.nps import NpsResult
+from metrics_core.surveys.report import SurveyScores, survey_report
 from metrics_core.surveys.scores import (
     MIN_N_FOR_INTERVAL,
     CesResult,
     CsatResult,
-    breakdown,
-    ces,
-    csat,
-    latest_detractors,
-    monthly_trend,
+    GroupResult,
 )
 
 USAGE = "nps [account | segment] [period]"
 DEFAULT_DAYS = 90
-TREND_MONTHS = 6
-VERBATIMS = 3
-
-
-def _utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def _nps_interval(result: NpsResult) -> str:
@@ -91,69 +76,32 @@ async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
     asked = parse_scope(request.args, today)
     if (problem := period_problem(asked, today)) is not None:
         return problem
-    segment, rest = asked.segment, asked.rest
+    segment = asked.segment
     period = asked.period or trailing(today, DEFAULT_DAYS, f"last {DEFAULT_DAYS} days")
-    account_ids: list[int] | None = None
+    account_text = " ".join(asked.rest)
+    report = await context.db.read(
+        functools.partial(
+            survey_report,
+            account_text=account_text or None,
+            segment=segment,
+            start=period.start,
+            end=period.end,
+            follow_ups=context.config.follow_ups,
+            now=context.now(),
+        )
+    )
     scope = segment.value if segment else "all customers"
-    if rest:
-        account = await resolve_account(" ".join(rest), context, USAGE, "nps")
+    if report.resolution is not None:
+        account = chosen_account(account_text, report.resolution, "nps")
         if isinstance(account, Reply):
             return account
-        account_ids, scope = [account.id], account.name
-    trend_start = (
-        (pd.Timestamp(period.end - dt.timedelta(days=1)).to_period("M") - (TREND_MONTHS - 1))
-        .to_timestamp()
-        .date()
-    )
-    since = min(period.start, trend_start)
-    now = context.now()
-
-    def load(session: Session) -> tuple[pd.DataFrame, ClosedLoop]:
-        frame = survey_responses(
-            session,
-            _utc(since),
-            _utc(period.end),
-            account_ids=account_ids,
-            segment=segment.value if segment else None,
-        )
-        loop = closed_loop(
-            session,
-            _utc(period.start),
-            _utc(period.end),
-            context.config.follow_ups,
-            now=now,
-            account_ids=account_ids,
-            segment=segment,
-        )
-        return frame, loop
-
-    frame, loop = await context.db.read(load)
-    in_period = frame[frame["submitted_at"] >= pd.Timestamp(_utc(period.start))]
-    return nps_reply(
-        scope,
-        period,
-        in_period,
-        frame,
-        trend_start,
-        loop,
-        by_segment=segment is None and account_ids is None,
-    )
+        scope = account.name
+    assert report.scores is not None  # a single account, a segment or everyone
+    return nps_reply(scope, period, report.scores)
 
 
-def nps_reply(
-    scope: str,
-    period: Period,
-    in_period: pd.DataFrame,
-    history: pd.DataFrame,
-    trend_start: dt.date,
-    loop: ClosedLoop,
-    *,
-    by_segment: bool,
-) -> Reply:
-    scores = in_period[in_period["kind"] == SurveyKind.NPS.value]["score"]
-    result = nps(scores)
-    csat_result = csat(in_period[in_period["kind"] == SurveyKind.CSAT.value]["score"])
-    ces_result = ces(in_period[in_period["kind"] == SurveyKind.CES.value]["score"])
+def nps_reply(scope: str, period: Period, scores: SurveyScores) -> Reply:
+    result, csat_result, ces_result = scores.nps, scores.csat, scores.ces
     heading = f"NPS — {scope}, {period.label}"
     if result.n == 0 and csat_result.n == 0 and ces_result.n == 0:
         return Reply(heading=heading, paragraphs=("No survey answers in this period.",))
@@ -175,11 +123,8 @@ def nps_reply(
         )
     facts.append(Fact("CSAT", _csat_text(csat_result)))
     facts.append(Fact("CES", _ces_text(ces_result)))
-    facts.append(Fact("Closed loop", closed_loop_line(loop)))
-    tables = []
-    nps_history = history[history["kind"] == SurveyKind.NPS.value]
-    trend = monthly_trend(nps_history, SurveyKind.NPS, start=trend_start, end=period.end)
-    tables.append(
+    facts.append(Fact("Closed loop", closed_loop_line(scores.closed_loop)))
+    tables = [
         Table(
             ("Month", "NPS", "n"),
             tuple(
@@ -188,21 +133,20 @@ def nps_reply(
                     "—" if point.result.score is None else f"{point.result.score:+.0f}",
                     str(point.n),
                 )
-                for point in trend
+                for point in scores.trend
             ),
             title="Monthly trend",
         )
-    )
-    nps_rows = in_period[in_period["kind"] == SurveyKind.NPS.value]
-    if by_segment and len(nps_rows):
-        tables.append(_breakdown_table(nps_rows, "segment", "Segment", "By segment"))
-    if len(nps_rows):
-        tables.append(_breakdown_table(nps_rows, "owner", "CSM", "By CSM", limit=8))
-    verbatims = latest_detractors(nps_rows, VERBATIMS)
+    ]
+    if scores.by_segment:
+        tables.append(_breakdown_table(scores.by_segment, "Segment", "By segment"))
+    if scores.by_csm:
+        tables.append(_breakdown_table(scores.by_csm, "CSM", "By CSM"))
     paragraphs = tuple(
-        f"“{row.comment}” — {_text(row.respondent_name, 'anonymous')}, "
-        f"{_text(row.account, 'unmatched')} ({row.score}/10, {row.submitted_at:%Y-%m-%d})"
-        for row in verbatims.itertuples()
+        f"“{verbatim.comment}” — {verbatim.respondent or 'anonymous'}, "
+        f"{verbatim.account or 'unmatched'} ({verbatim.score}/10, "
+        f"{verbatim.submitted_at:%Y-%m-%d})"
+        for verbatim in scores.detractors
     )
     return Reply(
         heading=heading,
@@ -214,15 +158,7 @@ def nps_reply(
     )
 
 
-def _text(value: object, missing: str) -> str:
-    """A text cell of a frame, or `missing`: pandas stores an absent string as NaN, not None."""
-    return value if isinstance(value, str) and value else missing
-
-
-def _breakdown_table(
-    rows: pd.DataFrame, column: str, label: str, title: str, limit: int = 10
-) -> Table:
-    groups = breakdown(rows, SurveyKind.NPS, column)[:limit]
+def _breakdown_table(groups: tuple[GroupResult[NpsResult], ...], label: str, title: str) -> Table:
     return Table(
         (label, "NPS", "95 % CI", "n"),
         tuple(

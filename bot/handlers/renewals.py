@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from bot.args import parse_count
@@ -10,7 +11,7 @@ from bot.formatting import echoed, likelihood, money, percent
 from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
 from metrics_core.revenue.cohorts import SbgFit
-from metrics_core.revenue.renewals import arr_at_stake, forecast, renewals_due
+from metrics_core.revenue.renewals import RenewalsReport, renewals_report
 
 USAGE = "renewals [days]"
 DEFAULT_DAYS = 90
@@ -40,52 +41,53 @@ async def renewals_command(request: CommandRequest, context: BotContext) -> Repl
             )
         days = parsed
     today = context.today()
-    model = await context.db.read(lambda session: context.risk.get(session, today))
-    due = await context.db.read(
-        lambda session: renewals_due(session, today, days, context.config, model)
+    model = await context.churn_model(today)
+    report = await context.db.read(
+        functools.partial(
+            renewals_report, as_of=today, days=days, config=context.config, model=model
+        )
     )
-    outlook = await context.db.read(lambda session: forecast(session, today, days))
-    heading = f"Renewals in the next {days} days"
-    if due.empty:
+    return renewals_reply(report, context.config.revenue.currency)
+
+
+def renewals_reply(report: RenewalsReport, currency: str) -> Reply:
+    """The reply to `renewals [days]`: ARR at stake, the riskiest renewals, the forecast."""
+    heading = f"Renewals in the next {report.days} days"
+    if not report.renewals:
         return Reply(heading=heading, paragraphs=("No open renewals in this window.",))
-    currency = context.config.revenue.currency
-    high_from = context.config.churn.high_risk_from
-    risky = due[due["probability"] >= high_from]
-    ordered = due.assign(stake=due["arr"] * due["probability"]).sort_values(
-        ["stake", "renewal_date"], ascending=[False, True]
-    )
+    due = len(report.renewals)
     rows = tuple(
         (
-            row.account,
-            f"{row.renewal_date:%Y-%m-%d}",
-            money(row.arr, currency),
-            "—" if math.isnan(row.score) else f"{row.score:.0f} {row.band}",
-            likelihood(row.probability),
-            row.owner or "unassigned",
+            renewal.account,
+            f"{renewal.renewal_date:%Y-%m-%d}",
+            money(renewal.arr, currency),
+            "—" if renewal.score is None else f"{renewal.score:.0f} {renewal.band}",
+            likelihood(renewal.probability),
+            renewal.owner or "unassigned",
         )
-        for row in ordered.head(MAX_ROWS).itertuples()
+        for renewal in report.renewals[:MAX_ROWS]
     )
-    at_stake = arr_at_stake(due["arr"], due["probability"])
-    expected_churns = float(due["probability"].fillna(0.0).sum())
     facts = [
-        Fact("Due", f"{len(due)} renewals, {money(float(due['arr'].sum()), currency)} ARR"),
+        Fact("Due", f"{due} renewals, {money(report.arr_due, currency)} ARR"),
         Fact(
-            f"High risk (≥ {percent(high_from, 0)})",
-            f"{len(risky)} renewals, {money(float(risky['arr'].sum()), currency)} ARR",
+            f"High risk (≥ {percent(report.high_risk_from, 0)})",
+            f"{report.high_risk} renewals, {money(report.high_risk_arr, currency)} ARR",
         ),
     ]
     notes = []
+    outlook = report.forecast
     if outlook.fit is not None and not math.isnan(outlook.expected_arr):
         cohort_loss = outlook.arr_due - outlook.expected_arr
         facts.append(
             Fact(
                 "Expected to churn",
-                f"{expected_churns:.0f} renewals, {money(at_stake, currency)} by churn risk; "
+                f"{report.expected_churns:.0f} renewals, "
+                f"{money(report.at_stake, currency)} by churn risk; "
                 f"{outlook.due - outlook.expected_renewals:.0f}, "
                 f"{money(cohort_loss, currency)} by the cohort forecast",
             )
         )
-        notes.append(_reconciled(at_stake, cohort_loss, currency))
+        notes.append(_reconciled(report.at_stake, cohort_loss, currency))
         notes.append(_forecast_note(outlook.fit))
     elif outlook.observed_rate is not None:
         facts.append(
@@ -95,15 +97,15 @@ async def renewals_command(request: CommandRequest, context: BotContext) -> Repl
                 "(too little history for a cohort model)",
             )
         )
-    if len(due) > MAX_ROWS:
-        notes.append(f"Showing the {MAX_ROWS} with the most ARR at stake of {len(due)}.")
+    if due > MAX_ROWS:
+        notes.append(f"Showing the {MAX_ROWS} with the most ARR at stake of {due}.")
     return Reply(
         heading=heading,
         metrics=(
             Metric(
                 "ARR at stake",
-                money(at_stake, currency),
-                tone=Tone.BAD if len(risky) else Tone.NEUTRAL,
+                money(report.at_stake, currency),
+                tone=Tone.BAD if report.high_risk else Tone.NEUTRAL,
                 detail="each renewal's ARR × its churn risk",
             ),
         ),

@@ -1,41 +1,33 @@
 """What an alert says: the `Reply` for each kind of message the outbox delivers.
 
 Alerts are rendered from the current state of what they announce each time they are
-sent or edited, so a claimed follow-up shows its owner and a closed one its outcome in
-the very message the team saw first. The buttons carry only the follow-up id; who may
-press them is decided when they are pressed.
+sent or edited (`metrics_core.delivery.alert_facts` reads it), so a claimed follow-up
+shows its owner and a closed one its outcome in the very message the team saw first. The
+buttons carry only the follow-up id; who may press them is decided when they are pressed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
-from bot.actions import details_action
+from bot.actions import CLAIM, CLOSE, REASSIGN, details_action
 from bot.formatting import money
 from bot.handlers.health import BAND_TONE
 from bot.reply import Action, Choice, Fact, Field, Form, Metric, Reply, Tone, Visibility
 from bot.reply_codec import decode
 from metrics_core.accounts.team import Member
 from metrics_core.config import Config
-from metrics_core.delivery.account_alerts import HEALTH_BAND, USAGE_DROP
+from metrics_core.delivery.account_alerts import USAGE_DROP
+from metrics_core.delivery.alert_facts import (
+    ACCOUNT_ALERTS,
+    AccountStanding,
+    AlertFacts,
+    SurveyAlertFacts,
+)
 from metrics_core.delivery.outbox import Due
 from metrics_core.digests.subscriptions import DIGEST
-from metrics_core.followups.work import ALERT, ESCALATION, REMINDER, FollowUpView, follow_up_view
-from metrics_core.health.scorecard import account_health
-from metrics_core.revenue.rates import account_arr
-from metrics_core.store.models import (
-    SCORE_RANGES,
-    Account,
-    AnswerBand,
-    FollowUpStatus,
-    Segment,
-)
-
-CLAIM = "closeloop.claim"
-REASSIGN = "closeloop.reassign"
-CLOSE = "closeloop.close"
+from metrics_core.followups.work import ALERT, ESCALATION, REMINDER, FollowUpView
+from metrics_core.store.models import SCORE_RANGES, AnswerBand, FollowUpStatus, Segment
 
 _BAND_TONE = {
     AnswerBand.DETRACTOR: Tone.BAD,
@@ -115,7 +107,8 @@ def _respondent(view: FollowUpView) -> str:
     return view.respondent_name or view.respondent_email or "anonymous"
 
 
-def survey_alert(session: Session, view: FollowUpView, config: Config, today: dt.date) -> Reply:
+def survey_alert(alert: SurveyAlertFacts, config: Config) -> Reply:
+    view, account = alert.view, alert.account
     low, high = SCORE_RANGES[view.kind]
     kind = view.kind.value.upper()
     where = view.account_name or "unmatched respondent"
@@ -129,16 +122,20 @@ def survey_alert(session: Session, view: FollowUpView, config: Config, today: dt
     ]
     facts = [Fact("Respondent", _respondent(view)), Fact("Status", _status(view))]
     notes: list[str] = []
-    if view.account_id is not None:
-        health = account_health(session, view.account_id, today, config)
-        if health is not None:
-            metrics.append(Metric("Health", f"{health.score:.0f}/100", tone=BAND_TONE[health.band]))
+    if account is not None:
+        if account.health_score is not None and account.health_band is not None:
+            metrics.append(
+                Metric(
+                    "Health",
+                    f"{account.health_score:.0f}/100",
+                    tone=BAND_TONE[account.health_band],
+                )
+            )
         facts.insert(
             1,
             Fact("Account", f"{view.account_name} ({view.segment.value if view.segment else '—'})"),
         )
-        arr = account_arr(session, view.account_id, today)
-        facts.insert(2, Fact("ARR", money(arr, config.revenue.currency)))
+        facts.insert(2, Fact("ARR", money(account.arr, config.revenue.currency)))
         if view.account_owner:
             facts.append(Fact("Account owner", view.account_owner))
     else:
@@ -187,8 +184,7 @@ def _sla_message(view: FollowUpView, kind: str, config: Config, now: dt.datetime
     )
 
 
-def _account_alert(session: Session, due: Due, config: Config, today: dt.date) -> Reply:
-    account = session.get(Account, due.account_id) if due.account_id else None
+def _account_alert(due: Due, account: AccountStanding | None, config: Config) -> Reply:
     if account is None:
         return Reply(heading="An account alert about an account that no longer exists")
     details = due.details
@@ -212,7 +208,7 @@ def _account_alert(session: Session, due: Due, config: Config, today: dt.date) -
         metrics=(
             Metric(
                 "ARR",
-                money(account_arr(session, account.id, today), config.revenue.currency),
+                money(account.arr, config.revenue.currency),
                 tone=tone,
             ),
         ),
@@ -221,17 +217,17 @@ def _account_alert(session: Session, due: Due, config: Config, today: dt.date) -
     )
 
 
-def alert_reply(session: Session, due: Due, config: Config, now: dt.datetime) -> Reply:
+def alert_reply(facts: AlertFacts, config: Config, now: dt.datetime) -> Reply:
     """The message for one outbox row, as things stand now (a digest: as it was decided)."""
+    due = facts.due
     if due.kind == DIGEST:
         return decode(due.details["reply"])
-    if due.kind in (USAGE_DROP, HEALTH_BAND):
-        return _account_alert(session, due, config, now.date())
-    view = follow_up_view(session, due.follow_up_id) if due.follow_up_id else None
-    if view is None:
+    if due.kind in ACCOUNT_ALERTS:
+        return _account_alert(due, facts.account, config)
+    if facts.follow_up is None:
         return Reply(heading="This follow-up no longer exists", visibility=Visibility.CHANNEL)
     if due.kind == ALERT:
-        return survey_alert(session, view, config, now.date())
+        return survey_alert(facts.follow_up, config)
     if due.kind in (REMINDER, ESCALATION):
-        return _sla_message(view, due.kind, config, now)
+        return _sla_message(facts.follow_up.view, due.kind, config, now)
     return Reply(heading=f"Unknown alert kind {due.kind!r}", visibility=Visibility.CHANNEL)

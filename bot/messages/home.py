@@ -6,17 +6,15 @@ follow-up: the order a CSM works through a morning.
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pandas as pd
+import functools
 
 from bot.context import BotContext
 from bot.formatting import likelihood, money
 from bot.identity import team_member
 from bot.inbound import Actor
 from bot.reply import Fact, Metric, Reply, Table, Tone
-from metrics_core.followups.work import OpenFollowUp, open_follow_ups
-from metrics_core.health.portfolio import portfolio
+from metrics_core.followups.work import OpenFollowUp
+from metrics_core.health.portfolio import Book, book
 
 ROWS = 10
 RENEWAL_DAYS = 90
@@ -35,38 +33,35 @@ async def home(actor: Actor, context: BotContext) -> list[Reply]:
             )
         ]
     today = context.today()
-    model = await context.db.read(lambda session: context.risk.get(session, today))
-    book = await context.db.read(
-        lambda session: portfolio(
-            session, today, context.config, model, owner_id=member.id, with_names=True
+    model = await context.churn_model(today)
+    held = await context.db.read(
+        functools.partial(
+            book,
+            owner_id=member.id,
+            as_of=today,
+            config=context.config,
+            model=model,
+            renewal_days=RENEWAL_DAYS,
         )
     )
-    waiting = await context.db.read(lambda session: open_follow_ups(session, owner_id=member.id))
-    return book_replies(member.name, book, waiting, today, context)
+    return book_replies(member.name, held, context.config.revenue.currency)
 
 
-def book_replies(
-    name: str,
-    book: pd.DataFrame,
-    waiting: list[OpenFollowUp],
-    today: dt.date,
-    context: BotContext,
-) -> list[Reply]:
-    currency = context.config.revenue.currency
-    if book.empty:
+def book_replies(name: str, held: Book, currency: str) -> list[Reply]:
+    """The home screen's sections: the book, what is at risk, renewals, follow-ups."""
+    if not held.accounts:
         summary = Reply(heading=f"{name}'s book", paragraphs=("No customers are assigned to you.",))
-        return [summary, _followups(waiting)]
-    red = int((book["band"] == "red").sum())
+        return [summary, _followups(held.waiting)]
     summary = Reply(
         heading=f"{name}'s book",
         metrics=(
-            Metric("Accounts", f"{len(book):,}"),
-            Metric("ARR", money(float(book["arr"].fillna(0).sum()), currency)),
+            Metric("Accounts", f"{held.accounts:,}"),
+            Metric("ARR", money(held.arr, currency)),
             Metric(
                 "Average health",
-                f"{book['score'].mean():.0f}/100",
-                tone=Tone.BAD if red else Tone.NEUTRAL,
-                detail=f"{red} in the red band",
+                "—" if held.average_health is None else f"{held.average_health:.0f}/100",
+                tone=Tone.BAD if held.red else Tone.NEUTRAL,
+                detail=f"{held.red} in the red band",
             ),
         ),
         tables=(
@@ -74,69 +69,66 @@ def book_replies(
                 ("Account", "Health", "Risk", "ARR"),
                 tuple(
                     (
-                        row.account,
-                        f"{row.score:.0f} {row.band}",
-                        likelihood(row.probability),
-                        money(row.arr, currency),
+                        a.account,
+                        f"{a.score:.0f} {a.band}",
+                        likelihood(a.risk.probability),
+                        money(a.risk.arr, currency),
                     )
-                    for row in book.sort_values("score").head(ROWS).itertuples()
+                    for a in held.lowest_health[:ROWS]
                 ),
                 title="Lowest health first",
             ),
         ),
     )
-    high = context.config.churn.high_risk_from
-    risky = book[book["probability"] >= high].sort_values("probability", ascending=False)
     at_risk = Reply(
         heading="At risk",
-        paragraphs=() if len(risky) else (f"No account at {high:.0%} churn risk or more.",),
+        paragraphs=()
+        if held.at_risk
+        else (f"No account at {held.high_risk_from:.0%} churn risk or more.",),
         tables=(
             Table(
                 ("Account", "Risk", "Main driver"),
                 tuple(
                     (
-                        row.account,
-                        likelihood(row.probability),
-                        row.drivers[0][0] if row.drivers else "—",
+                        a.account,
+                        likelihood(a.risk.probability),
+                        a.risk.drivers[0][0] if a.risk.drivers else "—",
                     )
-                    for row in risky.head(ROWS).itertuples()
+                    for a in held.at_risk[:ROWS]
                 ),
             ),
         )
-        if len(risky)
+        if held.at_risk
         else (),
     )
-    soon = book[book["days_to_renewal"] <= RENEWAL_DAYS].sort_values("days_to_renewal")
     renewals = Reply(
-        heading=f"Renewals in the next {RENEWAL_DAYS} days",
-        facts=(
-            Fact("ARR up for renewal", money(float(soon["renewal_arr"].fillna(0).sum()), currency)),
-        )
-        if len(soon)
+        heading=f"Renewals in the next {held.renewal_days} days",
+        facts=(Fact("ARR up for renewal", money(held.renewing_arr, currency)),)
+        if held.renewing
         else (),
-        paragraphs=() if len(soon) else ("None.",),
+        paragraphs=() if held.renewing else ("None.",),
         tables=(
             Table(
                 ("Account", "Renews", "ARR", "Health", "Risk"),
                 tuple(
                     (
-                        row.account,
-                        f"{today + dt.timedelta(days=int(row.days_to_renewal)):%Y-%m-%d}",
-                        money(row.renewal_arr, currency),
-                        f"{row.score:.0f}",
-                        likelihood(row.probability),
+                        a.account,
+                        "—" if a.risk.renewal_date is None else f"{a.risk.renewal_date:%Y-%m-%d}",
+                        money(a.risk.renewal_arr, currency),
+                        f"{a.score:.0f}",
+                        likelihood(a.risk.probability),
                     )
-                    for row in soon.head(ROWS).itertuples()
+                    for a in held.renewing[:ROWS]
                 ),
             ),
         )
-        if len(soon)
+        if held.renewing
         else (),
     )
-    return [summary, at_risk, renewals, _followups(waiting)]
+    return [summary, at_risk, renewals, _followups(held.waiting)]
 
 
-def _followups(waiting: list[OpenFollowUp]) -> Reply:
+def _followups(waiting: tuple[OpenFollowUp, ...]) -> Reply:
     if not waiting:
         return Reply(heading="Your open follow-ups", paragraphs=("Nothing is waiting.",))
     return Reply(

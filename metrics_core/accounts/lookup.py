@@ -328,3 +328,13 @@ def find_accounts(session: Session, query: str, *, limit: int = MAX_CANDIDATES) 
     if resolution.match is not None:
         return [resolution.match]
     return list(resolution.candidates[:limit])
+
+
+def account_by_external_id(session: Session, external_id: str) -> AccountRef | None:
+    """The account with exactly this external id, as a button's payload names it.
+
+    Buttons carry the external id a reply was about, so there is nothing to guess: an id
+    that no longer exists is not resolved to a near namesake.
+    """
+    found = _refs(session, Account.external_id == external_id, 1)
+    return found[0] if found else None

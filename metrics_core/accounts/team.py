@@ -1,4 +1,4 @@
-"""Who a chat user is on the CS team: the bridge from a Slack or Teams id to a book.
+"""Who a chat user is on the CS team: the bridge from a platform's user id to a book.
 
 `find_members` is the one place where a team member named in a command (`owner=@dana`,
 a new owner for a follow-up) is looked up, so every command knows people the same way.
@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from metrics_core.delivery.routing import Owner
+from metrics_core.delivery.targets import PERSON_IDS, Target, direct_messages
 from metrics_core.store.models import Account, TeamMember, TeamRole
+
+_USER_ID_COLUMNS = tuple(getattr(TeamMember, column) for column in PERSON_IDS.values())
+"""Each platform's user-id column of the team table, in `PERSON_IDS` order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,19 +29,14 @@ class Member:
     email: str = ""
 
 
-def member_by_chat_id(
-    session: Session, *, slack: str | None = None, teams: str | None = None
-) -> Member | None:
-    """The active team member with this Slack user id or Teams AAD object id, if any."""
-    if slack:
-        where = TeamMember.slack_user_id == slack
-    elif teams:
-        where = TeamMember.teams_aad_object_id == teams
-    else:
+def member_by_chat_id(session: Session, *, platform: str, user_id: str) -> Member | None:
+    """The active team member with this user id on `platform`, if any."""
+    column = PERSON_IDS.get(platform)
+    if column is None or not user_id:
         return None
     row = session.execute(
         select(TeamMember.id, TeamMember.name, TeamMember.role, TeamMember.email).where(
-            where, TeamMember.active.is_(True)
+            getattr(TeamMember, column) == user_id, TeamMember.active.is_(True)
         )
     ).first()
     return None if row is None else Member(row[0], row[1], row[2], row[3])
@@ -54,14 +52,15 @@ def active_members(session: Session) -> list[Member]:
     return [Member(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def account_owners(session: Session, account_ids: Sequence[int]) -> dict[int, Owner]:
-    """Each account's owner's chat identities, for direct messages; only active owners."""
+def account_owners(session: Session, account_ids: Sequence[int]) -> dict[int, tuple[Target, ...]]:
+    """Each account's owner's direct messages on every platform they are known on; only
+    active owners."""
     rows = session.execute(
-        select(Account.id, TeamMember.slack_user_id, TeamMember.teams_aad_object_id)
+        select(Account.id, *_USER_ID_COLUMNS)
         .join(TeamMember, TeamMember.id == Account.owner_id)
         .where(Account.id.in_(list(account_ids)), TeamMember.active.is_(True))
     )
-    return {row[0]: Owner(row[1], row[2]) for row in rows}
+    return {row[0]: direct_messages(dict(zip(PERSON_IDS, row[1:], strict=True))) for row in rows}
 
 
 def _fold(text: str) -> str:
@@ -86,7 +85,7 @@ def _short_names(name: str, email: str) -> set[str]:
 def find_members(session: Session, text: str) -> tuple[Member, ...]:
     """The active team members `text` names, by the most exact kind of match that finds any.
 
-    In order: a Slack user id, Teams AAD object id or email; the full name; an @handle
+    In order: a user id on any platform (`PERSON_IDS`) or email; the full name; an @handle
     (the mailbox, or the name run together as `dana.whitfield`); a first or last name.
     Case and accents do not matter and a leading `@` is ignored. Several members mean the
     text is ambiguous (two people called Dana): the caller asks which one.
@@ -100,16 +99,15 @@ def find_members(session: Session, text: str) -> tuple[Member, ...]:
             TeamMember.name,
             TeamMember.role,
             TeamMember.email,
-            TeamMember.slack_user_id,
-            TeamMember.teams_aad_object_id,
+            *_USER_ID_COLUMNS,
         )
         .where(TeamMember.active.is_(True))
         .order_by(TeamMember.name, TeamMember.id)
     ).all()
     tiers: tuple[list[Member], ...] = ([], [], [], [])
-    for member_id, name, role, email, slack, teams in rows:
+    for member_id, name, role, email, *user_ids in rows:
         member = Member(member_id, name, role, email)
-        if wanted in {_fold(slack or ""), _fold(teams or ""), _fold(email)}:
+        if wanted in {*(_fold(user or "") for user in user_ids), _fold(email)}:
             tiers[0].append(member)
         elif wanted == _fold(name):
             tiers[1].append(member)

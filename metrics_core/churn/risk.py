@@ -26,10 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,12 +40,8 @@ from metrics_core.churn.evaluation import calibration_table, roc_auc, top_decile
 from metrics_core.churn.model import ChurnModel
 from metrics_core.config import Config
 from metrics_core.health.inputs import Inputs, account_inputs
-from metrics_core.store.db import Query
-from metrics_core.store.frames import account_names
 from metrics_core.store.models import Renewal, RenewalStatus, UsageDaily
 from metrics_core.surveys.scores import wilson_interval
-
-T = TypeVar("T")
 
 CUT_SPACING_DAYS = 30
 # The inputs compare two usage windows, so a cut needs this much history before it.
@@ -523,62 +517,4 @@ def backtest(session: Session, as_of: dt.date, config: Config) -> Backtest | Non
         base_rate=float(y.mean()),
         mean_predicted=float(p.mean()),
         calibration=calibration_table(y, p, groups=[f"{a}@{d}" for a, d in renewals]),
-    )
-
-
-class Reader(Protocol):
-    async def read(self, work: Query[T]) -> T: ...
-
-
-class RiskModels:
-    """One trained model per as-of day, shared by every request of the process.
-
-    Training reads months of history, so it happens once a day, not per question;
-    concurrent first requests wait for the same training instead of each starting one.
-    """
-
-    def __init__(self, config: Config) -> None:
-        self._config = config
-        self._lock = threading.Lock()
-        self._models: dict[dt.date, RiskModel] = {}
-
-    async def ready(self, db: Reader, as_of: dt.date) -> RiskModel:
-        """The model that answers on `as_of`, for code on the event loop.
-
-        Request paths ask here rather than calling `get` inside a query, so the query
-        itself stays one quick read.
-        """
-        return await db.read(lambda session: self.get(session, as_of))
-
-    def get(self, session: Session, as_of: dt.date) -> RiskModel:
-        with self._lock:
-            if as_of not in self._models:
-                self._models = {as_of: train(session, as_of, self._config)}
-            return self._models[as_of]
-
-
-def account_risk(
-    session: Session, as_of: dt.date, config: Config, model: RiskModel, account_id: int
-) -> pd.Series | None:
-    """One account's risk with its ARR and next renewal; None if it is not a customer."""
-    inputs = account_inputs(session, as_of, config, [account_id])
-    if len(inputs) == 0:
-        return None
-    risk = churn_risk(session, as_of, config, model, inputs=inputs)
-    return risk.join(inputs.frame()[["arr", "days_to_renewal", "renewal_arr"]]).iloc[0]
-
-
-def top_risks(
-    session: Session, as_of: dt.date, config: Config, model: RiskModel, count: int
-) -> pd.DataFrame:
-    """The `count` customers most likely to churn, with ARR, renewal, account and owner."""
-    inputs = account_inputs(session, as_of, config)
-    risk = churn_risk(session, as_of, config, model, inputs=inputs)
-    top = risk.join(inputs.frame()[["arr", "days_to_renewal", "renewal_arr"]]).nlargest(
-        count, "probability"
-    )
-    return (
-        top.join(account_names(session, top.index))
-        if len(top)
-        else top.assign(account=[], owner=[])
     )

@@ -17,6 +17,7 @@ from metrics_core.accounts.team import account_owners
 from metrics_core.config import Config
 from metrics_core.delivery import outbox
 from metrics_core.delivery.routing import account_targets
+from metrics_core.delivery.targets import Target
 from metrics_core.health.usage_signals import usage_drops
 from metrics_core.store.models import HealthSnapshot
 
@@ -66,9 +67,13 @@ def queue_account_alerts(
     config: Config,
     now: dt.datetime,
     *,
-    default_slack_channel: str | None,
+    fallback: Target | None,
 ) -> int:
-    """Owe today's band-change and usage-drop alerts; how many messages were added."""
+    """Owe today's band-change and usage-drop alerts; how many messages were added.
+
+    They go where `config.alerts.accounts` says, else to `fallback` (the operator's
+    configured alerts target), else nowhere.
+    """
     rules = config.alerts.accounts
     alerts: list[tuple[int, str, dict[str, object]]] = []
     if rules.band_change != "off":
@@ -94,9 +99,7 @@ def queue_account_alerts(
     owners = account_owners(session, sorted({a for a, _, _ in alerts}))
     added = 0
     for account_id, kind, details in alerts:
-        for target in account_targets(
-            rules, owners.get(account_id), default_slack_channel=default_slack_channel
-        ):
+        for target in account_targets(rules, owners.get(account_id, ()), fallback=fallback):
             added += outbox.enqueue(
                 session,
                 key=f"{kind}:{account_id}:{as_of.isoformat()}",

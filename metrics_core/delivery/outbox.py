@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from metrics_core.delivery.targets import Target
 from metrics_core.store.db import insert_or_ignore
 from metrics_core.store.models import Delivery, DeliveryStatus
 
@@ -33,14 +34,6 @@ _BASE_BACKOFF_S = 2.0
 _MAX_BACKOFF_S = 15 * 60.0
 _ERROR_MAX_CHARS = 500
 _IN_CHUNK = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where a message goes: a platform and its address (a channel or a user id)."""
-
-    platform: str
-    address: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +169,7 @@ def lease_due(
                 id=row.id,
                 key=row.key,
                 kind=row.kind,
-                target=Target(row.platform, row.target),
+                target=Target.stored(row.platform, row.target),
                 follow_up_id=row.follow_up_id,
                 account_id=row.account_id,
                 details=dict(row.details or {}),

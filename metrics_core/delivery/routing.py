@@ -9,19 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from metrics_core.config import AccountAlerts, Route
-from metrics_core.delivery.outbox import Target
+from metrics_core.delivery.targets import Target, conversations, unique
 from metrics_core.store.models import AnswerBand, Segment, SurveyKind
-
-SLACK = "slack"
-TEAMS = "teams"
-
-
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """The account owner's chat identities, for direct messages."""
-
-    slack_user_id: str | None = None
-    teams_aad_object_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +20,8 @@ class AnswerFacts:
     has_comment: bool
     segment: Segment | None = None
     arr: float | None = None
-    owner: Owner | None = None
+    owner: tuple[Target, ...] = ()
+    """The account owner's direct messages, on every platform the owner is known on."""
 
     @property
     def matched(self) -> bool:
@@ -49,55 +39,38 @@ def _matches(route: Route, facts: AnswerFacts) -> bool:
     )
 
 
-def direct_targets(owner: Owner | None) -> list[Target]:
-    """The owner's direct messages on every platform they are known on."""
-    if owner is None:
-        return []
-    targets = []
-    if owner.slack_user_id:
-        targets.append(Target(SLACK, owner.slack_user_id))
-    if owner.teams_aad_object_id:
-        targets.append(Target(TEAMS, f"user:{owner.teams_aad_object_id}"))
-    return targets
-
-
-def _unique(targets: list[Target]) -> list[Target]:
-    return list(dict.fromkeys(targets))
-
-
-def channel_targets(slack_channels: list[str], teams_conversations: list[str]) -> list[Target]:
-    return [Target(SLACK, c) for c in slack_channels] + [
-        Target(TEAMS, c) for c in teams_conversations
-    ]
-
-
 def survey_targets(
-    routes: list[Route], facts: AnswerFacts, *, default_slack_channel: str | None
+    routes: list[Route], facts: AnswerFacts, *, fallback: Target | None
 ) -> list[Target]:
-    """The targets of every matching rule up to the first `stop`; the default if none matched."""
+    """The targets of every matching rule up to the first `stop`; `fallback` if none matched.
+
+    `fallback` is the operator's configured alerts target (none: an answer no rule
+    matches alerts nobody, though its follow-up still opens under the SLA).
+    """
     targets: list[Target] = []
     matched_any = False
     for route in routes:
         if not _matches(route, facts):
             continue
         matched_any = True
-        targets += channel_targets(route.slack_channels, route.teams_conversations)
+        targets += conversations(route.slack_channels, route.teams_conversations)
         if route.owner_dm:
-            targets += direct_targets(facts.owner)
+            targets += facts.owner
         if route.stop:
             break
-    if not matched_any and default_slack_channel:
-        targets.append(Target(SLACK, default_slack_channel))
-    return _unique(targets)
+    if not matched_any and fallback is not None:
+        targets.append(fallback)
+    return unique(targets)
 
 
 def account_targets(
-    rules: AccountAlerts, owner: Owner | None, *, default_slack_channel: str | None
+    rules: AccountAlerts, owner: tuple[Target, ...], *, fallback: Target | None
 ) -> list[Target]:
-    """Usage-drop and band-change alerts: the configured channels and the owner's DMs."""
-    targets = channel_targets(rules.slack_channels, rules.teams_conversations)
+    """Usage-drop and band-change alerts: the configured conversations and the owner's DMs,
+    else `fallback`."""
+    targets = conversations(rules.slack_channels, rules.teams_conversations)
     if rules.owner_dm:
-        targets += direct_targets(owner)
-    if not targets and default_slack_channel:
-        targets.append(Target(SLACK, default_slack_channel))
-    return _unique(targets)
+        targets += owner
+    if not targets and fallback is not None:
+        targets.append(fallback)
+    return unique(targets)

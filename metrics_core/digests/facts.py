@@ -10,27 +10,44 @@ Which earlier snapshots: a weekly digest compares with the snapshot exactly 7 da
 daily digest compares with the previous snapshot day, for what changed overnight, *and*
 with the one 7 days before: a CS manager reading it each morning must not miss an account
 sliding 2 points a day, which never looks like news overnight but is 14 points in a week.
+
+Movers are the accounts whose health moved by `MOVE_POINTS` or more, biggest move first;
+an account is listed under the direction of its larger move, and its "why" is the
+component that moved most over that span. "New" risks are accounts that crossed into the
+red band or into high churn risk (`churn.high_risk_from`) since this subscription's
+previous digest (its run keeps what it reported, `Remembered`), so a CSM is not told every
+morning about the same account; the first digest and a preview compare with the snapshot
+one period earlier. With nothing to compare with (no earlier snapshot, or one without
+churn risk, as backfilled days are), no account is called new.
+
+Everything is decided here, over the whole scope, and only what a digest shows leaves
+this module (the few accounts of each list, with the counts behind them), as frozen
+dataclasses a presenter words without any further arithmetic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Select, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import String, Text
 
 from metrics_core.config import Config
-from metrics_core.digests.subscriptions import Scope
-from metrics_core.health.scorecard import compared_day
+from metrics_core.digests.subscriptions import Scope, cadence_days
+from metrics_core.health.scorecard import Band, compared_day, health_change
 from metrics_core.revenue.rates import RetentionResult, arr_by_account, retention
+from metrics_core.revenue.renewals import arr_at_stake
 from metrics_core.store.frames import movements, survey_responses
 from metrics_core.store.models import (
     Account,
+    DigestCadence,
     DigestScope,
     FollowUp,
     FollowUpStatus,
@@ -59,32 +76,157 @@ yellow band (40–70): a few such moves take an account into another band.
 
 
 @dataclass(frozen=True, slots=True)
-class Comparison:
+class ComparedDay:
     """An earlier snapshot day that changes are measured against."""
 
     day: dt.date
     days: int
     """How many days before the digest's snapshot day it is."""
-    before: pd.DataFrame
-    """Index account_id: score, band, probability, and components_json (the components as
-    stored, decoded by `components` for the few accounts shown); empty when that day has no
-    snapshot (then nothing is compared with it)."""
+    available: bool
+    """Whether that day has a snapshot; without one nothing is compared with it."""
 
-    @property
-    def available(self) -> bool:
-        return not self.before.empty
 
-    def components(self, account_id: int) -> dict[str, Any]:
-        """One account's component scores that day; {} when it had no snapshot."""
-        if account_id not in self.before.index:
-            return {}
-        stored = self.before.at[account_id, "components_json"]
-        return dict(json.loads(stored)) if stored else {}
+@dataclass(frozen=True, slots=True)
+class HealthSummary:
+    """The scope's accounts in the latest snapshot, in a few numbers."""
 
-    @property
-    def knows_churn_risk(self) -> bool:
-        """Whether that day's snapshot holds churn risk (backfilled days hold none)."""
-        return bool(self.before["probability"].notna().any())
+    accounts: int
+    arr: float
+    average: float
+    """Average health score, 0–100."""
+    change: float | None
+    """Average health now minus on the first compared day; None without its snapshot."""
+    change_days: int | None
+    red: int
+    """Accounts in the red band."""
+
+
+NO_HEALTH = HealthSummary(0, 0.0, float("nan"), None, None, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentMove:
+    """A health component from one snapshot to another: what made an account move."""
+
+    name: str
+    before: float
+    after: float
+
+
+@dataclass(frozen=True, slots=True)
+class Mover:
+    account: str
+    score: float
+    band: str
+    changes: tuple[float | None, ...]
+    """The health change against each compared day with a snapshot (`Movers.spans`)."""
+    why: ComponentMove | None
+    """The component that moved most in the mover's direction over its larger move."""
+
+
+@dataclass(frozen=True, slots=True)
+class Movers:
+    spans: tuple[int, ...]
+    """Days back of each compared day with a snapshot, in the order of `Mover.changes`."""
+    drops: tuple[Mover, ...]
+    """The biggest drops, at most `digests.movers` of them."""
+    drop_count: int
+    gains: tuple[Mover, ...]
+    gain_count: int
+
+
+NO_MOVERS = Movers((), (), 0, (), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentScore:
+    name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class EnteredRed:
+    account: str
+    score: float
+    owner: str | None
+    weakest: ComponentScore | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewlyHighRisk:
+    account: str
+    probability: float
+    owner: str | None
+    driver: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRisks:
+    high_from: float
+    """The churn probability from which a risk is high (`churn.high_risk_from`)."""
+    entered_red: tuple[EnteredRed, ...] | None
+    """The lowest scores of the accounts new in the red band; None when nothing says which
+    accounts were in it before."""
+    entered_red_count: int
+    newly_high: tuple[NewlyHighRisk, ...] | None
+    """The likeliest churners among the accounts newly at high risk; None when which of
+    them are new is not known (no churn risk now, or none to compare with)."""
+    newly_high_count: int
+    at_high_risk: int
+    """Accounts at high churn risk now, new or not."""
+    compared_without_risk: dt.date | None
+    """The compared day whose snapshot holds no churn risk, when that is why which risks
+    are new is not known; None when there was no earlier snapshot at all."""
+
+
+NO_NEW_RISKS = NewRisks(0.0, None, 0, None, 0, 0, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What the next digest of a subscription compares with; None where it was not known
+    (no snapshot yet, or one without churn risk), so the next digest does not read "none"
+    and call every account new."""
+
+    red: tuple[int, ...] | None
+    high_risk: tuple[int, ...] | None
+
+    def details(self) -> dict[str, Any]:
+        """As a digest run stores it (JSON) and `previous` gives it back."""
+        return {
+            "red": None if self.red is None else list(self.red),
+            "high_risk": None if self.high_risk is None else list(self.high_risk),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalsDue:
+    """Open renewals within `days` days: how many, their ARR and the ARR at stake."""
+
+    days: int
+    count: int
+    arr: float
+    at_stake: float
+
+
+@dataclass(frozen=True, slots=True)
+class Renewing:
+    account: str
+    renewal_date: dt.date
+    arr: float
+    probability: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Renewals:
+    due: tuple[RenewalsDue, ...]
+    """One per horizon of `RENEWAL_HORIZONS`; empty when nothing renews within the longest."""
+    worth_a_call: tuple[Renewing, ...]
+    """Renewals within the first horizon, most ARR at stake first (ARR × churn risk), then
+    the most ARR: of thirty renewals this month, the five soonest are rarely the five that
+    matter."""
+    within_first: int
+    """How many renewals the first horizon holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,21 +243,30 @@ class Overdue:
 
 @dataclass(frozen=True, slots=True)
 class DigestFacts:
+    cadence: DigestCadence
+    scope: Scope
+    owner_name: str | None
+    """The CSM whose book an owner-scoped digest covers; None otherwise, or when they left."""
     as_of: dt.date
+    days: int
     snapshot_day: dt.date | None
-    accounts: pd.DataFrame
-    """Index account_id: account, owner, segment, score, band, components, probability,
-    driver, arr; from the latest snapshot on or before `as_of`."""
-    comparisons: tuple[Comparison, ...]
+    """The latest snapshot on or before `as_of`."""
+    health: HealthSummary
+    compared: tuple[ComparedDay, ...]
     """What changes are measured against, nearest first: the first is one period earlier
     (the previous snapshot day for a daily digest, 7 days for a weekly one), then the week
     for a daily digest. Empty without a snapshot."""
+    movers: Movers
+    risks: NewRisks
+    remembered: Remembered
     retention: RetentionResult
-    renewals: pd.DataFrame
-    """account_id, account, renewal_date, arr, days (to renewal), within the longest horizon."""
-    overdue: list[Overdue]
+    """The last 12 months."""
+    renewals: Renewals
+    overdue: tuple[Overdue, ...]
+    """The oldest, at most `digests.movers` of them."""
+    overdue_count: int
     nps: NpsResult
-    trend: list[tuple[dt.date, float]]
+    trend: tuple[tuple[dt.date, float], ...]
     """The scope's average health per snapshot day, oldest first."""
 
 
@@ -158,7 +309,7 @@ _SNAPSHOT_COLUMNS = [
     "segment",
     "score",
     "band",
-    "components",
+    "components_json",
     "probability",
     "driver",
 ]
@@ -166,7 +317,11 @@ _EARLIER_COLUMNS = ["account_id", "score", "band", "components_json", "probabili
 
 
 def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFrame:
-    """The scope's snapshots of `day`; none (an empty frame) when there is no such day."""
+    """The scope's snapshots of `day`; none (an empty frame) when there is no such day.
+
+    The components stay as stored text: a whole portfolio's worth of JSON decoded for the
+    handful of accounts a digest shows would cost a tenth of its second.
+    """
     if day is None:
         return pd.DataFrame([], columns=_SNAPSHOT_COLUMNS).set_index("account_id")
     owner = aliased(TeamMember)
@@ -178,7 +333,7 @@ def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFr
             type_coerce(Account.segment, String),
             HealthSnapshot.score,
             HealthSnapshot.band,
-            HealthSnapshot.components,
+            cast(HealthSnapshot.components, Text),
             HealthSnapshot.churn_probability,
             HealthSnapshot.churn_driver,
         )
@@ -193,11 +348,7 @@ def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFr
 
 
 def _earlier_snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataFrame:
-    """The scope's snapshots of an earlier `day`, with only what changes are measured on.
-
-    The components stay as stored text: a whole portfolio's worth of JSON decoded for the
-    handful of movers a digest shows would cost a tenth of its second.
-    """
+    """The scope's snapshots of an earlier `day`, with only what changes are measured on."""
     statement = _in_scope(
         select(
             HealthSnapshot.account_id,
@@ -212,6 +363,14 @@ def _earlier_snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataF
     )
     rows = list(map(tuple, session.connection().execute(statement)))  # see `_snapshots`
     return pd.DataFrame(rows, columns=_EARLIER_COLUMNS).set_index("account_id")
+
+
+def _components(frame: pd.DataFrame, account_id: int) -> dict[str, Any]:
+    """One account's component scores in a snapshot frame; {} when it has none there."""
+    if account_id not in frame.index:
+        return {}
+    stored = frame.at[account_id, "components_json"]
+    return dict(json.loads(stored)) if isinstance(stored, str) and stored else {}
 
 
 def _trend(session: Session, as_of: dt.date, scope: Scope) -> list[tuple[dt.date, float]]:
@@ -229,7 +388,7 @@ def _trend(session: Session, as_of: dt.date, scope: Scope) -> list[tuple[dt.date
     return [(day, float(average)) for day, average in session.execute(statement)]
 
 
-def _renewals(session: Session, as_of: dt.date, scope: Scope) -> pd.DataFrame:
+def _upcoming_renewals(session: Session, as_of: dt.date, scope: Scope) -> pd.DataFrame:
     horizon = as_of + dt.timedelta(days=max(RENEWAL_HORIZONS))
     statement = _in_scope(
         select(Renewal.account_id, Account.name, Renewal.renewal_date, Renewal.arr)
@@ -285,29 +444,273 @@ def _account_ids(session: Session, scope: Scope) -> list[int] | None:
     return list(session.scalars(_in_scope(select(Account.id), scope)))
 
 
+def _owner_name(session: Session, scope: Scope) -> str | None:
+    if scope.kind is not DigestScope.OWNER or scope.owner_id is None:
+        return None
+    return session.scalar(select(TeamMember.name).where(TeamMember.id == scope.owner_id))
+
+
+def _text(value: Any) -> str | None:
+    """A text cell, or None: pandas stores an absent string as None or NaN."""
+    return value if isinstance(value, str) and value else None
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _ids(frame: pd.DataFrame) -> tuple[int, ...]:
+    return tuple(sorted(int(i) for i in frame.index))
+
+
+def _biggest_change(
+    now: dict[str, Any], before: dict[str, Any], down: bool
+) -> ComponentMove | None:
+    """The health component that moved most in the mover's direction, from → to: the reason."""
+    changes = {
+        name: float(value) - float(before[name])
+        for name, value in now.items()
+        if value is not None and before.get(name) is not None
+    }
+    if not changes:
+        return None
+    name = min(changes, key=changes.__getitem__) if down else max(changes, key=changes.__getitem__)
+    change = changes[name]
+    if (change < 0) != down or change == 0:
+        return None
+    return ComponentMove(name, float(before[name]), float(now[name]))
+
+
+def _weakest(components: dict[str, Any]) -> ComponentScore | None:
+    scored = {k: float(v) for k, v in components.items() if v is not None}
+    if not scored:
+        return None
+    name = min(scored, key=scored.__getitem__)
+    return ComponentScore(name, scored[name])
+
+
+@dataclass(frozen=True, slots=True)
+class _Earlier:
+    """A compared day with its snapshot rows (empty when it has none)."""
+
+    compared: ComparedDay
+    before: pd.DataFrame
+
+
+def _movers(now: pd.DataFrame, earlier: list[_Earlier], limit: int) -> Movers:
+    """Drops and gains of `MOVE_POINTS` or more against each compared day, biggest first."""
+    compared = [e for e in earlier if e.compared.available]
+    if not compared or now.empty:
+        return NO_MOVERS
+    spans = tuple(e.compared.days for e in compared)
+    changes = pd.DataFrame(
+        {
+            k: [
+                health_change(float(score), None if pd.isna(then) else float(then))
+                for score, then in zip(
+                    now["score"], e.before["score"].reindex(now.index), strict=True
+                )
+            ]
+            for k, e in enumerate(compared)
+        },
+        index=now.index,
+        dtype=float,
+    ).dropna(how="all")
+    if changes.empty:
+        return Movers(spans, (), 0, (), 0)
+    values = changes.to_numpy(dtype=float)
+    by = np.nanargmax(np.abs(values), axis=1)  # the larger of an account's moves decides
+    moved = pd.DataFrame(
+        {"move": values[np.arange(len(values)), by], "by": by}, index=changes.index
+    )
+    moved = moved[moved["move"].abs() >= MOVE_POINTS].join(now[["account", "score", "band"]])
+    sides: dict[bool, tuple[tuple[Mover, ...], int]] = {}
+    for down in (True, False):
+        side = moved[moved["move"] < 0] if down else moved[moved["move"] > 0]
+        shown = side.assign(size=side["move"].abs()).sort_values(
+            ["size", "account"], ascending=[False, True]
+        )
+        sides[down] = (
+            tuple(
+                Mover(
+                    account=str(row["account"]),
+                    score=float(row["score"]),
+                    band=str(row["band"]),
+                    changes=tuple(_number(changes.at[account_id, k]) for k in range(len(spans))),
+                    why=_biggest_change(
+                        _components(now, account_id),
+                        _components(compared[int(row["by"])].before, account_id),
+                        down,
+                    ),
+                )
+                for account_id, row in shown.head(limit).iterrows()
+            ),
+            len(side),
+        )
+    return Movers(spans, *sides[True], *sides[False])
+
+
+def _earlier_ids(
+    previous: Mapping[str, Any] | None, key: str, fallback: set[int] | None
+) -> set[int] | None:
+    """Who was in the red (or at high risk) before: as the previous digest reported, else as
+    the snapshot one period earlier says; None when neither knows."""
+    if previous is not None and previous.get(key) is not None:
+        return {int(i) for i in previous[key]}
+    return fallback
+
+
+def _new_risks(
+    accounts: pd.DataFrame,
+    earlier: list[_Earlier],
+    previous: Mapping[str, Any] | None,
+    config: Config,
+    limit: int,
+) -> tuple[NewRisks, Remembered]:
+    high_from = config.churn.high_risk_from
+    red = accounts[accounts["band"] == Band.RED.value]
+    high = accounts[accounts["probability"].fillna(0) >= high_from]
+    risk_known = bool(accounts["probability"].notna().any())
+    remembered = Remembered(_ids(red), _ids(high) if risk_known else None)
+    period = earlier[0] if earlier else None
+    before = period.before if period is not None and period.compared.available else None
+    was_red = _earlier_ids(
+        previous,
+        "red",
+        None if before is None else set(before.index[before["band"] == Band.RED.value]),
+    )
+    knows_churn_risk = before is not None and bool(before["probability"].notna().any())
+    was_high = _earlier_ids(
+        previous,
+        "high_risk",
+        set(before.index[before["probability"].fillna(0) >= high_from])
+        if before is not None and knows_churn_risk
+        else None,
+    )
+    entered_red: tuple[EnteredRed, ...] | None = None
+    entered_red_count = 0
+    if was_red is not None:
+        all_new_red = red[~red.index.isin(list(was_red))]
+        entered_red_count = len(all_new_red)
+        entered_red = tuple(
+            EnteredRed(
+                account=str(row["account"]),
+                score=float(row["score"]),
+                owner=_text(row["owner"]),
+                weakest=_weakest(_components(accounts, int(account_id))),
+            )
+            for account_id, row in all_new_red.sort_values("score").head(limit).iterrows()
+        )
+    newly_high: tuple[NewlyHighRisk, ...] | None = None
+    newly_high_count = 0
+    if was_high is not None and risk_known:
+        all_new_high = high[~high.index.isin(list(was_high))]
+        newly_high_count = len(all_new_high)
+        newly_high = tuple(
+            NewlyHighRisk(
+                account=str(row.account),
+                probability=float(row.probability),
+                owner=_text(row.owner),
+                driver=_text(row.driver),
+            )
+            for row in all_new_high.sort_values("probability", ascending=False)
+            .head(limit)
+            .itertuples()
+        )
+    risks = NewRisks(
+        high_from=high_from,
+        entered_red=entered_red,
+        entered_red_count=entered_red_count,
+        newly_high=newly_high,
+        newly_high_count=newly_high_count,
+        at_high_risk=len(high) if risk_known else 0,
+        compared_without_risk=period.compared.day
+        if period is not None and before is not None
+        else None,
+    )
+    return risks, remembered
+
+
+def _renewals(upcoming: pd.DataFrame, accounts: pd.DataFrame, limit: int) -> Renewals:
+    """ARR renewing within each horizon, and the first horizon's renewals most worth a call."""
+    if upcoming.empty:
+        return Renewals((), (), 0)
+    renewals = upcoming.assign(probability=upcoming["account_id"].map(accounts["probability"]))
+    renewals = renewals.assign(at_stake=renewals["arr"] * renewals["probability"].fillna(0))
+    due = []
+    for horizon in RENEWAL_HORIZONS:
+        within = renewals[renewals["days"] <= horizon]
+        due.append(
+            RenewalsDue(
+                days=horizon,
+                count=len(within),
+                arr=float(within["arr"].sum()),
+                at_stake=arr_at_stake(within["arr"], within["probability"]),
+            )
+        )
+    first = renewals[renewals["days"] <= RENEWAL_HORIZONS[0]]
+    worth = first.sort_values(
+        ["at_stake", "arr", "renewal_date"], ascending=[False, False, True]
+    ).head(limit)
+    return Renewals(
+        due=tuple(due),
+        worth_a_call=tuple(
+            Renewing(str(r.account), r.renewal_date, float(r.arr), _number(r.probability))
+            for r in worth.itertuples()
+        ),
+        within_first=len(first),
+    )
+
+
+def _health(accounts: pd.DataFrame, earlier: list[_Earlier]) -> HealthSummary:
+    if accounts.empty:
+        return NO_HEALTH
+    average = float(accounts["score"].mean())
+    period = earlier[0] if earlier else None
+    compared = period is not None and period.compared.available
+    return HealthSummary(
+        accounts=len(accounts),
+        arr=float(accounts["arr"].fillna(0).sum()),
+        average=average,
+        change=average - float(period.before["score"].mean())
+        if period is not None and compared
+        else None,
+        change_days=period.compared.days if period is not None and compared else None,
+        red=int((accounts["band"] == Band.RED.value).sum()),
+    )
+
+
 def gather(
     session: Session,
     scope: Scope,
     *,
+    cadence: DigestCadence,
     as_of: dt.date,
-    days: int,
     window: tuple[dt.datetime, dt.datetime],
     config: Config,
     now: dt.datetime,
+    previous: Mapping[str, Any] | None,
 ) -> DigestFacts:
-    """Everything a digest for `scope` says about the `days` up to `as_of`.
+    """Everything a digest for `scope` says about the period of `cadence` up to `as_of`.
 
-    `window` is the period in UTC instants (survey answers are instants, not days).
+    `window` is the period in UTC instants (survey answers are instants, not days);
+    `previous` is what this subscription's previous digest remembered (`Remembered`).
     """
+    days = cadence_days(cadence)
+    limit = config.digests.movers
     snapshot_day = _snapshot_day(session, as_of)
     accounts = _snapshots(session, snapshot_day, scope)
-    comparisons = (
-        ()
+    earlier = (
+        []
         if snapshot_day is None
-        else tuple(
-            Comparison(day, (snapshot_day - day).days, _earlier_snapshots(session, day, scope))
+        else [
+            _Earlier(
+                ComparedDay(day, (snapshot_day - day).days, not before.empty),
+                before,
+            )
             for day in _compared_days(session, snapshot_day, days)
-        )
+            for before in (_earlier_snapshots(session, day, scope),)
+        ]
     )
     ids = _account_ids(session, scope)
     moves = movements(session, ids, until=as_of)
@@ -322,14 +725,52 @@ def gather(
         account_ids=ids if scope.kind is DigestScope.OWNER else None,
         segment=segment,
     )
+    if accounts.empty:
+        risks, remembered = NO_NEW_RISKS, Remembered(None, None)  # not known, not "none"
+    else:
+        risks, remembered = _new_risks(accounts, earlier, previous, config, limit)
+    overdue = _overdue(session, scope, config, now)
     return DigestFacts(
+        cadence=cadence,
+        scope=scope,
+        owner_name=_owner_name(session, scope),
         as_of=as_of,
+        days=days,
         snapshot_day=snapshot_day,
-        accounts=accounts,
-        comparisons=comparisons,
+        health=_health(accounts, earlier),
+        compared=tuple(e.compared for e in earlier),
+        movers=_movers(accounts, earlier, limit),
+        risks=risks,
+        remembered=remembered,
         retention=year,
-        renewals=_renewals(session, as_of, scope),
-        overdue=_overdue(session, scope, config, now),
+        renewals=_renewals(_upcoming_renewals(session, as_of, scope), accounts, limit),
+        overdue=tuple(overdue[:limit]),
+        overdue_count=len(overdue),
         nps=nps(answers["score"]),
-        trend=_trend(session, as_of, scope),
+        trend=tuple(_trend(session, as_of, scope)),
+    )
+
+
+def digest_facts(
+    session: Session,
+    *,
+    cadence: DigestCadence,
+    scope: Scope,
+    as_of: dt.date,
+    window_end: dt.datetime,
+    config: Config,
+    now: dt.datetime,
+    previous: Mapping[str, Any] | None,
+) -> DigestFacts:
+    """One digest's facts, for a subscription's period (ending at `window_end`) or a preview."""
+    days = cadence_days(cadence)
+    return gather(
+        session,
+        scope,
+        cadence=cadence,
+        as_of=as_of,
+        window=(window_end - dt.timedelta(days=days), window_end),
+        config=config,
+        now=now,
+        previous=previous,
     )

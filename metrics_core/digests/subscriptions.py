@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from metrics_core.delivery import outbox
-from metrics_core.delivery.outbox import Target
+from metrics_core.delivery.targets import Target
 from metrics_core.store.db import insert_or_ignore
 from metrics_core.store.models import (
     DigestCadence,
@@ -41,6 +41,11 @@ DIGEST = "digest"
 """The outbox kind of a digest message."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cadence_days(cadence: DigestCadence) -> int:
+    """How many days one period of `cadence` covers."""
+    return 7 if cadence is DigestCadence.WEEKLY else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +75,7 @@ class Schedule:
     @property
     def days(self) -> int:
         """How many days one period covers."""
-        return 7 if self.cadence is DigestCadence.WEEKLY else 1
+        return cadence_days(self.cadence)
 
     def describe(self) -> str:
         when = f"{self.local_time:%H:%M} {self.timezone}"
@@ -294,7 +299,7 @@ def claim_run(
         session,
         key=f"{DIGEST}:{subscription.id}:{occurrence.key}",
         kind=DIGEST,
-        target=Target(subscription.platform, subscription.target),
+        target=Target.stored(subscription.platform, subscription.target),
         now=now,
         details={"subscription": subscription.id, "period": occurrence.key, "reply": message},
     )

@@ -22,6 +22,7 @@ from metrics_core.accounts.team import account_owners
 from metrics_core.config import Config
 from metrics_core.delivery import outbox
 from metrics_core.delivery.routing import AnswerFacts, survey_targets
+from metrics_core.delivery.targets import Target
 from metrics_core.followups.work import ALERT
 from metrics_core.revenue.rates import account_arr
 from metrics_core.store import input_versions
@@ -62,7 +63,7 @@ def _facts(session: Session, response: SurveyResponse, today: dt.date) -> Answer
         has_comment,
         segment=segment,
         arr=account_arr(session, response.account_id, today),
-        owner=account_owners(session, [response.account_id]).get(response.account_id),
+        owner=account_owners(session, [response.account_id]).get(response.account_id, ()),
     )
 
 
@@ -123,16 +124,18 @@ def record_answer(
     answer: SurveyAnswer,
     *,
     config: Config,
-    default_slack_channel: str | None,
+    fallback: Target | None,
     now: dt.datetime,
 ) -> Intake:
-    """Store or update the answer, open its follow-up, and owe an alert to each target."""
+    """Store or update the answer, open its follow-up, and owe an alert to each target.
+
+    `fallback` is where an answer no routing rule matches alerts (the operator's
+    configured alerts target), or None.
+    """
     response, created, changed = _store(session, answer, now)
     session.flush()
     facts = _facts(session, response, now.date())
-    targets = survey_targets(
-        config.alerts.routes, facts, default_slack_channel=default_slack_channel
-    )
+    targets = survey_targets(config.alerts.routes, facts, fallback=fallback)
     follow_up_id = session.scalar(
         select(FollowUp.id).where(FollowUp.survey_response_id == response.id)
     )

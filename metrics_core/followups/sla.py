@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from metrics_core.accounts.team import account_owners
 from metrics_core.config import Config
 from metrics_core.delivery import outbox
-from metrics_core.delivery.outbox import Target
-from metrics_core.delivery.routing import SLACK, channel_targets, direct_targets
+from metrics_core.delivery.targets import Target, conversations
 from metrics_core.followups.work import ALERT, ESCALATION, REMINDER
 from metrics_core.store.models import Delivery, FollowUp, FollowUpStatus
 
@@ -49,29 +48,32 @@ def _reminder_targets(session: Session, follow_up_id: int) -> list[Target]:
     """The account owner's DMs; without an owner, wherever the alert itself went."""
     account_id = session.scalar(select(FollowUp.account_id).where(FollowUp.id == follow_up_id))
     owners = account_owners(session, [account_id]) if account_id is not None else {}
-    targets = direct_targets(owners.get(account_id)) if account_id is not None else []
+    targets = owners.get(account_id, ()) if account_id is not None else ()
     if targets:
-        return targets
+        return list(targets)
     rows = session.execute(
         select(Delivery.platform, Delivery.target).where(
             Delivery.follow_up_id == follow_up_id, Delivery.kind == ALERT
         )
     )
-    return [Target(platform, address) for platform, address in rows]
+    return [Target.stored(platform, address) for platform, address in rows]
 
 
 def run_sla(
-    session: Session, config: Config, now: dt.datetime, *, default_slack_channel: str | None
+    session: Session, config: Config, now: dt.datetime, *, fallback: Target | None
 ) -> SlaRun:
+    """Remind about and escalate the follow-ups due for it at `now`; escalations go to
+    the configured managers' conversations, else to `fallback` (the operator's alerts
+    target)."""
     rules = config.follow_ups
     base = select(FollowUp.id).where(
         FollowUp.status == FollowUpStatus.OPEN, FollowUp.band.in_(rules.sla_bands)
     )
     remind_by = now - dt.timedelta(hours=rules.remind_after_hours)
     escalate_by = now - dt.timedelta(hours=rules.escalate_after_hours)
-    escalation = channel_targets(
+    escalation = conversations(
         rules.escalation_slack_channels, rules.escalation_teams_conversations
-    ) or ([Target(SLACK, default_slack_channel)] if default_slack_channel else [])
+    ) or ([fallback] if fallback is not None else [])
 
     escalated = 0
     for follow_up_id in session.scalars(

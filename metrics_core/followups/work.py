@@ -228,7 +228,6 @@ class FollowUpView:
     segment: Segment | None
     owner: str | None
     account_owner: str | None
-    account_owner_slack_id: str | None
     claimed_at: dt.datetime | None
     closed_at: dt.datetime | None
     outcome: str | None
@@ -256,7 +255,6 @@ def follow_up_view(session: Session, follow_up_id: int) -> FollowUpView | None:
             Account.segment,
             owner.name,
             account_owner.name,
-            account_owner.slack_user_id,
             FollowUp.claimed_at,
             FollowUp.closed_at,
             FollowUp.outcome,

@@ -10,9 +10,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metrics_core.churn.risk import RiskModel, RiskModels
+from metrics_core.churn.daily_model import RiskModels
+from metrics_core.churn.risk import RiskModel
 from metrics_core.config import Config
 from metrics_core.delivery.account_alerts import queue_account_alerts
+from metrics_core.delivery.targets import Target
 from metrics_core.digests.facts import WEEK
 from metrics_core.health.scorecard import backfill_snapshots
 from metrics_core.store.db import Database
@@ -35,7 +37,7 @@ def take_snapshot(
     now: dt.datetime,
     *,
     backfill: int = 0,
-    default_slack_channel: str | None = None,
+    fallback: Target | None = None,
     progress: Callable[[dt.date], None] | None = None,
 ) -> DailyRun:
     """Store `day`'s snapshots (and `backfill` missing earlier days), then queue alerts.
@@ -43,7 +45,11 @@ def take_snapshot(
     `day` gets churn risk, and so do the backfilled days a digest compares with
     (`RISK_COMPARED_DAYS` before it), each scored by the model as it would have been
     trained on that day: only renewals decided by then, so no hindsight. Other backfilled
-    days get health only, which keeps a first backfill of a month quick.
+    days get health only, which keeps a first backfill of a month quick. Account alerts
+    no rule routes go to `fallback`, the operator's configured alerts target.
+
+    Whole-book scoring and training are CPU work: the service runs this on the churn
+    model's own worker (`RiskModels.run`), where `risk.get` trains in the same thread.
     """
     compared = {day - dt.timedelta(days=n) for n in RISK_COMPARED_DAYS}
 
@@ -57,7 +63,5 @@ def take_snapshot(
         db.engine, day, backfill, config, progress=progress, risk_for=risk_for
     )
     with db.writing() as session:
-        alerts = queue_account_alerts(
-            session, day, config, now, default_slack_channel=default_slack_channel
-        )
+        alerts = queue_account_alerts(session, day, config, now, fallback=fallback)
     return DailyRun(days, alerts)

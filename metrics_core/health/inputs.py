@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -575,6 +575,12 @@ def _any_rows(session: Session, column: Any, before: dt.datetime) -> bool:
     return session.scalar(select(literal(True)).where(column < before).limit(1)) is not None
 
 
+_SIDE_QUERIES = ThreadPoolExecutor(4, thread_name_prefix="closeloop-inputs")
+"""The threads `_beside` runs its second connection's query on, shared by every caller
+(the snapshot, a backtest, a whole-book answer) instead of a pool made per call. Each
+call submits one query and waits for it, so a few threads serve callers at once."""
+
+
 @contextlib.contextmanager
 def _beside(session: Session, ids: list[int] | None) -> Iterator[Callable[..., Future[Columns]]]:
     """Run one input query on a second connection while the others run on the session's.
@@ -596,12 +602,18 @@ def _beside(session: Session, ids: list[int] | None) -> Iterator[Callable[..., F
         yield here
         return
     # A plain reader even inside a write session, or it would queue behind its own lock.
-    with ThreadPoolExecutor(max_workers=1) as pool, reader(engine).connect() as second:
+    with reader(engine).connect() as second:
+        pending: list[Future[Columns]] = []
 
         def beside(query: Callable[..., Columns], *args: Any) -> Future[Columns]:
-            return pool.submit(query, second, *args)
+            pending.append(_SIDE_QUERIES.submit(query, second, *args))
+            return pending[-1]
 
-        yield beside
+        try:
+            yield beside
+        finally:
+            # The connection goes back to the pool only once nothing runs on it.
+            wait(pending)
 
 
 def account_inputs(
@@ -669,3 +681,12 @@ def account_inputs(
     features_total = product_features.count(session, as_of)
     columns["features_total"] = np.full(len(ids), float(features_total))
     return Inputs(ids, {name: columns[name] for name in INPUT_COLUMNS}, features_total)
+
+
+def known(value: float) -> float | None:
+    """One input as typed results carry it: None where the inputs say NaN (not known).
+
+    The columns use NaN for "unknown" because numpy needs a float there; an answer's
+    dataclass says None, so nobody downstream has to remember that NaN is not a number.
+    """
+    return None if np.isnan(value) else float(value)

@@ -7,13 +7,12 @@ An answer no account matches is kept unmatched, never dropped.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
 from metrics_core.accounts.respondents import match_respondents
+from metrics_core.clock import utc_now
 from metrics_core.importing import values
 from metrics_core.importing.kind import KindImporter, Progress, length, present_columns
 from metrics_core.importing.problems import ProblemLog
@@ -81,7 +80,7 @@ def store(
 ) -> Counts:
     account_ids(connection, rows, log, "account_external_id", frame["account_external_id"])
     log.raise_if_any()
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     table_frame = pd.DataFrame(
         {
             "provider": frame["provider"],

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from metrics_core.churn.risk import RiskModel, churn_risk
 from metrics_core.config import Config
-from metrics_core.health.inputs import account_inputs
-from metrics_core.health.scorecard import score_frame
+from metrics_core.health.inputs import account_inputs, known
+from metrics_core.health.scorecard import Band, score_frame
 from metrics_core.revenue.cohorts import SbgFit, fit_sbg
 from metrics_core.store.models import Account, Renewal, RenewalStatus, Segment, TeamMember
 
@@ -174,3 +174,80 @@ def renewals_due(
     health = score_frame(inputs, config)[["score", "band"]]
     risk = churn_risk(session, as_of, config, model, inputs=inputs)[["probability", "drivers"]]
     return frame.join(health.join(risk), on="account_id")
+
+
+@dataclass(frozen=True, slots=True)
+class DueRenewal:
+    """One open renewal ahead, with the account's health and churn risk today.
+
+    `score`, `band` and `probability` are None when the account has no health (not a
+    customer today) or no probability (its renewal is beyond the churn horizon).
+    """
+
+    account: str
+    owner: str | None
+    renewal_date: dt.date
+    arr: float
+    score: float | None
+    band: Band | None
+    probability: float | None
+
+    @property
+    def at_stake(self) -> float | None:
+        """This renewal's share of ARR at stake: its ARR × its churn risk."""
+        return None if self.probability is None else self.arr * self.probability
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalsReport:
+    """`renewals [days]`: what is due, what is at stake, and what the history forecasts.
+
+    `renewals` are ordered by ARR at stake, largest first (renewals without a churn
+    probability last), then by date. "High risk" means a churn probability of at least
+    `high_risk_from` (`churn.high_risk_from`).
+    """
+
+    days: int
+    renewals: tuple[DueRenewal, ...]
+    arr_due: float
+    at_stake: float
+    expected_churns: float
+    """Σ churn probabilities: how many of these renewals churn risk expects to lose."""
+    high_risk_from: float
+    high_risk: int
+    high_risk_arr: float
+    forecast: RenewalForecast
+
+
+def renewals_report(
+    session: Session, *, as_of: dt.date, days: int, config: Config, model: RiskModel
+) -> RenewalsReport:
+    """Open renewals in the next `days` days with ARR at stake and the cohort forecast."""
+    due = renewals_due(session, as_of, days, config, model)
+    renewals = [
+        DueRenewal(
+            account=str(row.account),
+            owner=None if pd.isna(row.owner) else str(row.owner),
+            renewal_date=row.renewal_date,
+            arr=float(row.arr),
+            score=known(float(row.score)),
+            band=None if pd.isna(row.band) else Band(row.band),
+            probability=known(float(row.probability)),
+        )
+        for row in due.itertuples()
+    ]
+    # Stable: equal stakes keep the date-then-name order the renewals were read in.
+    renewals.sort(key=lambda r: (r.at_stake is None, -(r.at_stake or 0.0), r.renewal_date))
+    high_from = config.churn.high_risk_from
+    risky = [r for r in renewals if r.probability is not None and r.probability >= high_from]
+    return RenewalsReport(
+        days=days,
+        renewals=tuple(renewals),
+        arr_due=sum(r.arr for r in renewals),
+        at_stake=arr_at_stake(due["arr"], due["probability"]) if renewals else 0.0,
+        expected_churns=sum(r.probability or 0.0 for r in renewals),
+        high_risk_from=high_from,
+        high_risk=len(risky),
+        high_risk_arr=sum(r.arr for r in risky),
+        forecast=forecast(session, as_of, days),
+    )

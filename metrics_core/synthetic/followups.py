@@ -422,9 +422,7 @@ def _intake(
             respondent_name=name,
             account_external_id=plan.external_ids[row] if row is not None else None,
         )
-        stored = intake.record_answer(
-            session, answer, config=config, default_slack_channel=None, now=arrived
-        )
+        stored = intake.record_answer(session, answer, config=config, fallback=None, now=arrived)
         session.flush()
         session.expunge_all()
         if stored.follow_up_id is not None:
@@ -491,7 +489,7 @@ def _run(
     timeline.sort(key=lambda event: (event[0], event[1]))
     for at, _, action in timeline:
         if action is None:
-            sla.run_sla(session, config, at, default_slack_channel=None)
+            sla.run_sla(session, config, at, fallback=None)
         else:
             _act(session, *action, crew, config)
         session.flush()

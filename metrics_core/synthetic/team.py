@@ -77,21 +77,21 @@ def plan_team(segment_counts: Sequence[int], picker: Picker, id_base: int) -> Te
     ids: list[int] = []
     names: list[str] = []
     roles: list[str] = []
-    slack: list[str] = []
+    user_ids: list[str] = []
     aad: list[str] = []
     managers: list[int | None] = []
     for number in range(1, n_managers + 1):
         ids.append(id_base + number)
         names.append(unique_name(fixed["managers"], number))
         roles.append("manager")
-        slack.append(f"U0MGR{number}")
+        user_ids.append(f"U0MGR{number}")
         aad.append(manager_aad_object_id(number))
         managers.append(None)
     for number in range(1, n_csms + 1):
         ids.append(id_base + n_managers + number)
         names.append(unique_name(fixed["csms"], number))
         roles.append("csm")
-        slack.append(f"U0CSM{number}")
+        user_ids.append(f"U0CSM{number}")
         aad.append(csm_aad_object_id(number))
         # Consecutive CSMs share a manager, so managers lead segment-aligned teams.
         managers.append(id_base + 1 + (number - 1) * n_managers // n_csms)
@@ -101,7 +101,7 @@ def plan_team(segment_counts: Sequence[int], picker: Picker, id_base: int) -> Te
             "email": [f"{mailbox(n)}@{TEAM_DOMAIN}" for n in names],
             "name": names,
             "role": roles,
-            "slack_user_id": slack,
+            "slack_user_id": user_ids,
             "teams_aad_object_id": aad,
             "manager_id": pd.array(managers, dtype="Int64"),
             "active": [True] * len(ids),

@@ -16,7 +16,7 @@ from aiohttp import web
 from adapters.bootstrap import Container
 from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
-from metrics_core.delivery import conversations
+from metrics_core.delivery import conversation_references as conversations
 from metrics_core.delivery.outbox import pending_by_platform
 from metrics_core.store.models import TeamMember
 from tests import webhook_signing as vendors

@@ -13,11 +13,8 @@ import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +28,7 @@ from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import FollowUp, TeamMember
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
-from tests.e2e.slack_requests import click, post
-from tests.e2e.test_close_the_loop import (
+from tests.e2e.loop_service import (
     ALERTS,
     TODAY,
     button,
@@ -41,62 +37,9 @@ from tests.e2e.test_close_the_loop import (
     settings_env,
     text_of,
 )
-from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import template_db as template_db
+from tests.e2e.served import Served
+from tests.e2e.slack_requests import click, post
 from tests.fakes.slack_api import FakeSlack, _free_port
-
-
-class Served:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "adapters.entrypoints.cli", "serve", "--port", str(self.port)],
-            env={**os.environ, **env, "CLOSELOOP_OUTBOX_LEASE_SECONDS": "2"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    @property
-    def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.port}/webhooks/surveys/generic"
-
-    @property
-    def events(self) -> str:
-        return f"http://127.0.0.1:{self.port}/slack/events"
-
-    async def ready(self, within: float = 30.0) -> None:
-        import aiohttp
-
-        deadline = time.monotonic() + within
-        async with aiohttp.ClientSession() as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise AssertionError(self.process.stderr.read().decode())  # type: ignore[union-attr]
-                try:
-                    async with client.get(f"http://127.0.0.1:{self.port}/readyz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("serve did not become ready")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=15)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for served in started:
-        served.stop()
 
 
 async def test_killed_after_posting_before_recording_posts_once(

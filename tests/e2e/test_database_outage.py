@@ -27,8 +27,7 @@ from adapters.settings import Settings
 from metrics_core.store import db as storage
 from metrics_core.store.models import SurveyResponse
 from tests import webhook_signing as vendors
-from tests.e2e.teams_service import serving
-from tests.e2e.test_close_the_loop import (
+from tests.e2e.loop_service import (
     ALERTS,
     Service,
     deliver,
@@ -36,8 +35,7 @@ from tests.e2e.test_close_the_loop import (
     settings_env,
     text_of,
 )
-from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import template_db as template_db
+from tests.e2e.teams_service import serving
 from tests.e2e.test_faults import until
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.tcp_proxy import TcpProxy

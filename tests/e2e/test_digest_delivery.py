@@ -16,7 +16,7 @@ from aiohttp import web
 from adapters.bootstrap import Container, build
 from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.daily_model import RiskModels
 from metrics_core.config import Config, Digests
 from metrics_core.health.daily import take_snapshot
 from metrics_core.store import migrate

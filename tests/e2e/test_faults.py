@@ -27,20 +27,17 @@ import pytest
 from adapters.bootstrap import Container, build
 from adapters.workers.digest_runs import Outcome, send_due
 from metrics_core.delivery import outbox
-from metrics_core.delivery.outbox import Target
+from metrics_core.delivery.targets import Target
 from metrics_core.digests import subscriptions as digests
 from metrics_core.digests.subscriptions import Schedule, Scope
 from metrics_core.store.models import DigestCadence, DigestScope
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
+from tests.e2e.loop_service import ALERTS, Service, button, deliver, generic, text_of
 from tests.e2e.slack_requests import click, post, slash
 from tests.e2e.teams_activities import CHANNEL, MARCO
 from tests.e2e.teams_service import Service as TeamsService
 from tests.e2e.teams_service import alerts, serving, settings_for
-from tests.e2e.test_close_the_loop import ALERTS, Service, button, deliver, generic, text_of
-from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import service as service
-from tests.e2e.test_close_the_loop import template_db as template_db
 from tests.fakes import bot_connector, slack_api
 from tests.fakes.bot_connector import POST, REPLY, UPDATE, FakeBotConnector
 from tests.fakes.slack_api import FakeSlack

@@ -20,6 +20,7 @@ from adapters.bootstrap import build
 from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
 from metrics_core.delivery import outbox
+from metrics_core.delivery.targets import Target
 from metrics_core.store.db import Database, make_engine
 from metrics_core.store.migrate import upgrade
 from metrics_core.store.models import Delivery, DeliveryStatus
@@ -127,7 +128,7 @@ def test_alerts_for_an_unconfigured_platform_wait_with_one_warning(sqlite_url: s
     now = dt.datetime.now(dt.UTC)
     with db.writing() as session:
         for n in range(3):
-            target = outbox.Target("slack", f"U0CSM{n + 1}")
+            target = Target("slack", f"U0CSM{n + 1}")
             outbox.enqueue(session, key=f"alert-{n}", kind="survey", target=target, now=now)
     port = _free_port()
     process = subprocess.Popen(

@@ -17,12 +17,9 @@ from sqlalchemy import select
 from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import Delivery, DeliveryStatus
 from tests import webhook_signing as vendors
+from tests.e2e.loop_service import ALERTS, deliver, generic, settings_env
+from tests.e2e.served import Served
 from tests.e2e.slack_requests import header, post, slash
-from tests.e2e.test_close_the_loop import ALERTS, deliver, generic, settings_env
-from tests.e2e.test_close_the_loop import database_file as database_file
-from tests.e2e.test_close_the_loop import template_db as template_db
-from tests.e2e.test_crash_restart import Served
-from tests.e2e.test_crash_restart import processes as processes
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -31,8 +28,8 @@ async def terminate(served: Served, within: float) -> tuple[float, str]:
     off the event loop: the fake Slack runs on it and must keep answering meanwhile."""
     started = time.monotonic()
     served.process.send_signal(signal.SIGTERM)
-    _, log = await asyncio.to_thread(served.process.communicate, timeout=within)
-    return time.monotonic() - started, log.decode()
+    await asyncio.to_thread(served.process.wait, timeout=within)
+    return time.monotonic() - started, served.log()
 
 
 async def test_sigterm_lets_the_answer_and_the_alert_under_way_finish(

@@ -41,7 +41,7 @@ from bot.commands import Command
 from bot.context import BotContext
 from bot.inbound import CommandRequest
 from bot.reply import Reply
-from metrics_core.delivery import conversations
+from metrics_core.delivery import conversation_references as conversations
 from metrics_core.store import migrate
 from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import Delivery, DeliveryStatus, FollowUp, FollowUpStatus

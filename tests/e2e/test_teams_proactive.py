@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from adapters.bootstrap import Container, build
 from metrics_core.accounts.team import member_by_chat_id
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.daily_model import RiskModels
 from metrics_core.config import AccountAlerts, Alerts, Config, Digests
 from metrics_core.digests.subscriptions import DIGEST
 from metrics_core.followups import work as followups
@@ -78,7 +78,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     database = Database(engine)
     with database.writing() as session:
-        manager = member_by_chat_id(session, slack="U0MGR1")
+        manager = member_by_chat_id(session, platform="slack", user_id="U0MGR1")
         assert manager is not None
         for waiting in open_follow_ups(session, limit=1_000):
             if waiting.status is FollowUpStatus.OPEN:
@@ -145,9 +145,7 @@ class Proactive(Service):
         runs, called here because that loop reads the wall clock, not a movable one."""
         container = self.container
         now = self.clock()
-        done = await container.db.write(
-            lambda s: run_sla(s, container.config, now, default_slack_channel=None)
-        )
+        done = await container.db.write(lambda s: run_sla(s, container.config, now, fallback=None))
         container.dispatcher.wake()
         return done
 

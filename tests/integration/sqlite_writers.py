@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from metrics_core.accounts.team import member_by_chat_id
 from metrics_core.config import Config
+from metrics_core.delivery.targets import Target
 from metrics_core.followups import work as followups
 from metrics_core.followups.intake import record_answer
 from metrics_core.importing import ImportFailed, import_csv
@@ -53,7 +54,7 @@ def _intake(db: Database, name: str, rng: random.Random, n: int) -> None:
     )
     now = dt.datetime.now(dt.UTC)
     with db.writing() as session:
-        record_answer(session, answer, config=CONFIG, default_slack_channel="C0ALERTS", now=now)
+        record_answer(session, answer, config=CONFIG, fallback=Target("slack", "C0ALERTS"), now=now)
 
 
 def _claim(db: Database, name: str, rng: random.Random, n: int) -> None:
@@ -68,7 +69,7 @@ def _claim(db: Database, name: str, rng: random.Random, n: int) -> None:
     follow_up = rng.choice(waiting)
     now = dt.datetime.now(dt.UTC)
     with db.writing() as session:
-        member = member_by_chat_id(session, slack=rng.choice(CSMS))
+        member = member_by_chat_id(session, platform="slack", user_id=rng.choice(CSMS))
         assert member is not None
         if n % 3:
             followups.claim(session, follow_up, member, now)

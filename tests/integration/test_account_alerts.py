@@ -8,12 +8,14 @@ from sqlalchemy import select
 
 from metrics_core.config import AccountAlerts, Alerts, Config
 from metrics_core.delivery.account_alerts import HEALTH_BAND, USAGE_DROP, queue_account_alerts
+from metrics_core.delivery.targets import Target
 from metrics_core.store.db import Database
 from metrics_core.store.models import Delivery, HealthSnapshot
 from tests import factories
 
 TODAY = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
+ALERTS = Target("slack", "C0ALERTS")
 
 
 def _snapshots(db: Database) -> dict[str, int]:
@@ -44,7 +46,7 @@ def _snapshots(db: Database) -> dict[str, int]:
 
 def _queue(db: Database, config: Config) -> int:
     with db.writing() as session:
-        return queue_account_alerts(session, TODAY, config, NOW, default_slack_channel="C0ALERTS")
+        return queue_account_alerts(session, TODAY, config, NOW, fallback=ALERTS)
 
 
 def test_a_worse_band_alerts_the_owner_once_with_the_reason(db: Database) -> None:

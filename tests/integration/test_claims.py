@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from metrics_core.accounts.team import Member
 from metrics_core.config import Config
+from metrics_core.delivery.targets import Target
 from metrics_core.followups import work as followups
 from metrics_core.followups.intake import record_answer
 from metrics_core.followups.work import Outcome
@@ -36,7 +37,7 @@ def _setup(db: Database, csms: int = 1) -> tuple[int, list[Member]]:
             session,
             SurveyAnswer("generic", "r-1", SurveyKind.NPS, 2, NOW, "Broken", "jane@acme.example"),
             config=Config(),
-            default_slack_channel="C0ALERTS",
+            fallback=Target("slack", "C0ALERTS"),
             now=NOW,
         )
         team = [Member(m.id, m.name, m.role) for m in (*members, manager)]

@@ -54,6 +54,7 @@ from metrics_core.store.models import (
     SurveyKind,
     SurveyResponse,
 )
+from metrics_core.surveys.report import survey_scores
 from tests import factories as f
 from tests.routing import router_for
 
@@ -592,7 +593,8 @@ def test_nps_reply_names_unmatched_and_anonymous_detractors() -> None:
     )
     empty = ClosedLoop(24, (AnswerBand.DETRACTOR,), NO_FOLLOW_UPS, (), ())
     june = Period(dt.date(2026, 6, 1), dt.date(2026, 7, 1), "June 2026")
-    reply = nps_reply("all customers", june, frame, frame, june.start, empty, by_segment=True)
+    scores = survey_scores(frame, start=june.start, end=june.end, loop=empty, by_segment=True)
+    reply = nps_reply("all customers", june, scores)
     assert reply.paragraphs == (
         "Latest detractors:",
         "“Slow” — anonymous, unmatched (2/10, 2026-06-10)",

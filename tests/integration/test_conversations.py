@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from metrics_core.delivery import conversations
+from metrics_core.delivery import conversation_references as conversations
 from metrics_core.store.db import Database
 from metrics_core.store.models import ConversationReference
 

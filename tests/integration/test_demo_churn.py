@@ -19,7 +19,8 @@ from bot.formatting import likelihood
 from bot.inbound import Actor, CommandRequest, Platform
 from bot.reply import Reply
 from bot.router import Router
-from metrics_core.churn.risk import Backtest, Method, RiskModels, backtest, churn_risk
+from metrics_core.churn.daily_model import RiskModels
+from metrics_core.churn.risk import Backtest, Method, backtest, churn_risk
 from metrics_core.config import Config
 from metrics_core.health.daily import take_snapshot
 from metrics_core.store import migrate

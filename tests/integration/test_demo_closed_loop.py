@@ -22,6 +22,7 @@ from bot.messages.home import home
 from bot.reply import Reply
 from bot.router import Router
 from metrics_core.config import Config
+from metrics_core.delivery.targets import Target
 from metrics_core.followups.closed_loop import closed_loop
 from metrics_core.followups.sla import SlaRun, run_sla
 from metrics_core.store import migrate
@@ -204,7 +205,7 @@ def test_follow_ups_are_what_the_webhook_intake_opens(db: Database) -> None:
     # The SLA checks ran up to where seeded time ends: the service's first finds nothing.
     with db.writing() as session:
         first_check = run_sla(
-            session, CONFIG, SEEDED_UNTIL - dt.timedelta(seconds=1), default_slack_channel="C1"
+            session, CONFIG, SEEDED_UNTIL - dt.timedelta(seconds=1), fallback=Target("slack", "C1")
         )
     assert first_check == SlaRun(reminded=0, escalated=0)
 

@@ -18,10 +18,10 @@ from bot.context import BotContext
 from bot.messages.digest import build_digest
 from bot.reply import Reply, Table
 from bot.reply_codec import decode
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.daily_model import RiskModels
 from metrics_core.config import Config, Digests
-from metrics_core.delivery.outbox import Target
-from metrics_core.digests.facts import gather
+from metrics_core.delivery.targets import Target
+from metrics_core.digests.facts import digest_facts
 from metrics_core.digests.subscriptions import DIGEST, Schedule, Scope, subscribe, unsubscribe
 from metrics_core.health.scorecard import account_health, band_for, store_snapshots
 from metrics_core.revenue.arr import Term
@@ -248,23 +248,17 @@ def _digest(
 ) -> Any:
     due = dt.datetime.combine(as_of, DUE.timetz())
     with db.reading() as session:
-        facts = gather(
+        facts = digest_facts(
             session,
-            Scope(DigestScope.PORTFOLIO),
+            cadence=DigestCadence.WEEKLY if days == 7 else DigestCadence.DAILY,
+            scope=Scope(DigestScope.PORTFOLIO),
             as_of=as_of,
-            days=days,
-            window=(due - dt.timedelta(days=days), due),
+            window_end=due,
             config=CONFIG,
             now=due,
+            previous=previous,
         )
-    return build_digest(
-        facts,
-        title="Weekly digest" if days == 7 else "Daily digest",
-        days=days,
-        config=CONFIG,
-        now=due,
-        previous=previous,
-    )
+    return build_digest(facts, config=CONFIG, now=due)
 
 
 def _table(reply: Reply, title: str) -> Table | None:

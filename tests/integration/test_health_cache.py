@@ -55,9 +55,7 @@ def _detractor(db: Database, response_id: str, email: str) -> None:
         "generic", response_id, SurveyKind.NPS, 1, f.utc(2026, 11, 19), respondent_email=email
     )
     with db.writing() as session:
-        record_answer(
-            session, answer, config=CONFIG, default_slack_channel=None, now=f.utc(2026, 11, 19)
-        )
+        record_answer(session, answer, config=CONFIG, fallback=None, now=f.utc(2026, 11, 19))
 
 
 def test_an_answer_is_reused_while_nothing_changed(db: Database) -> None:

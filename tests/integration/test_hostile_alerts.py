@@ -20,8 +20,9 @@ from adapters.platforms.teams.render import render_card
 from adapters.platforms.webhooks import WebhookSecrets, parse_delivery
 from bot.messages.alerts import survey_alert
 from metrics_core.config import Config
+from metrics_core.delivery.alert_facts import survey_alert_facts
+from metrics_core.delivery.targets import Target
 from metrics_core.followups.intake import record_answer
-from metrics_core.followups.work import follow_up_view
 from metrics_core.store.db import Database
 from metrics_core.store.models import Account, FollowUp, SurveyResponse
 from tests import webhook_signing as vendors
@@ -57,7 +58,7 @@ def test_a_hostile_alert_is_stored_verbatim_and_shown_inert(db: Database, tmp_pa
     config = Config()
     with db.writing() as session:
         session.execute(update(Account).where(Account.external_id == "ACME").values(name=ACCOUNT))
-        record_answer(session, answer, config=config, default_slack_channel="C0ALERTS", now=NOW)
+        record_answer(session, answer, config=config, fallback=Target("slack", "C0ALERTS"), now=NOW)
 
     with db.reading() as session:
         stored = session.scalars(select(SurveyResponse)).one()
@@ -66,9 +67,14 @@ def test_a_hostile_alert_is_stored_verbatim_and_shown_inert(db: Database, tmp_pa
             COMMENT,
             NAME,
         )
-        view = follow_up_view(session, session.scalars(select(FollowUp.id)).one())
-        assert view is not None
-        reply = survey_alert(session, view, config, NOW.date())
+        alert = survey_alert_facts(
+            session,
+            follow_up_id=session.scalars(select(FollowUp.id)).one(),
+            as_of=NOW.date(),
+            config=config,
+        )
+        assert alert is not None
+        reply = survey_alert(alert, config)
 
     message = render_message(reply)
     slack = [*slack_texts(message.blocks), message.text]

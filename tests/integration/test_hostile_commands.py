@@ -21,11 +21,10 @@ from sqlalchemy import select, update
 from adapters.platforms.console import render_text as console_text
 from adapters.platforms.slack.render import render_message
 from adapters.platforms.teams.render import render_card
-from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE
+from bot.actions import CLAIM, CLOSE, DETAILS, OPEN, PICK, REASSIGN, REFRESH, SHARE
 from bot.args import parse_count, parse_period, parse_scope, parse_segment
 from bot.catalog import build_registry
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
-from bot.messages.alerts import CLAIM, CLOSE, REASSIGN
 from bot.reply import Outcome, Reply
 from bot.router import Router
 from metrics_core.store import migrate

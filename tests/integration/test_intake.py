@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from metrics_core.config import Alerts, Config, Route
+from metrics_core.delivery.targets import Target
 from metrics_core.followups.intake import record_answer
 from metrics_core.store.db import Database
 from metrics_core.store.models import (
@@ -24,6 +25,8 @@ from metrics_core.surveys.answers import SurveyAnswer
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+ALERTS = Target("slack", "C0ALERTS")
+"""The operator's fallback alerts target (`CLOSELOOP_SLACK_ALERTS_CHANNEL`)."""
 ANSWER = SurveyAnswer(
     provider="generic",
     response_id="r-1",
@@ -44,9 +47,7 @@ def _seed(db: Database) -> None:
 
 def _record(db: Database, answer: SurveyAnswer, config: Config | None = None) -> object:
     with db.writing() as session:
-        return record_answer(
-            session, answer, config=config or Config(), default_slack_channel="C0ALERTS", now=NOW
-        )
+        return record_answer(session, answer, config=config or Config(), fallback=ALERTS, now=NOW)
 
 
 def _counts(db: Database) -> tuple[int, int, int]:
@@ -98,7 +99,7 @@ async def test_concurrent_duplicate_deliveries_give_one_answer_and_one_alert(db:
             session,  # type: ignore[arg-type]
             ANSWER,
             config=Config(),
-            default_slack_channel="C0ALERTS",
+            fallback=ALERTS,
             now=NOW,
         )
 

@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import select
 
 from metrics_core.delivery import outbox
-from metrics_core.delivery.outbox import Target
+from metrics_core.delivery.targets import Target
 from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import (
     AnswerBand,

@@ -10,6 +10,7 @@ from adapters.workers.dispatch import Dispatcher, MessageRef, SendError
 from bot.reply import Reply
 from metrics_core.accounts.team import Member
 from metrics_core.config import Config, FollowUps
+from metrics_core.delivery.targets import Target
 from metrics_core.followups import work as followups
 from metrics_core.followups.intake import record_answer
 from metrics_core.followups.sla import run_sla
@@ -21,6 +22,8 @@ from tests import factories
 
 CREATED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 CONFIG = Config(follow_ups=FollowUps(escalation_slack_channels=["C0MANAGERS"]))
+ALERTS = Target("slack", "C0ALERTS")
+"""The operator's fallback alerts target (`CLOSELOOP_SLACK_ALERTS_CHANNEL`)."""
 
 
 def _answer(db: Database, response_id: str, score: int) -> int:
@@ -31,7 +34,7 @@ def _answer(db: Database, response_id: str, score: int) -> int:
                 "generic", response_id, SurveyKind.NPS, score, CREATED, None, "j@acme.example"
             ),
             config=CONFIG,
-            default_slack_channel="C0ALERTS",
+            fallback=ALERTS,
             now=CREATED,
         )
     assert intake.follow_up_id is not None
@@ -47,9 +50,7 @@ def _setup(db: Database) -> Member:
 
 def _sla(db: Database, hours: float) -> tuple[int, int]:
     with db.writing() as session:
-        run = run_sla(
-            session, CONFIG, CREATED + dt.timedelta(hours=hours), default_slack_channel="C0ALERTS"
-        )
+        run = run_sla(session, CONFIG, CREATED + dt.timedelta(hours=hours), fallback=ALERTS)
     return run.reminded, run.escalated
 
 

@@ -33,9 +33,9 @@ from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import FollowUp, FollowUpStatus
 from metrics_core.synthetic import seed_database
 from tests import webhook_signing as vendors
+from tests.e2e.loop_service import TODAY, deliver, generic, settings_env
 from tests.e2e.slack_requests import click, post
 from tests.e2e.teams_service import serving
-from tests.e2e.test_close_the_loop import TODAY, deliver, generic, settings_env
 from tests.fakes.slack_api import FakeSlack
 
 SECONDS = float(os.environ.get("CLOSELOOP_CONTENTION_SECONDS", "4"))

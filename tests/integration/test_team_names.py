@@ -10,12 +10,13 @@ import datetime as dt
 
 import pytest
 
+from bot.actions import REASSIGN
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
-from bot.messages.alerts import REASSIGN
 from bot.reply import Reply
 from bot.router import Router
 from metrics_core.accounts.team import find_members
 from metrics_core.config import Config
+from metrics_core.delivery.targets import Target
 from metrics_core.followups.intake import record_answer
 from metrics_core.store.db import Database
 from metrics_core.store.models import FollowUp, SurveyKind, TeamRole
@@ -144,7 +145,7 @@ async def test_a_follow_up_is_reassigned_to_a_named_member(db: Database) -> None
             session,
             SurveyAnswer("generic", "r-1", SurveyKind.NPS, 2, NOW, "Broken", "jane@acme.example"),
             config=Config(),
-            default_slack_channel="C0ALERTS",
+            fallback=Target("slack", "C0ALERTS"),
             now=NOW,
         )
     assert intake.follow_up_id is not None

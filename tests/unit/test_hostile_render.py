@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from adapters.platforms.console import render_text as console_text
 from adapters.platforms.slack.render import render_home, render_message
 from adapters.platforms.teams.render import render_card
-from bot.messages.alerts import CLAIM, close_form
+from bot.actions import CLAIM
+from bot.messages.alerts import close_form
 from bot.reply import Action, Chart, Fact, Metric, Reply, Table
 from tests.hostile import MARKUP, MASS_MENTIONS, SQL, examples, hostile_text
 from tests.unit.test_teams_render import nodes, of_type, schema_errors

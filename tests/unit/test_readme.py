@@ -31,3 +31,12 @@ def test_every_cli_command_is_in_the_readme() -> None:
     commands = get_command(app).commands  # type: ignore[attr-defined]
     for name in commands:
         assert re.search(rf"`closeloop {name}\b", README), f"`closeloop {name}` is not documented"
+
+
+def test_every_source_path_the_readme_names_exists() -> None:
+    """The architecture section sends newcomers to folders and modules: they must be there."""
+    root = Path(__file__).parents[2]
+    named = set(re.findall(r"`((?:metrics_core|bot|adapters|tests|benchmarks)/[\w/.]*)`", README))
+    assert len(named) > 20, "the README's architecture section names the packages' modules"
+    missing = sorted(path for path in named if not (root / path).exists())
+    assert not missing, f"the README names paths that do not exist: {missing}"

@@ -20,6 +20,7 @@ from metrics_core.followups.closed_loop import NO_FOLLOW_UPS, ClosedLoop
 from metrics_core.store.frames import SURVEY_COLUMNS
 from metrics_core.store.models import AnswerBand
 from metrics_core.surveys.nps import nps
+from metrics_core.surveys.report import survey_scores
 
 JUNE = Period(dt.date(2026, 6, 1), dt.date(2026, 7, 1), "June 2026")
 NO_LOOP = ClosedLoop(24, (AnswerBand.DETRACTOR,), NO_FOLLOW_UPS, (), ())
@@ -40,7 +41,8 @@ def answers(*rows: tuple[str, int, str]) -> pd.DataFrame:
 
 
 def reply_for(frame: pd.DataFrame) -> Reply:
-    return nps_reply("Acme Corp", JUNE, frame, frame, JUNE.start, NO_LOOP, by_segment=True)
+    scores = survey_scores(frame, start=JUNE.start, end=JUNE.end, loop=NO_LOOP, by_segment=True)
+    return nps_reply("Acme Corp", JUNE, scores)
 
 
 def every_text(reply: Reply) -> list[str]:

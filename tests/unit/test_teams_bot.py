@@ -25,9 +25,9 @@ from bot.handlers.help import welcome
 from bot.inbound import CommandRequest
 from bot.reply import Reply
 from bot.router import Router
-from metrics_core.churn.risk import RiskModels
+from metrics_core.churn.daily_model import RiskModels
 from metrics_core.config import Config
-from metrics_core.delivery import conversations
+from metrics_core.delivery import conversation_references as conversations
 from metrics_core.followups.intake import record_answer
 from metrics_core.health.cache import HealthCache
 from metrics_core.store.db import Database
@@ -117,7 +117,7 @@ def _follow_up(db: Database) -> int:
                 "jane@acme.example",
             ),
             config=Config(),
-            default_slack_channel=None,
+            fallback=None,
             now=NOW,
         )
     assert intake.follow_up_id is not None

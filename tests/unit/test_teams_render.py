@@ -31,9 +31,10 @@ from adapters.platforms.teams.render import (
     render_card,
     render_text,
 )
+from bot.actions import CLAIM, CLOSE, REASSIGN
 from bot.context import BotContext
 from bot.inbound import Actor, CommandRequest, Platform
-from bot.messages.alerts import CLAIM, CLOSE, REASSIGN, close_form, reassign_form, survey_alert
+from bot.messages.alerts import close_form, reassign_form, survey_alert
 from bot.messages.home import home
 from bot.reply import (
     Action,
@@ -50,9 +51,10 @@ from bot.reply import (
 from bot.router import Router
 from metrics_core.accounts.team import Member, member_by_chat_id
 from metrics_core.config import Config
+from metrics_core.delivery.alert_facts import survey_alert_facts
+from metrics_core.delivery.targets import Target
 from metrics_core.followups import work as followups
 from metrics_core.followups.intake import record_answer
-from metrics_core.followups.work import follow_up_view
 from metrics_core.store import migrate
 from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import FollowUp, SurveyKind, TeamRole
@@ -587,11 +589,11 @@ def _answers(database: Database, config: Config) -> None:
     with database.writing() as session:
         ids = [
             record_answer(
-                session, answer, config=config, default_slack_channel="C0ALERTS", now=now
+                session, answer, config=config, fallback=Target("slack", "C0ALERTS"), now=now
             ).follow_up_id
             for answer in answers
         ]
-        member = member_by_chat_id(session, slack="U0CSM1")
+        member = member_by_chat_id(session, platform="slack", user_id="U0CSM1")
         assert member is not None and ids[0] is not None and ids[2] is not None
         followups.claim(session, ids[0], member, now)
         outcome = config.follow_ups.outcomes[0]
@@ -642,8 +644,11 @@ def test_the_home_tab_replies_are_valid_cards(context: BotContext) -> None:
 def test_survey_alerts_from_the_book_are_valid_cards(context: BotContext) -> None:
     def alerts(session: Any) -> list[Reply]:
         ids = session.scalars(select(FollowUp.id).order_by(FollowUp.id).limit(15)).all()
-        views = [follow_up_view(session, i) for i in ids]
-        return [survey_alert(session, v, context.config, AS_OF) for v in views if v is not None]
+        found = [
+            survey_alert_facts(session, follow_up_id=i, as_of=AS_OF, config=context.config)
+            for i in ids
+        ]
+        return [survey_alert(a, context.config) for a in found if a is not None]
 
     replies = asyncio.run(context.db.read(alerts))
     assert len(replies) >= 4, "the book should hold the fixture's survey follow-ups"

@@ -1,9 +1,11 @@
 """The Slack app: slack-bolt listeners that translate Slack payloads to and from the bot.
 
 Everything Slack-shaped stays here: a slash command becomes a `CommandRequest`, a button
-an `ActionRequest`, and the `Reply` that comes back is rendered to Block Kit. Slack wants
-an acknowledgement within three seconds, so every listener acks first and answers
-through the request's response_url when the work is done.
+an `ActionRequest`, and the `Reply` that comes back is rendered to Block Kit. What a
+click comes to is the router's decision (`bot.clicks`); this module only translates it:
+a form becomes a modal, an answer a message to the response_url that replaces the
+clicked one or not. Slack wants an acknowledgement within three seconds, so every
+listener acks first and answers through the request's response_url when the work is done.
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from adapters.platforms.slack.render import (
 )
 from adapters.platforms.slack.responses import ResponseUrls
 from adapters.workers.inflight import InFlight
-from bot.actions import DETAILS, OPEN, PICK, REFRESH, SHARE
+from bot.actions import ACTION_IDS
+from bot.clicks import Delivery, ShowForm
 from bot.commands import CommandRegistry
 from bot.context import BotContext
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
-from bot.messages.alerts import CLAIM, CLOSE, REASSIGN
 from bot.messages.home import home
 from bot.reply import Reply, Visibility
 from bot.router import UMBRELLA, Router
@@ -44,13 +46,7 @@ from bot.router import UMBRELLA, Router
 log = logging.getLogger(__name__)
 
 # Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
-ACTION_IDS = re.compile(
-    "^("
-    + "|".join(re.escape(a) for a in (REFRESH, SHARE, PICK, DETAILS, OPEN, CLAIM, REASSIGN, CLOSE))
-    + r")(:\d+)?$"
-)
-# The buttons that act on an alert: their answer goes to the clicker, the alert stays.
-ALERT_ACTIONS = frozenset({CLAIM, REASSIGN, CLOSE})
+OUR_ACTIONS = re.compile("^(" + "|".join(re.escape(a) for a in ACTION_IDS) + r")(:\d+)?$")
 FORM_CALLBACK = "closeloop.form"
 
 
@@ -168,14 +164,18 @@ def build_slack_app(
         await ack()
         user = body.get("user", {})
         action_id = action["action_id"].split(":", 1)[0]
+        # Only an ephemeral message is the clicker's own; any other (an alert, a digest, a
+        # shared answer, the Home tab) is seen by others too.
+        ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
         request = ActionRequest(
             action_id=action_id,
             payload=parse_button_value(action.get("value", "")),
             actor=_actor(user.get("id"), user.get("username") or user.get("name")),
             conversation=(body.get("channel") or {}).get("id"),
+            clicked_on=Visibility.PRIVATE if ephemeral else Visibility.CHANNEL,
         )
-        form = await router.form(request)
-        if form is not None:
+        click = await router.click(request)
+        if isinstance(click, ShowForm):
             # The click's context travels in the modal and comes back with the answers.
             context_json = json.dumps(
                 {
@@ -184,26 +184,16 @@ def build_slack_app(
                     "channel": (body.get("channel") or {}).get("id"),
                 }
             )
-            view = render_form(form, callback_id=FORM_CALLBACK, private_metadata=context_json)
+            view = render_form(click.form, callback_id=FORM_CALLBACK, private_metadata=context_json)
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
-        reply = await router.act(request)
-        if action_id in ALERT_ACTIONS:
-            message = {**_message(reply), "replace_original": False}
-            await _answer(responses, body.get("response_url"), respond, message)
-            return
-        # A refreshed or picked answer replaces the clicker's own private answer; a shared
-        # one is posted anew. A message everyone sees (an alert, a digest) is never
-        # replaced: the answer goes to the clicker alone.
-        replace = (
-            reply.visibility is Visibility.PRIVATE
-            and action_id != OPEN
-            and bool((body.get("container") or {}).get("is_ephemeral"))
-        )
-        message = {**_message(reply), "replace_original": replace}
+        # A notice and a new message are both a message that leaves the clicked one be;
+        # `response_type` keeps a private reply private and posts a shared one in channel.
+        replace = click.delivery is Delivery.REPLACE
+        message = {**_message(click.reply), "replace_original": replace}
         await _answer(responses, body.get("response_url"), respond, message)
 
-    app.action(ACTION_IDS)(work.tracked(on_action))
+    app.action(OUR_ACTIONS)(work.tracked(on_action))
 
     async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         await ack()
@@ -220,9 +210,11 @@ def build_slack_app(
             payload={**payload, **form_values(view)},
             actor=_actor(user.get("id"), user.get("username") or user.get("name")),
         )
-        reply = await router.act(request)
+        # The modal closed on submission: what came of it goes to the clicker, privately, in
+        # the conversation the button was in (or their direct messages).
+        answer = await router.submit(request)
         channel = sent.get("channel")
-        message = render_message(reply)
+        message = render_message(answer.reply)
         if channel:
             await client.chat_postEphemeral(
                 channel=channel, user=user.get("id"), text=message.text, blocks=message.blocks

@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.workers.inflight import InFlight
 from bot.context import Reader
+from metrics_core.clock import utc_now
 from metrics_core.delivery import seen_events
 from metrics_core.delivery.seen_events import Claim
 
@@ -46,10 +47,6 @@ SOURCE = "slack"
 _MAX_ID = 128  # the column's width; Slack's ids are a dozen characters
 
 EventListener = Callable[[dict[str, Any], AsyncWebClient], Awaitable[None]]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _header(request: AsyncBoltRequest, name: str) -> str:

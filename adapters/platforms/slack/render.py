@@ -8,8 +8,9 @@ output can be compared and checked as data.
 Slack rejects a whole message when any one block breaks a limit, so every limit is
 honoured here rather than hoped for: long text is split or shortened, long lists are
 spread over several blocks, and when a reply would need more blocks than Slack allows,
-the least important blocks are left out and the message says so. The limits are those
-compiled in `shared/conformance/slack-blockkit-limits.json`, each with its source.
+the least important blocks are left out and the message says so (`limits.fit`, as for
+every renderer). The limits are those compiled in
+`shared/conformance/slack-blockkit-limits.json`, each with its source.
 
 What the adapter relies on:
 
@@ -24,12 +25,13 @@ What the adapter relies on:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
+from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit
+from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
 from bot.charts import chart_caption, sparkline
-from bot.formatting import TREND_ARROW
 from bot.reply import Action, Fact, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = [
@@ -44,7 +46,6 @@ __all__ = [
 ]
 
 Block = dict[str, Any]
-_T = TypeVar("_T")
 
 # Slack's limits, as listed (with sources) in shared/conformance/slack-blockkit-limits.json.
 MESSAGE_MAX_BLOCKS: Final = 50
@@ -86,7 +87,9 @@ TABLE_LAST_CELL_MAX_CHARS: Final = 80
 # Labels of facts and metrics are names, not prose; this keeps a field readable.
 LABEL_MAX_CHARS: Final = 200
 
-ELLIPSIS: Final = "…"
+MESSAGE_LIMITS: Final = Limits(max_blocks=MESSAGE_MAX_BLOCKS, size_budget=MESSAGE_TEXT_BUDGET)
+HOME_LIMITS: Final = Limits(max_blocks=HOME_MAX_BLOCKS)
+
 TONE_EMOJI: Final[Mapping[Tone, str]] = {
     Tone.GOOD: "🟢",
     Tone.WARNING: "🟡",
@@ -134,20 +137,10 @@ def _safe_cut(text: str, cut: int) -> int:
     return cut
 
 
-def _clip(text: str, limit: int) -> str:
-    """`text` if it fits in `limit` characters, else its start and an ellipsis.
-
-    Safe for escaped text: never cuts an entity in half.
-    """
-    if len(text) <= limit:
-        return text
-    cut = _safe_cut(text, limit - len(ELLIPSIS))
-    return text[:cut].rstrip() + ELLIPSIS
-
-
-def _one_line(text: str) -> str:
-    """Collapse line breaks and runs of white space: headers and table cells are one line."""
-    return " ".join(text.split())
+def _clip_escaped(text: str, limit: int) -> str:
+    """The shared `clip`, never cutting an escaped entity (`&amp;`) in half. Harmless on
+    plain text, so every text Slack shows is clipped with it."""
+    return clip(text, limit, safe_cut=_safe_cut)
 
 
 def _split(text: str, limit: int) -> list[str]:
@@ -176,11 +169,6 @@ def _split(text: str, limit: int) -> list[str]:
     return chunks
 
 
-def _chunked(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 # --- blocks ------------------------------------------------------------------------------
 
 
@@ -198,8 +186,10 @@ def _marked_heading(reply: Reply) -> str:
 
 
 def _header(heading: str) -> Block | None:
-    text = _one_line(heading)
-    return {"type": "header", "text": _plain(_clip(text, HEADER_MAX_CHARS))} if text else None
+    text = one_line(heading)
+    return (
+        {"type": "header", "text": _plain(_clip_escaped(text, HEADER_MAX_CHARS))} if text else None
+    )
 
 
 def _section(text: str) -> Block:
@@ -209,7 +199,7 @@ def _section(text: str) -> Block:
 def _fields_sections(fields: Sequence[str]) -> list[Block]:
     return [
         {"type": "section", "fields": [_mrkdwn(text) for text in chunk]}
-        for chunk in _chunked(fields, FIELDS_PER_SECTION)
+        for chunk in chunked(fields, FIELDS_PER_SECTION)
     ]
 
 
@@ -221,22 +211,22 @@ def _context(texts: Sequence[str]) -> Block:
         texts = [*texts[:head], "\n".join(texts[head:])]
     return {
         "type": "context",
-        "elements": [_mrkdwn(_clip(text, CONTEXT_TEXT_MAX_CHARS)) for text in texts],
+        "elements": [_mrkdwn(_clip_escaped(text, CONTEXT_TEXT_MAX_CHARS)) for text in texts],
     }
 
 
 def _field(label: str, lines: Sequence[str]) -> str:
     """A bold label over lines of (already escaped) value, within the field limit."""
-    label = _clip(escape_mrkdwn(_one_line(label)), LABEL_MAX_CHARS)
+    label = _clip_escaped(escape_mrkdwn(one_line(label)), LABEL_MAX_CHARS)
     prefix = f"*{label}*\n" if label else ""
     body = "\n".join(line for line in lines if line) or "—"
-    return prefix + _clip(body, FIELD_MAX_CHARS - len(prefix))
+    return prefix + _clip_escaped(body, FIELD_MAX_CHARS - len(prefix))
 
 
 def _metric_field(metric: Metric) -> str:
     """`*Label*`, then the value with its tone, the delta with its trend arrow, the detail."""
     emoji = TONE_EMOJI[metric.tone]
-    arrow = TREND_ARROW[metric.trend] if metric.trend else ""
+    arrow = trend_arrow(metric.trend)
     value = escape_mrkdwn(metric.value.strip())
     value_line = " ".join(part for part in (emoji, value) if part)
     if metric.delta:
@@ -259,8 +249,8 @@ def _cells(cells: Sequence[str]) -> tuple[str, ...]:
     """
     last = len(cells) - 1
     return tuple(
-        _clip(
-            _one_line(cell).replace("`", "ˋ"),
+        _clip_escaped(
+            one_line(cell).replace("`", "ˋ"),
             TABLE_LAST_CELL_MAX_CHARS if i == last else TABLE_CELL_MAX_CHARS,
         )
         for i, cell in enumerate(cells)
@@ -283,7 +273,7 @@ def _table_section(table: Table) -> Block | None:
         padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
         return escape_mrkdwn("  ".join(padded).rstrip())
 
-    title = _clip(escape_mrkdwn(_one_line(table.title or "")), LABEL_MAX_CHARS)
+    title = _clip_escaped(escape_mrkdwn(one_line(table.title or "")), LABEL_MAX_CHARS)
     opening = (f"*{title}*\n" if title else "") + "```\n"
     closing = "\n```"
     head = [line(columns), "  ".join("-" * width for width in widths)]
@@ -298,7 +288,7 @@ def _table_section(table: Table) -> Block | None:
         return _section(full)
     # Rows that fit beside a "… N more rows" line long enough for any N.
     room = SECTION_TEXT_MAX_CHARS - len(text([], len(rows)))
-    head = [_clip(entry, max(room // 2 - 1, 1)) for entry in head]  # absurdly wide tables
+    head = [_clip_escaped(entry, max(room // 2 - 1, 1)) for entry in head]  # absurdly wide tables
     room -= sum(len(entry) + 1 for entry in head)
     kept = 0
     for entry in body:
@@ -334,10 +324,10 @@ class _ActionIds:
 
 
 def _button(action: Action, ids: _ActionIds) -> dict[str, Any]:
-    label = _one_line(action.label) or ELLIPSIS
+    label = one_line(action.label) or ELLIPSIS
     button: dict[str, Any] = {
         "type": "button",
-        "text": _plain(_clip(label, BUTTON_TEXT_MAX_CHARS)),
+        "text": _plain(_clip_escaped(label, BUTTON_TEXT_MAX_CHARS)),
         "action_id": ids.claim(action.action_id),
         "value": button_value(action.payload),
     }
@@ -350,52 +340,54 @@ def _actions_blocks(actions: Sequence[Action], ids: _ActionIds) -> list[Block]:
     buttons = [_button(action, ids) for action in actions]
     return [
         {"type": "actions", "elements": list(chunk)}
-        for chunk in _chunked(buttons, ACTIONS_PER_BLOCK)
+        for chunk in chunked(buttons, ACTIONS_PER_BLOCK)
     ]
 
 
 # --- a reply as blocks, and fitting them into a message or view ---------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """A block and whether it must survive when a message is cut to fit.
+_DETAIL: Final = ESSENTIAL + 1
+"""Every block that is not essential: left out from the end, so an answer is cut short at
+one point, never shown with holes."""
+
+
+def _piece(block: Block, *, essential: bool = False) -> Piece[Block]:
+    """A block, and whether it must survive when a message is cut to fit.
 
     The heading, the headline metrics and the buttons are what a reader needs to know what
     the answer is about and to act on it; everything else can be left out, last first.
     """
-
-    block: Block
-    essential: bool = False
+    return Piece((block,), _text_length(block), ESSENTIAL if essential else _DETAIL)
 
 
-def _entries(reply: Reply, ids: _ActionIds) -> list[_Entry]:
+def _pieces(reply: Reply, ids: _ActionIds) -> list[Piece[Block]]:
     """The reply's blocks in reading order: heading, metrics, paragraphs, facts, tables,
     notes, actions (the order of the plain-text renderer, with buttons last)."""
-    entries: list[_Entry] = []
+    pieces: list[Piece[Block]] = []
     header = _header(_marked_heading(reply))
     if header:
-        entries.append(_Entry(header, essential=True))
+        pieces.append(_piece(header, essential=True))
     metrics = _fields_sections([_metric_field(metric) for metric in reply.metrics])
-    entries.extend(_Entry(block, essential=i == 0) for i, block in enumerate(metrics))
+    pieces.extend(_piece(block, essential=i == 0) for i, block in enumerate(metrics))
     for paragraph in reply.paragraphs:
         chunks = _split(escape_mrkdwn(paragraph), SECTION_TEXT_MAX_CHARS)
-        entries.extend(_Entry(_section(chunk)) for chunk in chunks)
-    entries.extend(_Entry(b) for b in _fields_sections([_fact_field(f) for f in reply.facts]))
+        pieces.extend(_piece(_section(chunk)) for chunk in chunks)
+    pieces.extend(_piece(b) for b in _fields_sections([_fact_field(f) for f in reply.facts]))
     for table in reply.tables:
         block = _table_section(table)
         if block:
-            entries.append(_Entry(block))
+            pieces.append(_piece(block))
     for chart in reply.charts:
         # Monospace keeps the sparkline's bars evenly spaced.
         line = f"*{escape_mrkdwn(chart.title)}*\n`{sparkline([v for _, v in chart.points])}`"
         caption = escape_mrkdwn(chart_caption(chart))
-        entries.append(_Entry(_section(_clip(f"{line}\n{caption}", SECTION_TEXT_MAX_CHARS))))
+        pieces.append(_piece(_section(_clip_escaped(f"{line}\n{caption}", SECTION_TEXT_MAX_CHARS))))
     notes = [escape_mrkdwn(note) for note in reply.notes if note.strip()]
     if notes:
-        entries.append(_Entry(_context(notes)))
-    entries.extend(_Entry(b, essential=True) for b in _actions_blocks(reply.actions, ids))
-    return entries
+        pieces.append(_piece(_context(notes)))
+    pieces.extend(_piece(b, essential=True) for b in _actions_blocks(reply.actions, ids))
+    return pieces
 
 
 def _text_length(node: object) -> int:
@@ -410,65 +402,47 @@ def _text_length(node: object) -> int:
     return 0
 
 
+def _joined(replies: list[list[Piece[Block]]]) -> list[Piece[Block]]:
+    """The replies' blocks one after the other, a divider between two replies."""
+    out: list[Piece[Block]] = []
+    for i, reply in enumerate(replies):
+        if i:
+            out.append(_piece({"type": "divider"}, essential=True))
+        out.extend(reply)
+    return out
+
+
 def _fit(
-    replies: list[list[_Entry]],
+    replies: list[list[Piece[Block]]],
+    limits: Limits,
     *,
-    max_blocks: int,
-    text_budget: int | None,
     omitted: str,
     note_before_actions: bool,
 ) -> list[Block]:
-    """Join the replies' blocks (a divider between replies) within the limits.
+    """Join the replies' blocks within the limits (`limits.fit`), with a note saying what
+    happened when something was left out.
 
-    When everything fits, everything is kept. Otherwise one block is kept back for a
-    context note saying what happened; whole replies are dropped from the end while their
-    essential blocks alone do not fit (and, for a single reply, its last buttons); then
-    the other blocks are kept in order for as long as they fit, and the rest are left out.
+    When even the essential blocks do not fit, whole replies are dropped from the end
+    and then, for a single reply, its last buttons.
     """
-
-    def joined(groups: list[list[_Entry]]) -> list[_Entry]:
-        out: list[_Entry] = []
-        for i, group in enumerate(groups):
-            if i:
-                out.append(_Entry({"type": "divider"}, essential=True))
-            out.extend(group)
-        return out
-
-    entries = joined(replies)
-    if len(entries) <= max_blocks and (
-        text_budget is None or sum(_text_length(e.block) for e in entries) <= text_budget
-    ):
-        return [entry.block for entry in entries]
-
-    note = _Entry(_context([omitted]), essential=True)
+    note = _piece(_context([omitted]), essential=True)
     groups = [list(group) for group in replies]
-    while len(groups) > 1 and len([e for e in joined(groups) if e.essential]) + 1 > max_blocks:
+    fitted = fit(_joined(groups), limits, note=note, cut_off=True)
+    while fitted is None and len(groups) > 1:
         groups.pop()
-    entries = joined(groups)
-    while sum(e.essential for e in entries) + 1 > max_blocks:
+        fitted = fit(_joined(groups), limits, note=note, left_out=True, cut_off=True)
+    pieces = _joined(groups)
+    while fitted is None:
         # Only a reply with hundreds of buttons gets here: its last buttons go.
-        last = max(i for i, e in enumerate(entries) if e.essential and i > 0)
-        del entries[last]
-
-    kept = [entry for entry in entries if entry.essential]
-    blocks, texts = len(kept) + 1, sum(_text_length(e.block) for e in [*kept, note])
-    room = True
-    result: list[_Entry] = []
-    for entry in entries:
-        if not entry.essential:
-            size = _text_length(entry.block)
-            room = room and blocks < max_blocks
-            room = room and (text_budget is None or texts + size <= text_budget)
-            if not room:
-                continue
-            blocks, texts = blocks + 1, texts + size
-        result.append(entry)
-
-    position = len(result)
-    if note_before_actions:
-        position = next((i for i, e in enumerate(result) if e.block["type"] == "actions"), position)
-    result.insert(position, note)
-    return [entry.block for entry in result]
+        del pieces[max(i for i, p in enumerate(pieces) if p.rank == ESSENTIAL and i > 0)]
+        fitted = fit(pieces, limits, note=note, left_out=True, cut_off=True)
+    blocks = list(fitted.content)
+    if fitted.cut:
+        position = len(blocks)
+        if note_before_actions:
+            position = next((i for i, b in enumerate(blocks) if b["type"] == "actions"), position)
+        blocks[position:position] = note.content
+    return blocks
 
 
 def _fallback_text(reply: Reply) -> str:
@@ -477,7 +451,7 @@ def _fallback_text(reply: Reply) -> str:
     Plain words, not the whole reply: a notification shows a line or two, and the blocks
     carry the rest. Still escaped, since Slack parses `text` for links and mentions.
     """
-    lines = [_one_line(_marked_heading(reply))]
+    lines = [one_line(_marked_heading(reply))]
     if reply.metrics:
         metric = reply.metrics[0]
         parts = [f"{metric.label}: {metric.value}"]
@@ -487,7 +461,7 @@ def _fallback_text(reply: Reply) -> str:
     elif reply.paragraphs:
         lines.append(reply.paragraphs[0].strip())
     text = "\n".join(line for line in lines if line) or "Closeloop"
-    return _clip(escape_mrkdwn(text), FALLBACK_MAX_CHARS)
+    return _clip_escaped(escape_mrkdwn(text), FALLBACK_MAX_CHARS)
 
 
 # --- the API -----------------------------------------------------------------------------
@@ -500,9 +474,8 @@ def render_message(reply: Reply) -> SlackMessage:
     empty or too long, or a button payload too large to carry (see `button_value`).
     """
     blocks = _fit(
-        [_entries(reply, _ActionIds(reply.actions))],
-        max_blocks=MESSAGE_MAX_BLOCKS,
-        text_budget=MESSAGE_TEXT_BUDGET,
+        [_pieces(reply, _ActionIds(reply.actions))],
+        MESSAGE_LIMITS,
         omitted="_Some details were left out; the full answer is too long for one Slack message._",
         note_before_actions=True,
     )
@@ -516,9 +489,8 @@ def render_home(replies: Sequence[Reply]) -> dict[str, Any]:
     """
     ids = _ActionIds(action for reply in replies for action in reply.actions)
     blocks = _fit(
-        [_entries(reply, ids) for reply in replies],
-        max_blocks=HOME_MAX_BLOCKS,
-        text_budget=None,
+        [_pieces(reply, ids) for reply in replies],
+        HOME_LIMITS,
         omitted="_Some details were left out; there is more than the Home tab can show._",
         note_before_actions=False,
     )
@@ -577,7 +549,9 @@ def render_form(form: Form, *, callback_id: str, private_metadata: str) -> dict[
                 "action_id": field.name,
                 "options": [
                     {
-                        "text": _plain(_clip(_one_line(c.label) or c.value, OPTION_TEXT_MAX_CHARS)),
+                        "text": _plain(
+                            _clip_escaped(one_line(c.label) or c.value, OPTION_TEXT_MAX_CHARS)
+                        ),
                         "value": c.value[:OPTION_VALUE_MAX_CHARS],
                     }
                     for c in field.choices[:SELECT_MAX_OPTIONS]
@@ -597,7 +571,7 @@ def render_form(form: Form, *, callback_id: str, private_metadata: str) -> dict[
                 "type": "input",
                 "block_id": field.name,
                 "optional": field.optional,
-                "label": _plain(_clip(_one_line(field.label), INPUT_LABEL_MAX_CHARS)),
+                "label": _plain(_clip_escaped(one_line(field.label), INPUT_LABEL_MAX_CHARS)),
                 "element": element,
             }
         )
@@ -605,8 +579,8 @@ def render_form(form: Form, *, callback_id: str, private_metadata: str) -> dict[
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": private_metadata,
-        "title": _plain(_clip(_one_line(form.title), VIEW_TITLE_MAX_CHARS)),
-        "submit": _plain(_clip(_one_line(form.submit), VIEW_SUBMIT_MAX_CHARS)),
+        "title": _plain(_clip_escaped(one_line(form.title), VIEW_TITLE_MAX_CHARS)),
+        "submit": _plain(_clip_escaped(one_line(form.submit), VIEW_SUBMIT_MAX_CHARS)),
         "close": _plain("Cancel"),
         "blocks": blocks,
     }

@@ -3,7 +3,9 @@
 Everything Teams-shaped stays here and in `render.py`: a message (in a personal chat, or
 an @mention in a channel or group chat) becomes a `CommandRequest`, a card button an
 `ActionRequest`, and the `Reply` that comes back is sent as an Adaptive Card. The router
-is the only way into the core.
+is the only way into the core, and what a click comes to is its decision (`bot.clicks`):
+this module only translates it into a card of inputs, an invoke response that replaces the
+clicked card, a posted card, or a line for the clicker alone.
 
 Who acts is always the activity's sender as Teams authenticated it (`from.aadObjectId`),
 never anything a card carries: card data is only the button's payload, and a forged or
@@ -12,22 +14,22 @@ forwarded card can therefore not act in someone else's name.
 Teams gives a bot 15 seconds to answer a turn. An answer not ready within the budget is
 replaced by a short "working on it" and sent later, proactively, to the same place.
 
-Every activity refreshes the conversation's stored reference (`metrics_core.delivery.conversations`)
-so alerts and digests can be sent there after any restart; an uninstall or the bot's
-removal marks it inactive. Being added to a conversation is answered with one welcome
-card (see `CloseloopBot.on_turn` for when it counts as being added).
+Every activity refreshes the conversation's stored reference
+(`metrics_core.delivery.conversation_references`) so alerts and digests can be sent there
+after any restart; an uninstall or the bot's removal marks it inactive. Being added to a
+conversation is answered with one welcome card (see `CloseloopBot.on_turn` for when it
+counts as being added).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import html
 import logging
 import re
-from collections.abc import Awaitable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
@@ -39,13 +41,13 @@ from adapters.platforms.teams.render import (
     render_text,
 )
 from adapters.workers.inflight import InFlight
-from bot.actions import DETAILS, OPEN, SHARE
+from bot.clicks import Answer, Click, Delivery, ShowForm
 from bot.handlers.help import welcome
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
-from bot.messages.alerts import CLAIM, CLOSE, REASSIGN
-from bot.reply import Action, Reply
+from bot.reply import Action, Form, Reply
 from bot.router import Router
-from metrics_core.delivery import conversations
+from metrics_core.clock import utc_now
+from metrics_core.delivery import conversation_references
 from metrics_core.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -53,22 +55,14 @@ log = logging.getLogger(__name__)
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
-# The buttons that act on an alert: their answer goes to the clicker, the alert stays
-# (the dispatcher edits it in place once the change is committed).
-ALERT_ACTIONS = frozenset({CLAIM, REASSIGN, CLOSE})
-# Answers posted as a new message instead of replacing the clicked card: a shared answer
-# is for everyone, and account details must not replace an alert everyone relies on.
-POSTED_ACTIONS = frozenset({SHARE, DETAILS, OPEN})
-# Keys Teams itself adds to submitted data; never part of a payload.
+# Marks the data of a form card this bot posted: its submission is a form's answers.
 FORM_MARK = "closeloop.form"
+# Keys Teams itself (or the form card) adds to submitted data; never part of a payload.
 NOT_PAYLOAD = frozenset({"msteams", "verb", FORM_MARK})
 WORKING = "Working on it — the answer will follow here in a moment."
+T = TypeVar("T")
 _MENTION = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # --- reading an activity -----------------------------------------------------------------
@@ -219,6 +213,23 @@ def message_response(text: str) -> InvokeResponse:
     )
 
 
+def form_card(request: ActionRequest, form: Form) -> Reply:
+    """A card asking what the button needs, with a submit button that acts once answered.
+
+    Teams has no modal to open from a card button, so a form whose choices are only known
+    when the button is pressed (Reassign: the current team) is posted as a card of its own,
+    whose submit comes back marked as the form's answers.
+    """
+    payload = {**request.payload, FORM_MARK: "1"}
+    action = Action(request.action_id, form.submit, payload, primary=True, form=form)
+    return Reply(heading=form.title, actions=(action,))
+
+
+def shown(request: ActionRequest, click: Click) -> Reply:
+    """What a click shows as a card of its own: the form to fill in, or the answer."""
+    return form_card(request, click.form) if isinstance(click, ShowForm) else click.reply
+
+
 def error_response(status: int, message: str) -> InvokeResponse:
     code = "BadRequest" if status == 400 else "Error"
     return InvokeResponse(
@@ -284,7 +295,7 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         try:
             if _bot_removed(activity):
                 await self.db.write(
-                    lambda s: conversations.deactivate(
+                    lambda s: conversation_references.deactivate(
                         s, conversation_id, error="the bot was removed or uninstalled", now=now
                     )
                 )
@@ -296,10 +307,12 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
             kind = getattr(activity.conversation, "conversation_type", None)
             sender = activity.from_property
             user = (
-                getattr(sender, "aad_object_id", None) if kind == conversations.PERSONAL else None
+                getattr(sender, "aad_object_id", None)
+                if kind == conversation_references.PERSONAL
+                else None
             )
             arrived = await self.db.write(
-                lambda s: conversations.remember(
+                lambda s: conversation_references.remember(
                     s,
                     conversation_id=conversation_id,
                     conversation_type=kind,
@@ -350,7 +363,7 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         request = CommandRequest.parse(
             command_text(activity) or "help", actor_of(activity), conversation_of(activity)
         )
-        reply = await self._within_budget(turn_context, self.router.handle(request))
+        reply = await self._within_budget(turn_context, self.router.handle(request), card_message)
         if reply is not None:
             await turn_context.send_activity(card_message(reply))
         else:
@@ -366,27 +379,31 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         verb, data = _verb_and_data(value)
         if not verb:
             return error_response(400, "The card action has no verb")
+        # An invoke does not say whose card was pressed, so `clicked_on` stays unknown.
         request = ActionRequest(
             action_id=verb,
             payload=payload_of(data),
             actor=actor_of(activity),
             conversation=conversation_of(activity),
         )
-        form = await self._form_to_ask(request)
-        if form is not None:
-            await turn_context.send_activity(card_message(form))
-            return message_response(f"{form.heading}: choose in the card below.")
-        reply = await self._within_budget(turn_context, self.router.act(request), thread=False)
-        if reply is None:
-            return message_response(WORKING)
+        pressed: Awaitable[Click]
         if isinstance(data, Mapping) and data.get(FORM_MARK):
-            return card_response(reply)  # our own form card, answered: it shows the outcome
-        if verb in ALERT_ACTIONS:
-            return message_response(render_text(reply))
-        if verb in POSTED_ACTIONS:
-            await turn_context.send_activity(card_message(reply))
-            return message_response(render_text(reply))
-        return card_response(reply)
+            pressed = self.router.submit(request)  # our own form card, answered
+        else:
+            pressed = self.router.click(request)
+        click = await self._within_budget(
+            turn_context, pressed, lambda late: card_message(shown(request, late)), thread=False
+        )
+        if click is None:
+            return message_response(WORKING)
+        if isinstance(click, ShowForm):
+            await turn_context.send_activity(card_message(form_card(request, click.form)))
+            return message_response(f"{click.form.title}: choose in the card below.")
+        if click.delivery is Delivery.REPLACE:
+            return card_response(click.reply)
+        if click.delivery is Delivery.POST:
+            await turn_context.send_activity(card_message(click.reply))
+        return message_response(render_text(click.reply))
 
     async def _submitted(self, turn_context: TurnContext, value: Mapping[str, Any]) -> None:
         """A button that arrived as a message (Action.Submit, messageBack): there is no
@@ -399,45 +416,34 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
             actor=actor_of(activity),
             conversation=conversation_of(activity),
         )
-        form = await self._form_to_ask(request)
-        if form is not None:
-            await turn_context.send_activity(card_message(form))
-            return
-        reply = await self._within_budget(turn_context, self.router.act(request))
-        if reply is None:
+        click = await self._within_budget(
+            turn_context,
+            self.router.click(request),
+            lambda late: card_message(shown(request, late)),
+        )
+        if click is None:
             await turn_context.send_activity(WORKING)
             return
-        card = card_message(reply)
-        if activity.reply_to_id and verb not in ALERT_ACTIONS | POSTED_ACTIONS:
+        card = card_message(shown(request, click))
+        replace = isinstance(click, Answer) and click.delivery is Delivery.REPLACE
+        if replace and activity.reply_to_id:
             card.id = activity.reply_to_id
             await turn_context.update_activity(card)
             return
         await turn_context.send_activity(card)
 
-    async def _form_to_ask(self, request: ActionRequest) -> Reply | None:
-        """A card asking what the button needs, when its inputs did not come with it.
-
-        A button whose form is on the card (Close) arrives with the answers merged into its
-        data. One whose choices are only known when it is pressed (Reassign: the current
-        team) arrives without; Teams has no modal to open from a card button, so the form
-        is posted as a card of its own, whose submit comes back marked as answered there.
-        """
-        form = await self.router.form(request)
-        if form is None or all(
-            f.optional or request.payload.get(f.name, "").strip() for f in form.fields
-        ):
-            return None
-        payload = {**request.payload, FORM_MARK: "1"}
-        action = Action(request.action_id, form.submit, payload, primary=True, form=form)
-        return Reply(heading=form.title, actions=(action,))
-
     # --- the 15-second budget ---
 
     async def _within_budget(
-        self, turn_context: TurnContext, work: Awaitable[Reply], *, thread: bool = True
-    ) -> Reply | None:
-        """The reply if it is ready within the budget; otherwise None, and it is sent
-        proactively to this conversation when it is ready."""
+        self,
+        turn_context: TurnContext,
+        work: Awaitable[T],
+        late: Callable[[T], Activity],
+        *,
+        thread: bool = True,
+    ) -> T | None:
+        """The result if it is ready within the budget; otherwise None, and the message
+        `late` makes of it is sent proactively to this conversation when it is ready."""
         task = asyncio.ensure_future(work)
         try:
             return await asyncio.wait_for(asyncio.shield(task), self.budget_seconds)
@@ -446,17 +452,21 @@ class CloseloopBot(ActivityHandler):  # type: ignore[misc]  # botbuilder is unty
         reference = TurnContext.get_conversation_reference(turn_context.activity)
         if not thread:
             reference.activity_id = None
-        self._late.spawn(self._send_late(turn_context.adapter, reference, task))
+        self._late.spawn(self._send_late(turn_context.adapter, reference, task, late))
         return None
 
     async def _send_late(
-        self, adapter: Any, reference: ConversationReference, answer: asyncio.Future[Reply]
+        self,
+        adapter: Any,
+        reference: ConversationReference,
+        answer: asyncio.Future[T],
+        late: Callable[[T], Activity],
     ) -> None:
         try:
-            reply = await answer
+            message = late(await answer)
 
             async def send(turn_context: TurnContext) -> None:
-                await turn_context.send_activity(card_message(reply))
+                await turn_context.send_activity(message)
 
             await adapter.continue_conversation(reference, send, self.app_id)
         except Exception:

@@ -10,7 +10,8 @@ package and its output can be checked as data against the official schema
 Teams rejects a whole message that is too large and shows only so many buttons in a row,
 so those limits are honoured here rather than hoped for: long tables keep their first rows
 and say how many were left out, and when a card would grow past the size budget the least
-important parts are shortened or left out and the card says so.
+important parts are shortened or left out and the card says so (`limits.fit`, as for
+every renderer).
 
 What the Teams adapter relies on:
 
@@ -27,12 +28,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
+from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit, table_rows
+from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
 from bot.charts import chart_caption, sparkline
-from bot.formatting import TREND_ARROW
 from bot.reply import Action, Chart, Fact, Field, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 Element = dict[str, Any]
-_T = TypeVar("_T")
 
 CARD_CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA: Final = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -89,8 +89,8 @@ TEXT_INPUT_MAX_CHARS: Final = 3000  # as in the Slack modal, so notes fit either
 TABLE_MAX_ROWS: Final = 25
 # Metrics side by side: three columns still read on a phone.
 METRICS_PER_ROW: Final = 3
+CARD_LIMITS: Final = Limits(max_size=CARD_MAX_BYTES, max_table_rows=TABLE_MAX_ROWS)
 
-ELLIPSIS: Final = "…"
 TONE_COLOR: Final[Mapping[Tone, str]] = {
     Tone.GOOD: "good",
     Tone.WARNING: "warning",
@@ -139,25 +139,9 @@ def _escaped_marker(match: re.Match[str]) -> str:
     return f"{indent}\\{bullet}" if bullet else f"{indent}{number}\\{delimiter}"
 
 
-def _one_line(text: str) -> str:
-    """Collapse line breaks and runs of white space: headings, labels and cells are one line."""
-    return " ".join(text.split())
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
-
-
 def _size(node: object) -> int:
     """Bytes of compact UTF-8 JSON: how the card's share of a message is counted."""
     return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-
-def _chunked(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
@@ -187,7 +171,7 @@ def _note(text: str) -> Element:
 
 
 def _heading(heading: str, outcome: Outcome = Outcome.ANSWER) -> Element | None:
-    text = _clip(_one_line(heading), HEADING_MAX_CHARS)
+    text = clip(one_line(heading), HEADING_MAX_CHARS)
     if not text:
         return None
     element = _text(text, size="large", weight="bolder", style="heading")
@@ -199,20 +183,20 @@ def _heading(heading: str, outcome: Outcome = Outcome.ANSWER) -> Element | None:
 def _metric_column(metric: Metric) -> Element:
     """Label, then the value in its tone's colour, the delta with its arrow, the detail."""
     color = TONE_COLOR[metric.tone]
-    arrow = TREND_ARROW[metric.trend] if metric.trend else ""
+    arrow = trend_arrow(metric.trend)
     items = [
-        _text(_clip(_one_line(metric.label), LABEL_MAX_CHARS) or "—", isSubtle=True, size="small")
+        _text(clip(one_line(metric.label), LABEL_MAX_CHARS) or "—", isSubtle=True, size="small")
     ]
-    value = _clip(_one_line(metric.value), VALUE_MAX_CHARS) or "—"
+    value = clip(one_line(metric.value), VALUE_MAX_CHARS) or "—"
     if metric.delta:
         items.append(_text(value, size="large", weight="bolder", color=color, spacing="none"))
-        delta = " ".join(p for p in (arrow, _clip(_one_line(metric.delta), VALUE_MAX_CHARS)) if p)
+        delta = " ".join(p for p in (arrow, clip(one_line(metric.delta), VALUE_MAX_CHARS)) if p)
         items.append(_text(delta, size="small", spacing="none"))
     else:
         shown = " ".join(p for p in (value, arrow) if p)
         items.append(_text(shown, size="large", weight="bolder", color=color, spacing="none"))
     if metric.detail and metric.detail.strip():
-        detail = _clip(metric.detail.strip(), DETAIL_MAX_CHARS)
+        detail = clip(metric.detail.strip(), DETAIL_MAX_CHARS)
         items.append(_text(detail, isSubtle=True, size="small", spacing="none"))
     return {"type": "Column", "width": "stretch", "items": items}
 
@@ -226,8 +210,8 @@ def _fact_set(facts: Sequence[Fact]) -> Element:
         "type": "FactSet",
         "facts": [
             {
-                "title": escape_markdown(_clip(_one_line(fact.label), LABEL_MAX_CHARS)),
-                "value": escape_markdown(_clip(fact.value.strip(), FACT_VALUE_MAX_CHARS) or "—"),
+                "title": escape_markdown(clip(one_line(fact.label), LABEL_MAX_CHARS)),
+                "value": escape_markdown(clip(fact.value.strip(), FACT_VALUE_MAX_CHARS) or "—"),
             }
             for fact in facts
         ],
@@ -235,7 +219,7 @@ def _fact_set(facts: Sequence[Fact]) -> Element:
 
 
 def _cell(text: str, *, header: bool = False) -> Element:
-    block = _text(_clip(_one_line(text), TABLE_CELL_MAX_CHARS))
+    block = _text(clip(one_line(text), TABLE_CELL_MAX_CHARS))
     if header:
         block["weight"] = "bolder"
     return {"type": "TableCell", "items": [block]}
@@ -244,7 +228,7 @@ def _cell(text: str, *, header: bool = False) -> Element:
 def _table(table: Table, rows: int) -> list[Element]:
     """The title, the table with its header and first `rows` rows, and a count of the rest."""
     elements: list[Element] = []
-    title = _clip(_one_line(table.title or ""), LABEL_MAX_CHARS)
+    title = clip(one_line(table.title or ""), LABEL_MAX_CHARS)
     if title:
         elements.append(_text(title, weight="bolder"))
     elements.append(
@@ -273,7 +257,7 @@ def _chart(chart: Chart) -> list[Element]:
     Teams could show an image, but only from a URL it can fetch; text needs no image host.
     """
     elements: list[Element] = []
-    title = _clip(_one_line(chart.title), LABEL_MAX_CHARS)
+    title = clip(one_line(chart.title), LABEL_MAX_CHARS)
     if title:
         elements.append(_text(title, weight="bolder"))
     line = sparkline([value for _, value in chart.points])
@@ -290,7 +274,7 @@ def _input(field: Field) -> Element:
         element = {
             "type": "Input.ChoiceSet",
             "choices": [
-                {"title": _one_line(choice.label) or choice.value, "value": choice.value}
+                {"title": one_line(choice.label) or choice.value, "value": choice.value}
                 for choice in field.choices
             ],
             "wrap": True,
@@ -301,7 +285,7 @@ def _input(field: Field) -> Element:
             "isMultiline": field.multiline,
             "maxLength": TEXT_INPUT_MAX_CHARS,
         }
-    label = _clip(_one_line(field.label), LABEL_MAX_CHARS) or field.name
+    label = clip(one_line(field.label), LABEL_MAX_CHARS) or field.name
     element.update(id=field.name, label=label, isRequired=not field.optional)
     if not field.optional:
         element["errorMessage"] = f"{label} is required"
@@ -315,7 +299,7 @@ def _execute(action: Action, title: str) -> Element:
         raise ValueError(f"action {action.label!r} has an empty action id")
     element: Element = {
         "type": "Action.Execute",
-        "title": _clip(_one_line(title), ACTION_TITLE_MAX_CHARS) or ELLIPSIS,
+        "title": clip(one_line(title), ACTION_TITLE_MAX_CHARS) or ELLIPSIS,
         "verb": action.action_id,
         "data": dict(action.payload),
     }
@@ -327,7 +311,7 @@ def _execute(action: Action, title: str) -> Element:
 def _form_card(action: Action, form: Form) -> Element:
     """The card a ShowCard opens: the form's title, its inputs, and the submit button."""
     body: list[Element] = []
-    title = _clip(_one_line(form.title), HEADING_MAX_CHARS)
+    title = clip(one_line(form.title), HEADING_MAX_CHARS)
     if title:
         body.append(_text(title, weight="bolder"))
     body.extend(_input(field) for field in form.fields)
@@ -341,7 +325,7 @@ def _action(action: Action) -> Element:
         return _execute(action, action.label)
     element: Element = {
         "type": "Action.ShowCard",
-        "title": _clip(_one_line(action.label), ACTION_TITLE_MAX_CHARS) or ELLIPSIS,
+        "title": clip(one_line(action.label), ACTION_TITLE_MAX_CHARS) or ELLIPSIS,
         "card": _form_card(action, action.form),
     }
     if action.primary:
@@ -352,74 +336,66 @@ def _action(action: Action) -> Element:
 # --- a reply as parts, and fitting them into one card ------------------------------------
 
 # What survives first when a card must shrink; reading order is kept regardless.
-_ESSENTIAL, _FACTS, _METRICS, _PARAGRAPHS, _TABLES, _CHARTS, _NOTES = range(7)
+_FACTS, _METRICS, _PARAGRAPHS, _TABLES, _CHARTS, _NOTES = range(ESSENTIAL + 1, ESSENTIAL + 7)
 
 
-@dataclass(frozen=True, slots=True)
-class _Part:
-    """Consecutive body elements that stay or go together.
-
-    `shrink(room)` gives a shorter version within `room` bytes, or None when nothing
-    useful fits; parts without it are kept whole or not at all.
-    """
-
-    elements: tuple[Element, ...]
-    rank: int
-    shrink: Callable[[int], tuple[Element, ...] | None] | None = None
-
-    @property
-    def size(self) -> int:
-        return _elements_size(self.elements)
+def _part(
+    elements: Sequence[Element],
+    rank: int,
+    shrink: Callable[[int], Piece[Element] | None] | None = None,
+) -> Piece[Element]:
+    """Consecutive body elements that stay or go together (see `limits.Piece`)."""
+    return Piece(tuple(elements), _elements_size(elements), rank, shrink)
 
 
 def _elements_size(elements: Sequence[Element]) -> int:
     return sum(_size(element) + 1 for element in elements)  # +1: the comma between them
 
 
-def _paragraph_part(paragraph: str) -> _Part:
+def _paragraph_part(paragraph: str) -> Piece[Element]:
     text = paragraph.strip()
 
-    def shrink(room: int) -> tuple[Element, ...] | None:
+    def shrink(room: int) -> Piece[Element] | None:
         # Less than a sentence is no help; leave the paragraph out instead.
-        n = _largest(80, len(text) - 1, lambda n: _elements_size([_text(_clip(text, n))]) <= room)
-        return None if n is None else (_text(_clip(text, n)),)
+        n = _largest(80, len(text) - 1, lambda n: _elements_size([_text(clip(text, n))]) <= room)
+        return None if n is None else _part((_text(clip(text, n)),), _PARAGRAPHS)
 
-    return _Part((_text(text),), _PARAGRAPHS, shrink)
+    return _part((_text(text),), _PARAGRAPHS, shrink)
 
 
-def _facts_part(facts: Sequence[Fact]) -> _Part:
-    def shrink(room: int) -> tuple[Element, ...] | None:
+def _facts_part(facts: Sequence[Fact]) -> Piece[Element]:
+    def shrink(room: int) -> Piece[Element] | None:
         n = _largest(1, len(facts) - 1, lambda n: _elements_size([_fact_set(facts[:n])]) <= room)
-        return None if n is None else (_fact_set(facts[:n]),)
+        return None if n is None else _part((_fact_set(facts[:n]),), _FACTS)
 
-    return _Part((_fact_set(facts),), _FACTS, shrink)
+    return _part((_fact_set(facts),), _FACTS, shrink)
 
 
-def _table_part(table: Table) -> _Part:
-    shown = min(len(table.rows), TABLE_MAX_ROWS)
+def _table_part(table: Table) -> Piece[Element]:
+    shown = table_rows(len(table.rows), CARD_LIMITS)
 
-    def shrink(room: int) -> tuple[Element, ...] | None:
+    def shrink(room: int) -> Piece[Element] | None:
         n = _largest(1, shown - 1, lambda n: _elements_size(_table(table, n)) <= room)
-        return None if n is None else tuple(_table(table, n))
+        return None if n is None else _part(_table(table, n), _TABLES)
 
-    return _Part(tuple(_table(table, shown)), _TABLES, shrink)
+    return _part(_table(table, shown), _TABLES, shrink)
 
 
-def _parts(reply: Reply) -> list[_Part]:
+def _parts(reply: Reply) -> list[Piece[Element]]:
     """The reply's body in reading order: heading, metrics, paragraphs, facts, tables,
     charts, notes (the order of the Slack renderer; buttons come after)."""
-    parts: list[_Part] = []
+    parts: list[Piece[Element]] = []
     heading = _heading(reply.heading, reply.outcome)
     if heading:
-        parts.append(_Part((heading,), _ESSENTIAL))
-    for i, row in enumerate(_chunked(reply.metrics, METRICS_PER_ROW)):
-        parts.append(_Part((_metrics_row(row),), _ESSENTIAL if i == 0 else _METRICS))
+        parts.append(_part((heading,), ESSENTIAL))
+    for i, row in enumerate(chunked(reply.metrics, METRICS_PER_ROW)):
+        parts.append(_part((_metrics_row(row),), ESSENTIAL if i == 0 else _METRICS))
     parts.extend(_paragraph_part(p) for p in reply.paragraphs if p.strip())
     if reply.facts:
         parts.append(_facts_part(reply.facts))
     parts.extend(_table_part(table) for table in reply.tables if table.columns)
-    parts.extend(_Part(tuple(_chart(chart)), _CHARTS) for chart in reply.charts)
-    parts.extend(_Part((_note(note.strip()),), _NOTES) for note in reply.notes if note.strip())
+    parts.extend(_part(_chart(chart), _CHARTS) for chart in reply.charts)
+    parts.extend(_part((_note(note.strip()),), _NOTES) for note in reply.notes if note.strip())
     return parts
 
 
@@ -444,46 +420,34 @@ def _layout(actions: Sequence[Action]) -> tuple[list[Element], list[Element]]:
         return rendered, []
     sets = [
         {"type": "ActionSet", "actions": list(chunk)}
-        for chunk in _chunked(rendered, MAX_ACTIONS_PER_ROW)
+        for chunk in chunked(rendered, MAX_ACTIONS_PER_ROW)
     ]
     return [], sets
 
 
 def _fit(reply: Reply, actions: Sequence[Action], *, cut: bool) -> dict[str, Any] | None:
-    """The card within `CARD_MAX_BYTES`, or None if its essential parts alone do not fit.
+    """The card within `CARD_LIMITS` (`limits.fit`), or None if its essential parts alone
+    do not fit.
 
     When everything fits (and nothing was `cut` before), everything is kept. Otherwise a
     note says that details were left out, the essential parts and the buttons are kept,
     and the other parts are taken in order of importance while they fit, each shortened
     to the room left when it has a shorter version.
     """
-    parts = _parts(reply)
     top, action_sets = _layout(actions)
     fallback = render_text(reply)
-    base = _size(_card([], top, fallback)) + _elements_size(action_sets)
-    if not cut and base + sum(part.size for part in parts) <= CARD_MAX_BYTES:
-        body = [element for part in parts for element in part.elements]
-        return _card([*body, *action_sets], top, fallback)
-
     note = _note(OMITTED)
-    room = CARD_MAX_BYTES - base - _elements_size([note])
-    room -= sum(part.size for part in parts if part.rank == _ESSENTIAL)
-    if room < 0:
+    fitted = fit(
+        _parts(reply),
+        CARD_LIMITS,
+        note=_part((note,), ESSENTIAL),
+        overhead=_size(_card([], top, fallback)) + _elements_size(action_sets),
+        left_out=cut,
+    )
+    if fitted is None:
         return None
-    kept: dict[int, tuple[Element, ...]] = {
-        i: part.elements for i, part in enumerate(parts) if part.rank == _ESSENTIAL
-    }
-    optional = sorted((p.rank, i) for i, p in enumerate(parts) if p.rank != _ESSENTIAL)
-    for _, i in optional:
-        part = parts[i]
-        elements: tuple[Element, ...] | None = part.elements
-        if part.size > room:
-            elements = part.shrink(room) if part.shrink else None
-        if elements:
-            kept[i] = elements
-            room -= _elements_size(elements)
-    body = [element for i in sorted(kept) for element in kept[i]]
-    return _card([*body, note, *action_sets], top, fallback)
+    body = [*fitted.content, note] if fitted.cut else list(fitted.content)
+    return _card([*body, *action_sets], top, fallback)
 
 
 # --- the API -----------------------------------------------------------------------------
@@ -511,17 +475,17 @@ def render_text(reply: Reply) -> str:
     Plain words, not the whole reply: a notification shows a line or two, and the card
     carries the rest.
     """
-    lines = [_one_line(reply.heading)]
+    lines = [one_line(reply.heading)]
     if reply.metrics:
         metric = reply.metrics[0]
-        parts = [f"{_one_line(metric.label)}: {_one_line(metric.value)}"]
+        parts = [f"{one_line(metric.label)}: {one_line(metric.value)}"]
         if metric.delta:
-            parts.append(f"({_one_line(metric.delta)})")
+            parts.append(f"({one_line(metric.delta)})")
         lines.append(" ".join(parts))
     elif reply.paragraphs:
-        lines.append(_one_line(reply.paragraphs[0]))
+        lines.append(one_line(reply.paragraphs[0]))
     text = "\n".join(line for line in lines if line) or "Closeloop"
-    return _clip(text, TEXT_MAX_CHARS)
+    return clip(text, TEXT_MAX_CHARS)
 
 
 def card_attachment(reply: Reply) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Teams has no "post to channel X" call a bot can make cold: it writes into conversations it
 has been told about, through the Bot Connector service at the URL that conversation's
-activities came from. `metrics_core.delivery.conversations` keeps those references; this module
-resolves an address to one, builds the card activity, and talks to the connector.
+activities came from. `metrics_core.delivery.conversation_references` keeps those
+references; this module resolves an address to one, builds the card activity, and talks to
+the connector.
 
 Failures become the dispatcher's `SendError`:
 
@@ -54,8 +55,9 @@ from msrest.exceptions import ClientException
 from adapters.platforms.teams.render import card_attachment, render_text
 from adapters.workers.dispatch import MessageRef, SendError
 from bot.reply import Reply
-from metrics_core.delivery import conversations
-from metrics_core.delivery.conversations import StoredReference
+from metrics_core.clock import utc_now
+from metrics_core.delivery import conversation_references
+from metrics_core.delivery.conversation_references import StoredReference
 from metrics_core.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,6 @@ GONE = frozenset({403, 404})
 # Errors no retry can fix: a card Teams refuses (400) or one too large (413).
 REFUSED = frozenset({400, 413})
 CHANNEL_DATA_KEY = "closeloop"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
@@ -178,7 +176,7 @@ class TeamsSender:
         self.clock = clock
 
     async def _reference(self, address: str) -> StoredReference:
-        found = await self.db.read(lambda s: conversations.find(s, address))
+        found = await self.db.read(lambda s: conversation_references.find(s, address))
         if found is None:
             raise SendError(
                 f"no Teams conversation for {address}: the bot must be installed there "
@@ -271,6 +269,8 @@ class TeamsSender:
     async def _deactivate(self, reference: StoredReference, error: str) -> None:
         now = self.clock()
         await self.db.write(
-            lambda s: conversations.deactivate(s, reference.conversation_id, error=error, now=now)
+            lambda s: conversation_references.deactivate(
+                s, reference.conversation_id, error=error, now=now
+            )
         )
         log.warning("Teams conversation %s marked inactive: %s", reference.conversation_id, error)

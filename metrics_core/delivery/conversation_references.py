@@ -6,9 +6,9 @@ proactive message, an alert or a digest, needs one. They are kept here so a rest
 forgets nothing. The values are plain strings and dicts: nothing in `metrics_core` knows
 the Bot Framework.
 
-Addresses are what routing produces for Teams (`metrics_core.delivery.routing`): a conversation id
-(a channel, a group chat, a personal chat), or `user:<AAD object id>` for a direct message,
-which resolves to that user's personal chat with the bot.
+Addresses are the stored form of a `metrics_core.delivery.targets.Target`: a conversation
+id (a channel, a group chat, a personal chat), or a person's address (`user:<AAD object
+id>`) for a direct message, which resolves to that user's personal chat with the bot.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from metrics_core.delivery.targets import person_in
 from metrics_core.store.db import insert_or_ignore
 from metrics_core.store.models import ConversationReference
 
-USER_PREFIX = "user:"
 PERSONAL = "personal"
 ERROR_MAX_CHARS = 500
 
@@ -115,13 +115,13 @@ def remember(
 
 
 def find(session: Session, address: str) -> StoredReference | None:
-    """The reference for a Teams address, active or not (the caller says why it can't send).
+    """The reference for an address, active or not (the caller says why it can't send).
 
-    `user:<aad>` is the user's personal chat with the bot; if there were several (the app
-    reinstalled), the active one most recently heard from.
+    A person's address (`user:<aad>`) is the user's personal chat with the bot; if there
+    were several (the app reinstalled), the active one most recently heard from.
     """
-    if address.startswith(USER_PREFIX):
-        user = address.removeprefix(USER_PREFIX)
+    user = person_in(address)
+    if user is not None:
         statement = (
             select(ConversationReference)
             .where(

@@ -1,0 +1,52 @@
+"""Text helpers every renderer shares, so one answer reads the same on every surface.
+
+Slack, Teams, the terminal and the playground each know their own format; what they do
+to text alike lives here once: a line of text, a clipped text with its ellipsis, items in
+chunks of a size, a trend's arrow. How a rendered reply is cut to a platform's limits is
+in `adapters.platforms.limits`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Final, TypeVar
+
+from bot.reply import Trend
+
+T = TypeVar("T")
+
+ELLIPSIS: Final = "…"
+
+TREND_ARROW: Final[Mapping[Trend, str]] = {Trend.UP: "↗", Trend.DOWN: "↘", Trend.FLAT: "→"}
+"""Which way a number moved. Only trends get arrows: a tone (good, bad) is shown with marks
+that cannot be read as a direction, or `▼` beside a −15 would say the same thing twice."""
+
+
+def trend_arrow(trend: Trend | None) -> str:
+    """The arrow of a trend, or nothing when the number has none."""
+    return TREND_ARROW[trend] if trend else ""
+
+
+def one_line(text: str) -> str:
+    """Collapse line breaks and runs of white space: headings, labels and cells are one line."""
+    return " ".join(text.split())
+
+
+def clip(text: str, limit: int, *, safe_cut: Callable[[str, int], int] | None = None) -> str:
+    """`text` if it fits in `limit` characters, else its start and an ellipsis.
+
+    `safe_cut(text, cut)` may move the cut back, for text in which some sequences must
+    not be cut in half (Slack's escaped `&amp;`).
+    """
+    if len(text) <= limit:
+        return text
+    cut = max(limit - len(ELLIPSIS), 0)
+    if safe_cut is not None:
+        cut = safe_cut(text, cut)
+    return text[:cut].rstrip() + ELLIPSIS
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in consecutive runs of at most `size` (fields per section, buttons per row)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
