@@ -1,18 +1,20 @@
-"""Charts drawn with text, the one way every chat surface can show them without an image host.
+"""Charts as text, and the one way every surface turns thresholds into something drawn.
 
-A sparkline (eight block heights) shows the shape; the first, last, lowest and highest
-values beside it keep it honest. Every renderer uses this, so Slack, Teams and the
-terminal draw the same chart.
+Slack and Teams draw charts natively, but not everywhere: App Home, modals, the terminal
+and a third chart in one Slack message get text. A sparkline (eight block heights) per
+series shows the shape; the chart's own summary keeps it honest. Neither platform draws
+reference lines, so `drawn_series` turns each threshold into a flat series; renderers
+use it rather than each inventing their own.
 """
 
 from __future__ import annotations
 
-from bot.reply import Chart
+from bot.reply import Chart, ChartKind, Series
 
 _BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float]) -> str:
+def sparkline(values: list[float] | tuple[float, ...]) -> str:
     if not values:
         return ""
     low, high = min(values), max(values)
@@ -22,24 +24,36 @@ def sparkline(values: list[float]) -> str:
     return "".join(_BARS[round((value - low) * scale)] for value in values)
 
 
-def _number(value: float, unit: str) -> str:
+def number(value: float, unit: str = "") -> str:
+    """A value as a chart's text shows it: whole numbers plain, small ones to one decimal."""
     text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
     return f"{text}{unit}"
 
 
-def chart_caption(chart: Chart) -> str:
-    """`first label → last label: first → last (low … high)`, the numbers the line stands for."""
-    if not chart.points:
-        return "no data"
-    values = [value for _, value in chart.points]
-    first, last = chart.points[0], chart.points[-1]
-    return (
-        f"{first[0]} → {last[0]}: {_number(first[1], chart.unit)} → "
-        f"{_number(last[1], chart.unit)} (low {_number(min(values), chart.unit)}, "
-        f"high {_number(max(values), chart.unit)})"
+def drawn_series(chart: Chart) -> tuple[Series, ...]:
+    """The chart's series, then each threshold as a flat series over every category."""
+    flat = tuple(
+        Series(threshold.label, (threshold.value,) * len(chart.categories))
+        for threshold in chart.thresholds
     )
+    return chart.series + flat
 
 
-def chart_line(chart: Chart) -> str:
-    """The whole chart in one line: title, sparkline, caption."""
-    return f"{chart.title}: {sparkline([v for _, v in chart.points])}  {chart_caption(chart)}"
+def chart_lines(chart: Chart) -> list[str]:
+    """The chart as text: its title, a line per series (or slice for a pie), its summary."""
+    lines = [chart.title]
+    if chart.kind is ChartKind.PIE:
+        values = chart.series[0].values
+        total = sum(values)
+        lines.extend(
+            f"  {label}: {number(value, chart.unit)} ({value / total:.0%})"
+            for label, value in zip(chart.categories, values, strict=True)
+        )
+    elif chart.categories:
+        span = f"{chart.categories[0]} → {chart.categories[-1]}"
+        named = len(chart.series) > 1
+        for series in chart.series:
+            name = f"{series.name} " if named else ""
+            lines.append(f"  {name}{sparkline(series.values)}  {span}")
+    lines.append(f"  {chart.summary}")
+    return lines

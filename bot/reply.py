@@ -1,14 +1,15 @@
 """The platform-neutral reply: what a command answers, before any chat format exists.
 
-Handlers build a `Reply` and nothing else; renderers (Block Kit, Adaptive Cards, plain
-text) are the only code that knows a format. There is deliberately no field for raw
-platform JSON: anything a renderer needs must be expressible here, so every surface
-shows the same answer.
+Handlers build a `Reply` and nothing else; renderers (Block Kit, Adaptive Cards, the
+playground's HTML, plain text) are the only code that knows a format. There is
+deliberately no field for raw platform JSON: anything a renderer needs must be
+expressible here, so every surface shows the same answer.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -82,17 +83,73 @@ class Table:
                 raise ValueError(f"table row {row!r} does not have {len(self.columns)} cells")
 
 
+class ChartKind(enum.StrEnum):
+    """The kinds of chart Slack (`data_visualization`) and Teams (`Chart.*`) both draw."""
+
+    LINE = "line"
+    BAR = "bar"
+    AREA = "area"
+    PIE = "pie"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One named line, set of bars or pie: a value for each of the chart's categories."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A level the reader should compare against (a health band's edge), drawn as a flat line."""
+
+    label: str
+    value: float
+
+
 @dataclass(frozen=True, slots=True)
 class Chart:
-    """A small series over time (a trend line): labelled points, oldest first.
+    """Series over categories (oldest first for time), with the words that say what it shows.
 
-    Chat messages cannot carry a drawn chart without an image host, so renderers draw it
-    with text (a sparkline and its range); the numbers stay exact in `points`.
+    `summary` is the accessible text that travels with every drawing: Slack's notification
+    and screen readers see only the message text, Teams clients without charts (iOS) see
+    the fallback, and the terminal prints it. It carries the numbers a reader needs, so a
+    chart is never the only place an answer is.
+
+    A pie has one series whose values (all above zero) are the slices named by the
+    categories. Renderers fit charts to their platform's limits (Slack draws at most 20
+    categories); they never change what the values mean.
     """
 
     title: str
-    points: tuple[tuple[str, float], ...]
+    kind: ChartKind
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    summary: str
     unit: str = ""
+    x_label: str | None = None
+    y_label: str | None = None
+    thresholds: tuple[Threshold, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.series:
+            raise ValueError(f"chart {self.title!r} has no series")
+        for series in self.series:
+            if len(series.values) != len(self.categories):
+                raise ValueError(
+                    f"series {series.name!r} of chart {self.title!r} has {len(series.values)} "
+                    f"values for {len(self.categories)} categories"
+                )
+            if not all(math.isfinite(value) for value in series.values):
+                raise ValueError(f"series {series.name!r} of chart {self.title!r} is not finite")
+        if self.kind is ChartKind.PIE:
+            if len(self.series) != 1 or self.thresholds:
+                raise ValueError(f"pie chart {self.title!r} takes one series and no thresholds")
+            if any(value <= 0 for value in self.series[0].values):
+                raise ValueError(f"pie chart {self.title!r} has a slice of zero or less")
+        if not self.summary.strip():
+            raise ValueError(f"chart {self.title!r} has no text summary")
 
 
 def _frozen(payload: Mapping[str, str]) -> Mapping[str, str]:

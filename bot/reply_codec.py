@@ -12,6 +12,7 @@ from typing import Any
 from bot.reply import (
     Action,
     Chart,
+    ChartKind,
     Choice,
     Fact,
     Field,
@@ -19,7 +20,9 @@ from bot.reply import (
     Metric,
     Outcome,
     Reply,
+    Series,
     Table,
+    Threshold,
     Tone,
     Trend,
     Visibility,
@@ -53,6 +56,50 @@ def _action(action: Action) -> dict[str, Any]:
     }
 
 
+def _chart(chart: Chart) -> dict[str, Any]:
+    return {
+        "title": chart.title,
+        "kind": chart.kind.value,
+        "categories": list(chart.categories),
+        "series": [[s.name, list(s.values)] for s in chart.series],
+        "summary": chart.summary,
+        "unit": chart.unit,
+        "x_label": chart.x_label,
+        "y_label": chart.y_label,
+        "thresholds": [[t.label, t.value] for t in chart.thresholds],
+    }
+
+
+def _decode_chart(data: dict[str, Any]) -> Chart:
+    if "points" in data:
+        # Stored before charts had kinds: one unnamed trend line of labelled points.
+        labels = tuple(str(label) for label, _ in data["points"])
+        values = tuple(float(value) for _, value in data["points"])
+        return Chart(
+            title=data["title"],
+            kind=ChartKind.LINE,
+            categories=labels,
+            series=(Series(data["title"], values),),
+            summary=f"{labels[0]} to {labels[-1]}: {values[0]:g} to {values[-1]:g}"
+            if labels
+            else "no data",
+            unit=data["unit"],
+        )
+    return Chart(
+        title=data["title"],
+        kind=ChartKind(data["kind"]),
+        categories=tuple(data["categories"]),
+        series=tuple(
+            Series(name, tuple(float(v) for v in values)) for name, values in data["series"]
+        ),
+        summary=data["summary"],
+        unit=data["unit"],
+        x_label=data["x_label"],
+        y_label=data["y_label"],
+        thresholds=tuple(Threshold(label, float(value)) for label, value in data["thresholds"]),
+    )
+
+
 def encode(reply: Reply) -> dict[str, Any]:
     return {
         "heading": reply.heading,
@@ -75,14 +122,7 @@ def encode(reply: Reply) -> dict[str, Any]:
         ],
         "notes": list(reply.notes),
         "actions": [_action(a) for a in reply.actions],
-        "charts": [
-            {
-                "title": c.title,
-                "points": [[label, value] for label, value in c.points],
-                "unit": c.unit,
-            }
-            for c in reply.charts
-        ],
+        "charts": [_chart(c) for c in reply.charts],
         "visibility": reply.visibility.value,
         "outcome": reply.outcome.value,
     }
@@ -139,10 +179,7 @@ def decode(data: dict[str, Any]) -> Reply:
             )
             for a in data["actions"]
         ),
-        charts=tuple(
-            Chart(c["title"], tuple((label, float(v)) for label, v in c["points"]), c["unit"])
-            for c in data["charts"]
-        ),
+        charts=tuple(_decode_chart(c) for c in data["charts"]),
         visibility=Visibility(data["visibility"]),
         # Replies stored before outcomes existed were all answers.
         outcome=Outcome(data.get("outcome", Outcome.ANSWER)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from adapters.platforms.text import trend_arrow
-from bot.charts import chart_line
+from bot.charts import chart_lines
 from bot.reply import Metric, Reply, Table, Tone
 
 # How a value feels, in marks that say nothing about direction: `▼ 60/100 (-15)` would read
@@ -80,7 +80,7 @@ def render_text(reply: Reply) -> str:
         lines.extend(_table(table))
     for chart in reply.charts:
         lines.append("")
-        lines.append(chart_line(chart))
+        lines.extend(chart_lines(chart))
     if reply.notes:
         lines.append("")
         lines.extend(f"Note: {note}" for note in reply.notes)

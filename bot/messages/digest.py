@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.actions import open_action
 from bot.formatting import count, interval, likelihood, money, percent, signed
-from bot.reply import Action, Chart, Fact, Metric, Reply, Table, Tone, Trend
+from bot.reply import Action, Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone, Trend
 from metrics_core.config import Config
 from metrics_core.digests.facts import (
     MOVE_POINTS,
@@ -196,6 +196,23 @@ def _overdue(facts: DigestFacts, now: dt.datetime) -> Table | None:
     )
 
 
+def _health_trend(trend: tuple[tuple[dt.date, float], ...]) -> Chart:
+    """The book's average health, day by day: the shape of the week behind the numbers."""
+    values = tuple(round(value, 1) for _, value in trend)
+    (first_day, first), (last_day, last) = trend[0], trend[-1]
+    return Chart(
+        title=f"Average health, last {len(trend)} days",
+        kind=ChartKind.LINE,
+        categories=tuple(f"{day:%b %d}" for day, _ in trend),
+        series=(Series("Average health", values),),
+        summary=(
+            f"Average health {first:.1f} on {first_day:%b %d}, {last:.1f} on {last_day:%b %d} "
+            f"(low {min(values):.1f}, high {max(values):.1f})."
+        ),
+        y_label="Health (0-100)",
+    )
+
+
 def _kpis(facts: DigestFacts, currency: str) -> tuple[Metric, ...]:
     health, year = facts.health, facts.retention
     change = health.change
@@ -284,16 +301,7 @@ def build_digest(facts: DigestFacts, *, config: Config, now: dt.datetime) -> Dig
     notes.extend(risks.notes)
     if facts.snapshot_day != facts.as_of and facts.snapshot_day is not None:
         notes.append(f"Health as of the last snapshot, {facts.snapshot_day:%Y-%m-%d}.")
-    charts = (
-        (
-            Chart(
-                f"Average health, last {len(facts.trend)} days",
-                tuple((f"{day:%b %d}", round(value, 1)) for day, value in facts.trend),
-            ),
-        )
-        if len(facts.trend) >= 2
-        else ()
-    )
+    charts = (_health_trend(facts.trend),) if len(facts.trend) >= 2 else ()
     reply = Reply(
         heading=heading,
         metrics=_kpis(facts, currency),

@@ -25,7 +25,7 @@ from adapters.platforms.slack.render import render_home, render_message
 from adapters.platforms.teams.render import render_card
 from bot.actions import CLAIM
 from bot.messages.alerts import close_form
-from bot.reply import Action, Chart, Fact, Metric, Reply, Table
+from bot.reply import Action, Chart, ChartKind, Fact, Metric, Reply, Series, Table
 from tests.hostile import MARKUP, MASS_MENTIONS, SQL, examples, hostile_text
 from tests.unit.test_teams_render import nodes, of_type, schema_errors
 
@@ -92,7 +92,15 @@ def everywhere(text: str) -> Reply:
         metrics=(Metric(label=text, value=text, delta=text, detail=text),),
         facts=(Fact(text or "x", text),),
         tables=(Table(columns=("Account", "Comment"), rows=((text, text),), title=text),),
-        charts=(Chart(title=text, points=(("a", 1.0), ("b", 2.0))),),
+        charts=(
+            Chart(
+                title=text,
+                kind=ChartKind.LINE,
+                categories=("a", "b"),
+                series=(Series(text, (1.0, 2.0)),),
+                summary=f"Summary: {text}",
+            ),
+        ),
         notes=(text,),
         actions=(Action(CLAIM, text or "Claim", {"follow_up": "1"}, form=close_form(["won"])),),
     )

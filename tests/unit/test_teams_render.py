@@ -39,10 +39,12 @@ from bot.messages.home import home
 from bot.reply import (
     Action,
     Chart,
+    ChartKind,
     Fact,
     Metric,
     Outcome,
     Reply,
+    Series,
     Table,
     Tone,
     Trend,
@@ -229,7 +231,15 @@ EVERYTHING = Reply(
         Action("closeloop.refresh", "Refresh", {"command": "health acme"}, primary=True),
         Action("closeloop.share", "Share in channel", {"command": "health acme"}),
     ),
-    charts=(Chart("Health, last 4 weeks", (("W1", 70.0), ("W2", 66.0), ("W3", 61.0))),),
+    charts=(
+        Chart(
+            "Health, last 4 weeks",
+            ChartKind.LINE,
+            ("W1", "W2", "W3"),
+            (Series("Health", (70.0, 66.0, 61.0)),),
+            summary="Health 70 in W1, 61 in W3.",
+        ),
+    ),
 )
 
 
@@ -480,7 +490,16 @@ HUGE = {
         tables=tuple(Table(("a" * 400, "b"), (("c" * 400, "d"),) * 100) for _ in range(5)),
         notes=(words(),) * 3,
         actions=tuple(Action(f"closeloop.a{i}", "L" * 200, {"k": "v" * 100}) for i in range(40)),
-        charts=tuple(Chart("c", tuple((str(i), float(i)) for i in range(300))) for _ in range(10)),
+        charts=tuple(
+            Chart(
+                "c",
+                ChartKind.LINE,
+                tuple(str(i) for i in range(300)),
+                (Series("c", tuple(float(i) for i in range(300))),),
+                summary="c rises from 0 to 299.",
+            )
+            for _ in range(10)
+        ),
     ),
 }
 

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit
 from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
-from bot.charts import chart_caption, sparkline
+from bot.charts import chart_lines
 from bot.reply import Action, Fact, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = [
@@ -379,10 +379,15 @@ def _pieces(reply: Reply, ids: _ActionIds) -> list[Piece[Block]]:
         if block:
             pieces.append(_piece(block))
     for chart in reply.charts:
+        title, *drawing, summary = chart_lines(chart)
         # Monospace keeps the sparkline's bars evenly spaced.
-        line = f"*{escape_mrkdwn(chart.title)}*\n`{sparkline([v for _, v in chart.points])}`"
-        caption = escape_mrkdwn(chart_caption(chart))
-        pieces.append(_piece(_section(_clip_escaped(f"{line}\n{caption}", SECTION_TEXT_MAX_CHARS))))
+        shape = "\n".join(f"`{escape_mrkdwn(line.strip())}`" for line in drawing)
+        text = "\n".join(
+            part
+            for part in (f"*{escape_mrkdwn(title)}*", shape, escape_mrkdwn(summary.strip()))
+            if part
+        )
+        pieces.append(_piece(_section(_clip_escaped(text, SECTION_TEXT_MAX_CHARS))))
     notes = [escape_mrkdwn(note) for note in reply.notes if note.strip()]
     if notes:
         pieces.append(_piece(_context(notes)))

@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit, table_rows
 from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
-from bot.charts import chart_caption, sparkline
+from bot.charts import chart_lines
 from bot.reply import Action, Chart, Fact, Field, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = [
@@ -257,14 +257,14 @@ def _chart(chart: Chart) -> list[Element]:
     Teams could show an image, but only from a URL it can fetch; text needs no image host.
     """
     elements: list[Element] = []
-    title = clip(one_line(chart.title), LABEL_MAX_CHARS)
+    title, *drawing, summary = chart_lines(chart)
+    title = clip(one_line(title), LABEL_MAX_CHARS)
     if title:
         elements.append(_text(title, weight="bolder"))
-    line = sparkline([value for _, value in chart.points])
-    if line:
+    if drawing:
         # Monospace keeps the sparkline's bars evenly spaced.
-        elements.append(_text(line, fontType="monospace", spacing="none"))
-    elements.append(_note(chart_caption(chart)))
+        elements.append(_text("\n".join(drawing), fontType="monospace", spacing="none"))
+    elements.append(_note(summary.strip()))
     return elements
 
 
