@@ -9,7 +9,7 @@ use it rather than each inventing their own.
 
 from __future__ import annotations
 
-from bot.reply import Chart, ChartKind, Series
+from bot.reply import Chart, ChartKind, Series, Threshold
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -57,3 +57,11 @@ def chart_lines(chart: Chart) -> list[str]:
             lines.append(f"  {name}{sparkline(series.values)}  {span}")
     lines.append(f"  {chart.summary}")
     return lines
+
+
+def band_thresholds(red_below: float, green_from: float) -> tuple[Threshold, ...]:
+    """The health bands' edges as a chart's reference lines: what "red" and "green" mean."""
+    return (
+        Threshold(f"Red below {number(red_below)}", red_below),
+        Threshold(f"Green from {number(green_from)}", green_from),
+    )

@@ -1,7 +1,7 @@
 """Fitting a rendered reply into a platform's limits: one way, for every renderer.
 
 A platform refuses a whole message that breaks any one of its limits (Slack: 50 blocks
-and about 12,000 characters of text; Teams: about 28 KB), so renderers never hope a reply
+and about 12,000 characters of text; Teams: 80 KB advised), so renderers never hope a reply
 fits. A renderer cuts its rendering into `Piece`s (a block, a few card elements) that
 stay or go together, says how important each is and how much room it takes, and `fit`
 keeps what fits the platform's `Limits`:

@@ -2,6 +2,9 @@
 
 Risk is never health: a healthy-looking account can carry a high risk (a renewal close,
 a champion gone quiet) and the reply always says which method produced the number.
+
+`churn top` also draws how the whole book's risk is spread, customers per risk band with
+the ARR in each, so the top ten are read against the rest of the book.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ from bot.account_choice import chosen_account, which_account
 from bot.actions import details_action
 from bot.args import parse_count
 from bot.context import BotContext
+from bot.formatting import count as counted
 from bot.formatting import echoed, likelihood, money
 from bot.handlers.health import not_a_customer
 from bot.inbound import CommandRequest
-from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
-from metrics_core.churn.report import AccountChurn, Driver, TopRisks, churn_report, top_risks
+from bot.reply import Chart, ChartKind, Fact, Metric, Outcome, Reply, Series, Table, Tone
+from metrics_core.churn.report import (
+    AccountChurn,
+    Driver,
+    RiskBand,
+    TopRisks,
+    churn_report,
+    top_risks,
+)
 from metrics_core.churn.risk import Method, RiskModel
 from metrics_core.config import Config
 
@@ -136,6 +147,47 @@ def churn_reply(
     )
 
 
+def _share(value: float) -> str:
+    return f"{round(value * 100, 1):g} %"
+
+
+def band_label(band: RiskBand) -> str:
+    """ "< 5 %", "5–10 %", "≥ 40 %": a risk band as its chart and summary name it."""
+    if band.high is None:
+        return f"≥ {_share(band.low)}"
+    if band.low <= 0:
+        return f"< {_share(band.high)}"
+    return f"{_share(band.low).removesuffix(' %')}–{_share(band.high)}"
+
+
+def distribution_chart(top: TopRisks, config: Config) -> Chart | None:
+    """Customers per churn-risk band, with their ARR; None when no customer has a risk."""
+    scored = sum(band.accounts for band in top.bands)
+    if not scored:
+        return None
+    currency = config.revenue.currency
+    labels = tuple(band_label(band) for band in top.bands)
+    spread = "; ".join(
+        f"{label}: {counted(band.accounts, 'customer')}, {money(band.arr, currency)} ARR"
+        for label, band in zip(labels, top.bands, strict=True)
+    )
+    summary = f"Churn risk of {counted(scored, 'customer')}: {spread}."
+    if top.without_probability:
+        summary += (
+            f" {counted(top.without_probability, 'more customer')} without a probability "
+            f"(no renewal within {config.churn.horizon_days} days on record)."
+        )
+    return Chart(
+        title="Churn risk across the book",
+        kind=ChartKind.BAR,
+        categories=labels,
+        series=(Series("Customers", tuple(float(band.accounts) for band in top.bands)),),
+        summary=summary,
+        x_label="Churn risk at the next renewal",
+        y_label="Customers",
+    )
+
+
 def top_reply(top: TopRisks, model: RiskModel, config: Config) -> Reply:
     """The reply to `churn top [N]`: the riskiest customers and the ARR they put at stake."""
     if not top.accounts:
@@ -154,11 +206,13 @@ def top_reply(top: TopRisks, model: RiskModel, config: Config) -> Reply:
         )
         for ranked in top.accounts
     )
+    chart = distribution_chart(top, config)
     return Reply(
         heading=f"Top {len(top.accounts)} churn risks",
         facts=(Fact("ARR at stake at their renewals", money(top.at_stake, currency)),),
         tables=(
             Table(("Account", "Risk", "Renewal ARR", "Renews in", "Main driver", "Owner"), rows),
         ),
+        charts=() if chart is None else (chart,),
         notes=(method_note(model, config.churn.min_churned_accounts),),
     )

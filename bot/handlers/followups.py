@@ -3,13 +3,17 @@
 `open` and `mine` list follow-ups still waiting, oldest first. `unmatched` is the queue of
 answers no account claims, which no CSM sees in their book. `sla` is the closed-loop
 report; its numbers come from `metrics_core.followups.closed_loop`, the same definition `/nps`
-quotes in its one-line summary (`closed_loop_line`).
+quotes in its one-line summary (`closed_loop_line`). Its chart is the share contacted
+within SLA week by week, read in the same query: the weeks of the period when it spans 8
+to 12 of them, else the 8 (or 12) weeks up to its end. A week with nobody due is left out
+of the drawing and named in the summary, never drawn as 0 %.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Sequence
 
 from bot.args import Period, parse_scope, period_problem, trailing
@@ -17,12 +21,13 @@ from bot.context import BotContext
 from bot.formatting import count, percent
 from bot.identity import not_on_team, team_member
 from bot.inbound import CommandRequest
-from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
+from bot.reply import Chart, ChartKind, Fact, Metric, Outcome, Reply, Series, Table, Tone
 from metrics_core.followups.closed_loop import (
     ClosedLoop,
     Group,
     LoopStats,
     UnmatchedAnswer,
+    Week,
     closed_loop,
     unmatched_queue,
 )
@@ -31,6 +36,8 @@ from metrics_core.store.models import AnswerBand
 
 USAGE = "followups [mine | open | unmatched | sla [period] [segment] [mine]]"
 SLA_DEFAULT_DAYS = 30
+TREND_WEEKS = (8, 12)
+"""The fewest and most weeks the SLA chart covers."""
 UNMATCHED_SHOWN = 20
 
 
@@ -117,14 +124,82 @@ def _detail(total: LoopStats, who: str) -> str:
     return detail
 
 
+def trend_weeks(period: Period) -> int:
+    """How many weeks the SLA chart covers: the period's, within `TREND_WEEKS`."""
+    fewest, most = TREND_WEEKS
+    return min(most, max(fewest, math.ceil(period.days / 7)))
+
+
+def _week(week: Week) -> str:
+    """`14–20 Nov`, `28 Oct–3 Nov`: the week's first and last day."""
+    first, last = week.start.date(), (week.end - dt.timedelta(days=1)).date()
+    if first.month == last.month:
+        return f"{first.day}–{last.day} {last:%b}"
+    return f"{first.day} {first:%b}–{last.day} {last:%b}"
+
+
+def _decided(week: Week) -> str:
+    text = f"{_week(week)} {percent(week.stats.share, 0)} (n = {week.stats.n}"
+    if week.stats.pending:
+        text += f", {week.stats.pending} still within SLA"
+    return text + ")"
+
+
+def _undecided(week: Week) -> str:
+    if week.stats.pending:
+        return f"{_week(week)} none due yet ({week.stats.pending} still within SLA)"
+    return f"{_week(week)} none"
+
+
+def _sla_chart(loop: ClosedLoop) -> Chart | None:
+    """The share contacted within SLA by week, from the first week with any due.
+
+    Weeks with none due (no follow-ups, or all still within their SLA) are left
+    out of the drawing, which has no way to show "nothing" other than a misleading 0 %,
+    and named in the summary instead.
+    """
+    decided = [week for week in loop.weeks if week.stats.n]
+    if not decided:
+        return None
+    sla, who = _sla(loop), _who(loop.bands)
+    first, last = loop.weeks[0].start.date(), (loop.weeks[-1].end - dt.timedelta(days=1)).date()
+    shown = loop.weeks[loop.weeks.index(decided[0]) :]
+    parts = [_decided(week) if week.stats.n else _undecided(week) for week in shown]
+    n = sum(week.stats.n for week in decided)
+    within = sum(week.stats.within_sla for week in decided)
+    summary = (
+        f"{len(loop.weeks)} weeks, {first.day} {first:%b %Y} to {last.day} {last:%b %Y}: "
+        f"{within} of {n} {who} contacted within {sla} ({percent(within / n, 0)}). "
+        f"By week: {'; '.join(parts)}."
+    )
+    if shown[0] is not loop.weeks[0]:
+        summary += f" No {who} due before {shown[0].start.day} {shown[0].start:%b}."
+    return Chart(
+        title=f"Contacted within {sla}, by week",
+        kind=ChartKind.BAR,
+        categories=tuple(_week(week) for week in decided),
+        series=(
+            Series(
+                "Within SLA", tuple(round((week.stats.share or 0.0) * 100, 1) for week in decided)
+            ),
+        ),
+        summary=summary,
+        unit="%",
+        y_label=f"% of {who} due",
+    )
+
+
 def sla_reply(scope: str, period: Period, loop: ClosedLoop) -> Reply:
     heading = f"Closed loop — {scope}, {period.label}"
     total, who = loop.total, _who(loop.bands)
+    chart = _sla_chart(loop)
+    charts = (chart,) if chart is not None else ()
     if total.follow_ups == 0:
         return Reply(
             heading=heading,
             paragraphs=(f"No {who} to follow up in this period.",),
             notes=(_definition(loop),),
+            charts=charts,
         )
     return Reply(
         heading=heading,
@@ -151,6 +226,7 @@ def sla_reply(scope: str, period: Period, loop: ClosedLoop) -> Reply:
             _group_table("Segment", "By segment (worst first)", loop.by_segment),
         ),
         notes=(_definition(loop),),
+        charts=charts,
     )
 
 
@@ -182,6 +258,7 @@ async def _sla_command(words: list[str], request: CommandRequest, context: BotCo
             now=context.now(),
             owner_id=owner_id,
             segment=asked.segment,
+            weeks=trend_weeks(period),
         )
     )
     return sla_reply(scope, period, loop)

@@ -1,4 +1,10 @@
-"""`health <account>`: an account's health score, what drives it and how it moved."""
+"""`health <account>`: an account's health score, what drives it and how it moved.
+
+How it moved is shown twice: the headline's changes over 7 and 30 days, and a line of the
+last quarter, a point a week from the stored daily snapshots, drawn against the health
+bands so a reader sees how near the next band the account is. Without stored history the
+answer says so rather than drawing a line through one point.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,22 @@ import functools
 
 from bot.account_choice import chosen_account, which_account
 from bot.actions import details_action
+from bot.charts import band_thresholds, number
 from bot.context import BotContext
 from bot.inbound import CommandRequest
-from bot.reply import Fact, Metric, Reply, Table, Tone, Trend
+from bot.reply import Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone, Trend
 from metrics_core.accounts.lookup import AccountRef
-from metrics_core.health.report import AccountHealth, health_report
+from metrics_core.config import Bands
+from metrics_core.health.report import HISTORY_DAYS, AccountHealth, HealthPoint, health_report
 from metrics_core.health.scorecard import Band, HealthResult
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
 USAGE = "health <account>"
 LOW_COVERAGE = 0.5
+NO_HISTORY = (
+    "No health history to chart yet: the service stores every account's health once a "
+    f"day, and the chart of the last {HISTORY_DAYS} days is drawn from those snapshots."
+)
 
 
 def _change(value: float | None, days: int) -> str:
@@ -38,17 +50,17 @@ async def health_command(request: CommandRequest, context: BotContext) -> Reply:
     report = await context.db.read(
         functools.partial(health_report, text=request.args, as_of=today, cache=context.health)
     )
-    return health_answer(request.args, report, today)
+    return health_answer(request.args, report, today, context.config.health.bands)
 
 
-def health_answer(text: str, report: AccountHealth, today: dt.date) -> Reply:
+def health_answer(text: str, report: AccountHealth, today: dt.date, bands: Bands) -> Reply:
     """The reply to `health <text>`: the health, or which account, or not a customer."""
     account = chosen_account(text, report.resolution, "health")
     if isinstance(account, Reply):
         return account
     if report.health is None:
         return not_a_customer(account, today)
-    reply = health_reply(account, report.health)
+    reply = health_reply(account, report.health, report.history, bands)
     return dataclasses.replace(reply, actions=(details_action(account.external_id),))
 
 
@@ -59,7 +71,37 @@ def not_a_customer(account: AccountRef, today: dt.date) -> Reply:
     )
 
 
-def health_reply(account: AccountRef, result: HealthResult) -> Reply:
+def history_chart(history: tuple[HealthPoint, ...], bands: Bands) -> Chart | None:
+    """The score a week at a time, oldest first, against the band edges; None under 2 points."""
+    if len(history) < 2:
+        return None
+    values = tuple(round(point.score, 1) for point in history)
+    first, last = history[0], history[-1]
+    red, green = bands.red_below, bands.green_from
+    return Chart(
+        title=f"Health, last {HISTORY_DAYS} days",
+        kind=ChartKind.LINE,
+        categories=tuple(f"{point.day:%b %d}" for point in history),
+        series=(Series("Health score", values),),
+        summary=(
+            f"Health {last.score:.0f} today, {first.score:.0f} on {first.day:%b %d} "
+            f"(low {min(values):.0f}, high {max(values):.0f}, {len(history)} weekly points); "
+            f"red below {number(red)}, green from {number(green)}."
+        ),
+        y_label="Health (0-100)",
+        thresholds=band_thresholds(red, green),
+    )
+
+
+def health_reply(
+    account: AccountRef,
+    result: HealthResult,
+    history: tuple[HealthPoint, ...] = (),
+    bands: Bands | None = None,
+) -> Reply:
+    """The health answer; `history` as `AccountHealth.history` gives it (oldest first, ending
+    with `result`'s score), drawn against `bands` (the configured ones; default bands if None).
+    """
     components = sorted(result.components, key=lambda c: c.contribution, reverse=True)
     rows = tuple(
         (
@@ -83,6 +125,9 @@ def health_reply(account: AccountRef, result: HealthResult) -> Reply:
             f"No data for {', '.join(result.missing)}: "
             f"{'its' if len(result.missing) == 1 else 'their'} weight is shared among the others."
         )
+    chart = history_chart(history, bands or Bands())
+    if chart is None:
+        notes.append(NO_HISTORY)
     return Reply(
         heading=f"{account.name} — health",
         metrics=(
@@ -105,5 +150,6 @@ def health_reply(account: AccountRef, result: HealthResult) -> Reply:
             Fact("As of", result.as_of.isoformat()),
         ),
         tables=(Table(columns=("Component", "Score", "Weight", "Points", "Why"), rows=rows),),
+        charts=() if chart is None else (chart,),
         notes=tuple(notes),
     )

@@ -3,7 +3,10 @@
 Every part of the answer covers the period and segment asked: retention over the
 period, cost to retain over the same days, the books as they stood at its end and the
 touchpoints of its last months. A number whose input nobody gave (no CS cost recorded)
-says what is missing and how to provide it instead of being computed from zero.
+says what is missing and how to provide it instead of being computed from zero. A chart
+of NRR and GRR by quarter, up to the period's last quarter, shows where the period's
+numbers sit in the trend; its quarters use the headline's definition, so `kpis 2026-q3`
+reads the same NRR in the metric and in the chart's last point.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from bot.args import PERIOD_FORMS, Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import echoed, money, percent
 from bot.inbound import CommandRequest
-from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
+from bot.reply import Chart, ChartKind, Fact, Metric, Outcome, Reply, Series, Table, Tone
 from metrics_core.config import Config
 from metrics_core.revenue.efficiency import CostToRetain
-from metrics_core.revenue.kpis import KpiReport, kpi_report
+from metrics_core.revenue.kpis import KpiReport, QuarterRetention, kpi_report
 from metrics_core.revenue.renewals import AtStake
 from metrics_core.store.models import Segment
 
@@ -152,6 +155,47 @@ def _ahead(ahead: AtStake, currency: str) -> tuple[Fact, ...]:
     )
 
 
+def _quarter(quarter: QuarterRetention) -> str:
+    """`Q3 2026`, or `Q4 2026 (to date)` for the quarter still running."""
+    label = f"Q{(quarter.quarter.month - 1) // 3 + 1} {quarter.quarter.year}"
+    return label if quarter.complete else f"{label} (to date)"
+
+
+def _rates(name: str, labels: list[str], rates: list[float]) -> str:
+    return f"{name} " + ", ".join(
+        f"{label} {percent(rate)}" for label, rate in zip(labels, rates, strict=True)
+    )
+
+
+def _retention_chart(quarters: tuple[QuarterRetention, ...], scope: str) -> Chart | None:
+    """NRR and GRR by quarter, oldest first; None with fewer than two quarters to compare."""
+    shown = [q for q in quarters if q.retention.nrr is not None and q.retention.grr is not None]
+    if len(shown) < 2:
+        return None
+    labels = [_quarter(q) for q in shown]
+    nrr = [q.retention.nrr or 0.0 for q in shown]
+    grr = [q.retention.grr or 0.0 for q in shown]
+    summary = (
+        f"{_rates('NRR', labels, nrr)}; {_rates('GRR', labels, grr)}. Each quarter's rate "
+        "covers its own three months and the accounts at its start, so it sits nearer "
+        "100 % than a 12-month rate."
+    )
+    if not shown[-1].complete:
+        summary += f" {labels[-1]} covers the quarter's days so far."
+    return Chart(
+        title=f"NRR and GRR by quarter — {scope}",
+        kind=ChartKind.LINE,
+        categories=tuple(labels),
+        series=(
+            Series("NRR", tuple(round(rate * 100, 1) for rate in nrr)),
+            Series("GRR", tuple(round(rate * 100, 1) for rate in grr)),
+        ),
+        summary=summary,
+        unit="%",
+        y_label="% of starting ARR",
+    )
+
+
 def _books_table(data: KpiReport, scope: str, currency: str) -> Table:
     return Table(
         ("CSM", "Accounts", "ARR"),
@@ -221,10 +265,12 @@ def kpis_reply(
             f"Books count each account under its owner today, with its ARR on "
             f"{_day(data.books_on)}: past ownership is not recorded."
         )
+    chart = _retention_chart(data.quarters, scope)
     return Reply(
         heading=heading,
         metrics=metrics,
         facts=facts,
         tables=tuple(tables),
         notes=tuple(notes),
+        charts=(chart,) if chart is not None else (),
     )

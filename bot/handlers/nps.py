@@ -5,6 +5,10 @@ answers is never read like a +60 from five hundred; below the minimum n an inter
 promise more than the answers can say, so the reply says there are too few instead. Next
 to the scores stands the closed loop for the same scope and period: a score is only half
 the story without whether the unhappy customers behind it were called back.
+
+The monthly trend is also drawn, a bar a month, with a summary that gives each month's n:
+months without answers get no bar (an NPS of 0 is a score, not an absence) and months too
+thin for an interval say so, so a swing built on three answers is not read as news.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from bot.context import BotContext
 from bot.formatting import interval
 from bot.handlers.followups import closed_loop_line
 from bot.inbound import CommandRequest
-from bot.reply import Fact, Metric, Reply, Table, Tone
+from bot.reply import Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone
 from metrics_core.surveys.nps import NpsResult
 from metrics_core.surveys.report import SurveyScores, survey_report
 from metrics_core.surveys.scores import (
@@ -25,6 +29,7 @@ from metrics_core.surveys.scores import (
     CesResult,
     CsatResult,
     GroupResult,
+    TrendPoint,
 )
 
 USAGE = "nps [account | segment] [period]"
@@ -100,6 +105,32 @@ async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
     return nps_reply(scope, period, report.scores)
 
 
+def _month_text(point: TrendPoint[NpsResult]) -> str:
+    result = point.result
+    assert result.score is not None  # months without answers are named apart
+    thin = ", too few for an interval" if result.too_few_for_interval else ""
+    return f"{point.month:%b %y} {result.score:+.0f} (n = {point.n}{thin})"
+
+
+def trend_chart(trend: tuple[TrendPoint[NpsResult], ...]) -> Chart | None:
+    """NPS a bar a month for the months with answers; None unless two months have some."""
+    answered = tuple(point for point in trend if point.result.score is not None)
+    if len(answered) < 2:
+        return None
+    silent = [f"{point.month:%b %y}" for point in trend if point.result.score is None]
+    summary = f"NPS by month: {'; '.join(_month_text(point) for point in answered)}."
+    if silent:
+        summary += f" No answers in {', '.join(silent)}."
+    return Chart(
+        title="NPS by month",
+        kind=ChartKind.BAR,
+        categories=tuple(f"{point.month:%b %y}" for point in answered),
+        series=(Series("NPS", tuple(round(point.result.score or 0.0) for point in answered)),),
+        summary=summary,
+        y_label="NPS (-100 to 100)",
+    )
+
+
 def nps_reply(scope: str, period: Period, scores: SurveyScores) -> Reply:
     result, csat_result, ces_result = scores.nps, scores.csat, scores.ces
     heading = f"NPS — {scope}, {period.label}"
@@ -148,12 +179,14 @@ def nps_reply(scope: str, period: Period, scores: SurveyScores) -> Reply:
         f"{verbatim.submitted_at:%Y-%m-%d})"
         for verbatim in scores.detractors
     )
+    chart = trend_chart(scores.trend)
     return Reply(
         heading=heading,
         metrics=tuple(metrics),
         facts=tuple(facts),
         paragraphs=(("Latest detractors:", *paragraphs) if paragraphs else ()),
         tables=tuple(tables),
+        charts=() if chart is None else (chart,),
         notes=(_interval_note(),),
     )
 

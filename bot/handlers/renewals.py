@@ -1,17 +1,28 @@
-"""`renewals [days]`: open renewals ahead with ARR at stake, health, risk and a forecast."""
+"""`renewals [days]`: open renewals ahead with ARR at stake, health, risk and a forecast.
+
+A bar chart spreads the renewals over the months of the horizon: the ARR renewing and
+the ARR at stake (each renewal's ARR × its churn risk) per month, so a leader sees when
+the risk falls due. Its months add up to the totals the answer prints.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 
 from bot.args import parse_count
 from bot.context import BotContext
-from bot.formatting import echoed, likelihood, money, percent
+from bot.formatting import count, echoed, likelihood, money, percent
 from bot.inbound import CommandRequest
-from bot.reply import Fact, Metric, Outcome, Reply, Table, Tone
+from bot.reply import Chart, ChartKind, Fact, Metric, Outcome, Reply, Series, Table, Tone
 from metrics_core.revenue.cohorts import SbgFit
-from metrics_core.revenue.renewals import RenewalsReport, renewals_report
+from metrics_core.revenue.renewals import (
+    RenewalMonth,
+    RenewalsReport,
+    renewals_by_month,
+    renewals_report,
+)
 
 USAGE = "renewals [days]"
 DEFAULT_DAYS = 90
@@ -47,11 +58,65 @@ async def renewals_command(request: CommandRequest, context: BotContext) -> Repl
             renewals_report, as_of=today, days=days, config=context.config, model=model
         )
     )
-    return renewals_reply(report, context.config.revenue.currency)
+    return renewals_reply(report, context.config.revenue.currency, today)
 
 
-def renewals_reply(report: RenewalsReport, currency: str) -> Reply:
-    """The reply to `renewals [days]`: ARR at stake, the riskiest renewals, the forecast."""
+def _bucket(month: RenewalMonth) -> str:
+    if month.months == 3:
+        return f"Q{(month.start.month - 1) // 3 + 1} {month.start.year}"
+    return f"{month.start:%b %Y}"
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _by_month_chart(report: RenewalsReport, currency: str, today: dt.date) -> Chart:
+    """ARR renewing and ARR at stake per month of the horizon, with the totals in words."""
+    months = renewals_by_month(report.renewals, today, report.days)
+    unit = "quarter" if months[0].months == 3 else "month"
+    labels = [_bucket(month) for month in months]
+    renewing = ", ".join(
+        f"{label} {money(month.arr_due, currency)} ({month.due})"
+        for label, month in zip(labels, months, strict=True)
+    )
+    at_stake = ", ".join(
+        f"{label} {money(month.at_stake, currency)}"
+        for label, month in zip(labels, months, strict=True)
+    )
+    last = today + dt.timedelta(days=report.days)
+    summary = (
+        f"{_day(today)} to {_day(last)}. ARR renewing (renewals): {renewing}; "
+        f"total {money(sum(m.arr_due for m in months), currency)}. "
+        f"ARR at stake (ARR × churn risk): {at_stake}; "
+        f"total {money(sum(m.at_stake for m in months), currency)}."
+    )
+    unscored = sum(month.unscored for month in months)
+    if unscored:
+        has, adds = ("has", "adds") if unscored == 1 else ("have", "add")
+        summary += (
+            f" {count(unscored, 'renewal')} {has} no churn risk yet (beyond the churn "
+            f"horizon) and {adds} nothing at stake."
+        )
+    return Chart(
+        title=f"Renewals by {unit}, next {report.days} days",
+        kind=ChartKind.BAR,
+        categories=tuple(labels),
+        series=(
+            Series("ARR renewing", tuple(round(month.arr_due, 2) for month in months)),
+            Series("ARR at stake", tuple(round(month.at_stake, 2) for month in months)),
+        ),
+        summary=summary,
+        unit=currency,
+        y_label=f"ARR ({currency})",
+    )
+
+
+def renewals_reply(report: RenewalsReport, currency: str, today: dt.date) -> Reply:
+    """The reply to `renewals [days]`: ARR at stake, the riskiest renewals, the forecast.
+
+    `today` is the first day of the horizon, where the chart's months start.
+    """
     heading = f"Renewals in the next {report.days} days"
     if not report.renewals:
         return Reply(heading=heading, paragraphs=("No open renewals in this window.",))
@@ -112,6 +177,7 @@ def renewals_reply(report: RenewalsReport, currency: str) -> Reply:
         facts=tuple(facts),
         tables=(Table(("Account", "Renews", "ARR", "Health", "Risk", "Owner"), rows),),
         notes=tuple(notes),
+        charts=(_by_month_chart(report, currency, today),),
     )
 
 

@@ -4,6 +4,10 @@ Sections appear only when they have something to say; a scope with nothing to re
 one line saying so, not an empty template. What counts as a mover, a new risk or a
 renewal worth a call is decided in `metrics_core.digests.facts`; this module only words
 the facts it gathered, so the same facts always read the same.
+
+Two charts carry the shape behind the numbers: the scope's average health day by day,
+against the health bands, and the biggest moves of the period as bars (drops below zero,
+gains above), so a glance finds the account that lost 15 points among those that gained 2.
 """
 
 from __future__ import annotations
@@ -13,18 +17,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.actions import open_action
+from bot.charts import band_thresholds, number
 from bot.formatting import count, interval, likelihood, money, percent, signed
 from bot.reply import Action, Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone, Trend
-from metrics_core.config import Config
+from metrics_core.config import Bands, Config
 from metrics_core.digests.facts import (
     MOVE_POINTS,
     RENEWAL_HORIZONS,
     DigestFacts,
     Mover,
+    Movers,
     NewRisks,
 )
 from metrics_core.digests.subscriptions import Scope
 from metrics_core.store.models import DigestCadence, DigestScope
+
+MOVER_BARS = 10
+"""The movers chart shows at most this many accounts, the biggest moves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,20 +205,55 @@ def _overdue(facts: DigestFacts, now: dt.datetime) -> Table | None:
     )
 
 
-def _health_trend(trend: tuple[tuple[dt.date, float], ...]) -> Chart:
+def _health_trend(trend: tuple[tuple[dt.date, float], ...], bands: Bands) -> Chart:
     """The book's average health, day by day: the shape of the week behind the numbers."""
     values = tuple(round(value, 1) for _, value in trend)
     (first_day, first), (last_day, last) = trend[0], trend[-1]
     return Chart(
-        title=f"Average health, last {len(trend)} days",
+        title=f"Average health, last {(last_day - first_day).days + 1} days",
         kind=ChartKind.LINE,
         categories=tuple(f"{day:%b %d}" for day, _ in trend),
         series=(Series("Average health", values),),
         summary=(
             f"Average health {first:.1f} on {first_day:%b %d}, {last:.1f} on {last_day:%b %d} "
-            f"(low {min(values):.1f}, high {max(values):.1f})."
+            f"(low {min(values):.1f}, high {max(values):.1f}); red below "
+            f"{number(bands.red_below)}, green from {number(bands.green_from)}."
         ),
         y_label="Health (0-100)",
+        thresholds=band_thresholds(bands.red_below, bands.green_from),
+    )
+
+
+def _movers_chart(movers: Movers) -> Chart | None:
+    """The biggest moves of either direction as bars, biggest first; None without movers."""
+    shown = sorted(
+        (*movers.drops, *movers.gains), key=lambda mover: (-abs(mover.move), mover.account)
+    )[:MOVER_BARS]
+    if not shown:
+        return None
+    total = movers.drop_count + movers.gain_count
+    if len(movers.spans) == 1:  # one comparison: say its span once
+        moves = f"In {_span(movers.spans[0])}: " + ", ".join(
+            f"{mover.account} {signed(mover.move)}" for mover in shown
+        )
+    else:
+        moves = ", ".join(
+            f"{mover.account} {signed(mover.move)} in {_span(mover.move_days)}" for mover in shown
+        )
+    counts = (
+        f"{count(movers.drop_count, 'drop')} and {count(movers.gain_count, 'gain')} "
+        f"of {MOVE_POINTS:.0f} points or more"
+    )
+    # Each direction's list is already cut to the biggest few, so the bars are not
+    # necessarily the biggest moves of all: say how many are shown, not which.
+    which = "" if len(shown) == total else f"{len(shown)} shown of "
+    return Chart(
+        title=f"Biggest health moves, ≥ {MOVE_POINTS:.0f} points",
+        kind=ChartKind.BAR,
+        categories=tuple(mover.account for mover in shown),
+        series=(Series("Points moved", tuple(round(mover.move, 1) for mover in shown)),),
+        summary=f"{moves} ({which}{counts}).",
+        y_label="Health points moved",
     )
 
 
@@ -301,7 +345,8 @@ def build_digest(facts: DigestFacts, *, config: Config, now: dt.datetime) -> Dig
     notes.extend(risks.notes)
     if facts.snapshot_day != facts.as_of and facts.snapshot_day is not None:
         notes.append(f"Health as of the last snapshot, {facts.snapshot_day:%Y-%m-%d}.")
-    charts = (_health_trend(facts.trend),) if len(facts.trend) >= 2 else ()
+    trend = _health_trend(facts.trend, config.health.bands) if len(facts.trend) >= 2 else None
+    charts = tuple(chart for chart in (trend, _movers_chart(facts.movers)) if chart is not None)
     reply = Reply(
         heading=heading,
         metrics=_kpis(facts, currency),

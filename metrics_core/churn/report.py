@@ -4,10 +4,15 @@ Each function here is one query (`metrics_core.store.db.Query`): it reads the in
 once, scores them with the day's `RiskModel` (trained elsewhere and passed in, never
 trained inside a question) and returns plain frozen dataclasses, so `churn`, Account
 details and whatever surface comes next read attributes instead of DataFrame columns.
+
+`churn top` scores the whole book to rank it, so it also says how the book's risk is
+spread (`RISK_BAND_EDGES`): ten risky accounts read differently in a book where most sit
+below 5 % than in one where a third sit above 20 %.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +29,11 @@ from metrics_core.store.frames import account_names
 
 Driver = tuple[str, float]
 """A driver that raises the risk: its name as a CSM reads it and its effect in log-odds."""
+RISK_BAND_EDGES = (0.05, 0.10, 0.20, 0.40)
+"""Where the book's risk distribution is cut: < 5 %, 5–10 %, 10–20 %, 20–40 %, ≥ 40 %.
+
+Narrow at the bottom, where most of a healthy book sits and a few points matter (a 3 %
+and a 9 % account are not the same), wide at the top, where any account needs a call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +95,45 @@ class RankedRisk:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskBand:
+    """The customers whose churn probability is in [low, high) (no upper bound if None)."""
+
+    low: float
+    high: float | None
+    accounts: int
+    arr: float
+    """Their ARR today (accounts without a known ARR add nothing)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TopRisks:
     """The customers most likely to churn, most likely first, and the ARR they put at stake."""
 
     accounts: tuple[RankedRisk, ...]
     at_stake: float
     """Σ renewal ARR × churn probability over `accounts` (`arr_at_stake`)."""
+    bands: tuple[RiskBand, ...]
+    """Every customer with a probability, by `RISK_BAND_EDGES`, lowest risk first."""
+    without_probability: int
+    """Customers with no probability (no renewal within the churn horizon, or none known)."""
+
+
+def risk_bands(risks: Sequence[AccountRisk]) -> tuple[RiskBand, ...]:
+    """How many of `risks` (and how much ARR) fall in each band of `RISK_BAND_EDGES`."""
+    lows = (0.0, *RISK_BAND_EDGES)
+    highs: tuple[float | None, ...] = (*RISK_BAND_EDGES, None)
+    counts = [0] * len(lows)
+    arr = [0.0] * len(lows)
+    for risk in risks:
+        if risk.probability is None:
+            continue
+        band = bisect.bisect_right(RISK_BAND_EDGES, risk.probability)
+        counts[band] += 1
+        arr[band] += risk.arr or 0.0
+    return tuple(
+        RiskBand(low, high, n, value)
+        for low, high, n, value in zip(lows, highs, counts, arr, strict=True)
+    )
 
 
 def _risks(
@@ -148,7 +191,7 @@ def churn_report(
 def top_risks(
     session: Session, *, as_of: dt.date, config: Config, model: RiskModel, count: int
 ) -> TopRisks:
-    """The `count` customers most likely to churn at their next renewal.
+    """The `count` customers most likely to churn at their next renewal, and the book's spread.
 
     Customers without a probability (no renewal within the horizon) are not ranked; ties
     keep the book's order, so the same data always ranks the same way.
@@ -171,4 +214,9 @@ def top_risks(
         pd.Series([r.risk.renewal_arr for r in accounts], dtype=float),
         pd.Series([r.risk.probability for r in accounts], dtype=float),
     )
-    return TopRisks(accounts=accounts, at_stake=stake)
+    return TopRisks(
+        accounts=accounts,
+        at_stake=stake,
+        bands=risk_bands(list(risks.values())),
+        without_probability=sum(1 for risk in risks.values() if risk.probability is None),
+    )

@@ -122,6 +122,10 @@ class Mover:
     """The health change against each compared day with a snapshot (`Movers.spans`)."""
     why: ComponentMove | None
     """The component that moved most in the mover's direction over its larger move."""
+    move: float
+    """The larger of `changes` (by size, sign kept): the move that made it a mover."""
+    move_days: int
+    """Over how many days `move` happened (one of `Movers.spans`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,6 +546,8 @@ def _movers(now: pd.DataFrame, earlier: list[_Earlier], limit: int) -> Movers:
                         _components(compared[int(row["by"])].before, account_id),
                         down,
                     ),
+                    move=float(row["move"]),
+                    move_days=spans[int(row["by"])],
                 )
                 for account_id, row in shown.head(limit).iterrows()
             ),

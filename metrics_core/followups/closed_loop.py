@@ -15,7 +15,9 @@ One definition, used by `/followups sla`, `/nps` and anything else that reports 
 * Median times are in hours from creation, over the follow-ups claimed (or closed) so far.
 
 The numbers are computed from one query of timestamps in pandas, so every breakdown is
-the same arithmetic as the total, grouped differently.
+the same arithmetic as the total, grouped differently. That includes the weekly trend
+(`weeks=`): seven-day weeks counted back from the period's end, each with the stats of
+the follow-ups created in it, so a week reads what the same days asked as a period read.
 """
 
 from __future__ import annotations
@@ -86,6 +88,15 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Week:
+    """The closed loop of the follow-ups created in seven days [start, end)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    stats: LoopStats
+
+
+@dataclass(frozen=True, slots=True)
 class ClosedLoop:
     """Closed-loop metrics of a period, overall and by CSM and segment (worst first)."""
 
@@ -96,6 +107,10 @@ class ClosedLoop:
     """By follow-up owner (who claimed it); follow-ups nobody claimed are `UNCLAIMED`."""
     by_segment: tuple[Group, ...]
     """By the account's segment; answers that match no account are `UNMATCHED`."""
+    weeks: tuple[Week, ...] = ()
+    """The weeks asked for (`weeks=`), oldest first, the last ending with the period; a
+    week without follow-ups is listed with `NO_FOLLOW_UPS`. They may reach back before
+    the period (a short period's trend), so they need not add up to `total`."""
 
 
 def _frame(
@@ -221,16 +236,25 @@ def closed_loop(
     owner_id: int | None = None,
     account_ids: Sequence[int] | None = None,
     segment: Segment | None = None,
+    weeks: int = 0,
 ) -> ClosedLoop:
     """Closed-loop metrics of the SLA-band follow-ups created in [start, end).
 
     `now` decides which unclaimed follow-ups have missed their SLA and which are still
     pending (left out of the share's denominator). `owner_id` keeps the follow-ups that
     person owns, the same rows as their line in `by_csm`; `account_ids` and `segment`
-    narrow to accounts, which leaves out answers that match no account.
+    narrow to accounts, which leaves out answers that match no account. With `weeks`,
+    the result also has that many seven-day weeks ending at `end`, read in the same query
+    (from before `start` when the period is shorter than the weeks).
     """
-    frame = _frame(session, start, end, config.sla_bands, owner_id, account_ids, segment)
-    outcomes = _outcomes(frame, dt.timedelta(hours=config.escalate_after_hours), now)
+    if weeks < 0:
+        raise ValueError(f"weeks must be 0 or more, got {weeks}")
+    week_starts = [end - dt.timedelta(days=7 * (weeks - k)) for k in range(weeks)]
+    first = min([start, *week_starts])
+    read = _frame(session, first, end, config.sla_bands, owner_id, account_ids, segment)
+    all_outcomes = _outcomes(read, dt.timedelta(hours=config.escalate_after_hours), now)
+    in_period = (read["created_at"] >= pd.Timestamp(start)).to_numpy(dtype=bool)
+    frame, outcomes = read.loc[in_period], all_outcomes.loc[in_period]
     everyone = pd.Series("", index=frame.index)
     total = _grouped(outcomes, everyone).get("", NO_FOLLOW_UPS)
     owner_keys = frame["owner_id"].fillna(_NO_OWNER).astype(int)
@@ -242,6 +266,23 @@ def closed_loop(
         total=total,
         by_csm=_worst_first(by_csm),
         by_segment=_worst_first(by_segment),
+        weeks=_weekly(read["created_at"], all_outcomes, week_starts, end),
+    )
+
+
+def _weekly(
+    created: pd.Series, outcomes: pd.DataFrame, starts: Sequence[dt.datetime], end: dt.datetime
+) -> tuple[Week, ...]:
+    """The stats of each week [starts[k], starts[k + 1]), the last one ending at `end`."""
+    if not starts:
+        return ()
+    edges = [*starts, end]
+    # Seven-day weeks back to back: a follow-up's week is whole weeks since the first.
+    position = (created - pd.Timestamp(starts[0])) // pd.Timedelta(days=7)
+    inside = (position >= 0) & (position < len(starts))
+    stats = _grouped(outcomes.loc[inside], position.loc[inside].astype(str))
+    return tuple(
+        Week(edges[k], edges[k + 1], stats.get(str(k), NO_FOLLOW_UPS)) for k in range(len(starts))
     )
 
 

@@ -3,8 +3,10 @@
 Every part covers the period and segment asked: retention over the period, cost to
 retain over the same days, the books as they stood at its end and the touchpoints of its
 last months. A period that runs up to today also looks ahead, at the ARR at stake in
-renewals due soon, by the definition `renewals` and digests use. All of it is read in one
-transaction, so its parts agree with each other.
+renewals due soon, by the definition `renewals` and digests use. Beside the period, NRR
+and GRR by calendar quarter up to the period's last quarter show the trend, each quarter
+by the same `retention` as the headline, so a quarter asked on its own reads the same
+numbers. All of it is read in one transaction, so its parts agree with each other.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from metrics_core.churn.risk import RiskModel
@@ -30,6 +33,8 @@ from metrics_core.store.models import Segment
 
 AHEAD_DAYS = 90
 """How far a period that runs up to today looks ahead at renewals."""
+QUARTERS = 8
+"""How many calendar quarters the retention trend covers, at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,18 @@ class Touches:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarterRetention:
+    """Retention over one calendar quarter, or the current quarter so far."""
+
+    quarter: dt.date
+    """The quarter's first day."""
+    retention: RetentionResult
+    """Over [quarter, end of quarter), or up to today for the current quarter."""
+    complete: bool
+    """False for the quarter still running: its retention covers the days so far."""
+
+
+@dataclass(frozen=True, slots=True)
 class KpiReport:
     retention: RetentionResult
     """Over [start, end), `end` at most tomorrow: the days that have happened."""
@@ -75,6 +92,10 @@ class KpiReport:
     ahead: AtStake | None
     """The ARR at stake in renewals due within `AHEAD_DAYS`, for a period that runs up to
     today (asked with a churn model); None otherwise."""
+    quarters: tuple[QuarterRetention, ...]
+    """Up to `QUARTERS` calendar quarters, oldest first, ending with the quarter of the
+    period's last known day; only quarters whose whole cohort is on record (they open after
+    the first recorded ARR movement, with customers in the segment) are listed."""
 
 
 def _months(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
@@ -86,6 +107,46 @@ def _months(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
         months.append(month)
         month = (month + dt.timedelta(days=32)).replace(day=1)
     return tuple(months)
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _next_quarter(first: dt.date) -> dt.date:
+    month = first.month + 3
+    return dt.date(first.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+def quarterly_retention(
+    moves: pd.DataFrame, last_day: dt.date, known_end: dt.date, segment: str | None
+) -> tuple[QuarterRetention, ...]:
+    """NRR and GRR of up to `QUARTERS` calendar quarters ending with `last_day`'s quarter.
+
+    Each quarter is `retention` over its own days (the quarter still running stops at
+    `known_end`). A quarter that opens on or before the first recorded movement has no
+    cohort on record (its customers had not been loaded, or did not exist yet), and one
+    with no customers in the segment has no rates: both are left out rather than drawn
+    as 0 % or 100 %.
+    """
+    if moves.empty:
+        return ()
+    first_movement = pd.Timestamp(moves["effective_on"].min()).date()
+    starts = [_quarter_start(last_day)]
+    while len(starts) < QUARTERS:
+        previous = _quarter_start(starts[-1] - dt.timedelta(days=1))
+        if previous <= first_movement:
+            break
+        starts.append(previous)
+    quarters = []
+    for start in reversed(starts):
+        if start <= first_movement:
+            continue
+        end = min(_next_quarter(start), known_end)
+        result = retention(moves, start, end, segment)
+        if result.accounts:
+            quarters.append(QuarterRetention(start, result, end == _next_quarter(start)))
+    return tuple(quarters)
 
 
 def kpi_report(
@@ -104,7 +165,8 @@ def kpi_report(
     """
     known_end = min(end, today + dt.timedelta(days=1))
     moves = movements(session, until=today)
-    result = retention(moves, start, known_end, segment.value if segment else None)
+    segment_value = segment.value if segment else None
+    result = retention(moves, start, known_end, segment_value)
     scale = 365 / max(1, (end - start).days)
     annual_logo_churn = min(1.0, (1 - (result.logo_retention or 1.0)) * scale)
     books_on = known_end - dt.timedelta(days=1)
@@ -140,4 +202,5 @@ def kpi_report(
         ahead=at_stake(session, today, AHEAD_DAYS, config, model, segment)
         if model is not None
         else None,
+        quarters=quarterly_retention(moves, books_on, known_end, segment_value),
     )

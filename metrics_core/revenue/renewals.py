@@ -7,11 +7,17 @@ renewal rates up to t (a life-table estimate, so accounts too young to have reac
 renewal are not counted as lost). The sBG fit then gives each upcoming renewal the
 probability of renewing that its position in the customer's life implies. With too little
 history for two renewal periods, the plain observed renewal rate is used and said so.
+
+`renewals_by_month` spreads the renewals due over the calendar months of the horizon (its
+quarters when the horizon is long), each month's ARR at stake by the same definition as
+the total, so the months add up to the figure the answer prints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -250,4 +256,78 @@ def renewals_report(
         high_risk=len(risky),
         high_risk_arr=sum(r.arr for r in risky),
         forecast=forecast(session, as_of, days),
+    )
+
+
+MONTHS_AT_MOST = 13
+"""A horizon spanning more calendar months than this is split into quarters instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalMonth:
+    """The renewals due in one calendar month (or quarter) of a horizon.
+
+    `start` is the month's (quarter's) first day; the horizon's first and last months
+    count only their days inside it.
+    """
+
+    start: dt.date
+    months: int
+    """1 for a calendar month, 3 for a calendar quarter."""
+    due: int
+    arr_due: float
+    at_stake: float
+    """Σ ARR × churn probability, as `arr_at_stake`: renewals without a probability add 0."""
+    unscored: int
+    """Renewals without a churn probability (beyond the churn horizon)."""
+
+
+def _add_months(first: dt.date, months: int) -> dt.date:
+    index = first.year * 12 + first.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def renewals_by_month(
+    renewals: Sequence[DueRenewal], as_of: dt.date, days: int
+) -> tuple[RenewalMonth, ...]:
+    """Every calendar month from `as_of` to `as_of + days` with the renewals due in it.
+
+    Months without renewals are listed with zeros (nothing renews then, a real zero).
+    Past `MONTHS_AT_MOST` months the horizon is split into calendar quarters. Each
+    bucket's ARR at stake is its renewals' ARR × churn probability, so the buckets sum to
+    `RenewalsReport.at_stake` for the same renewals.
+    """
+    last = as_of + dt.timedelta(days=days)
+    span = (last.year - as_of.year) * 12 + last.month - as_of.month + 1
+    step = 1 if span <= MONTHS_AT_MOST else 3
+    first = as_of.replace(day=1)
+    if step == 3:
+        first = first.replace(month=3 * ((first.month - 1) // 3) + 1)
+    starts = [first]
+    while (following := _add_months(starts[-1], step)) <= last:
+        starts.append(following)
+    buckets: list[list[DueRenewal]] = [[] for _ in starts]
+    for renewal in renewals:
+        position = sum(1 for start in starts if start <= renewal.renewal_date) - 1
+        if position < 0 or renewal.renewal_date > last:
+            raise ValueError(
+                f"renewal on {renewal.renewal_date} is outside the horizon {as_of} to {last}"
+            )
+        buckets[position].append(renewal)
+    return tuple(
+        RenewalMonth(
+            start=start,
+            months=step,
+            due=len(due),
+            arr_due=math.fsum(r.arr for r in due),
+            at_stake=arr_at_stake(
+                pd.Series([r.arr for r in due], dtype=float),
+                pd.Series(
+                    [math.nan if r.probability is None else r.probability for r in due],
+                    dtype=float,
+                ),
+            ),
+            unscored=sum(1 for r in due if r.probability is None),
+        )
+        for start, due in zip(starts, buckets, strict=True)
     )

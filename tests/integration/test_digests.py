@@ -298,7 +298,12 @@ async def test_a_full_portfolio_shows_movers_new_risks_and_kpis(db: Database) ->
     assert tables["Biggest gains in health, ≥ 5 points (1)"].rows[0][0] == "Rising Inc"
     assert digest.details["red"] and digest.details["high_risk"]
     assert any("no follow-ups past SLA" in note for note in reply.notes)
-    assert [c.title for c in reply.charts] == ["Average health, last 2 days"]
+    trend, moves = reply.charts
+    assert trend.title == "Average health, last 2 days"
+    assert dict(zip(moves.categories, moves.series[0].values, strict=True)) == {
+        "Falling Inc": -37.0,
+        "Rising Inc": float(tables["Biggest gains in health, ≥ 5 points (1)"].rows[0][2]),
+    }
     labels = [a.label for a in reply.actions]
     assert labels == ["Renewals", "Churn risks", "Follow-ups", "KPIs"]
 

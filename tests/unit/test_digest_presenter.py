@@ -14,10 +14,10 @@ import datetime as dt
 from bot.context import BotContext
 from bot.inbound import Actor, CommandRequest, Platform
 from bot.messages.digest import build_digest, title
-from bot.reply import Reply, Tone, Trend
+from bot.reply import Chart, ChartKind, Reply, Tone, Trend
 from bot.router import Router
 from metrics_core.accounts.team import Member, member_by_chat_id
-from metrics_core.config import Config
+from metrics_core.config import Bands, Config, Health
 from metrics_core.delivery.targets import Target
 from metrics_core.digests.facts import (
     ComparedDay,
@@ -81,8 +81,10 @@ YEAR = RetentionResult(
     gross_revenue_churn=0.075,
     net_revenue_churn=-0.05,
 )
-FALLING = Mover("Falling Inc", 35.0, "red", (-37.0, None), ComponentMove("usage", 72.0, 35.0))
-RISING = Mover("Rising Inc", 65.0, "yellow", (15.0, 20.0), None)
+FALLING = Mover(
+    "Falling Inc", 35.0, "red", (-37.0, None), ComponentMove("usage", 72.0, 35.0), -37.0, 1
+)
+RISING = Mover("Rising Inc", 65.0, "yellow", (15.0, 20.0), None, 20.0, 7)
 FACTS = DigestFacts(
     cadence=DigestCadence.DAILY,
     scope=PORTFOLIO,
@@ -194,14 +196,81 @@ def test_a_full_digest_reads_kpis_risks_movers_follow_ups_and_renewals_in_order(
     assert reply.paragraphs == (
         "NPS today: +50 (too few answers for an interval, n = 4; 3 promoters, 1 detractors).",
     )
-    assert [c.title for c in reply.charts] == ["Average health, last 2 days"]
+    assert [c.title for c in reply.charts] == [
+        "Average health, last 2 days",
+        "Biggest health moves, ≥ 5 points",
+    ]
     assert [a.label for a in reply.actions] == ["Renewals", "Churn risks", "Follow-ups", "KPIs"]
     assert digest.details == {"red": [3, 8], "high_risk": [3]}
+
+
+def _chart(reply: Reply, title: str) -> Chart:
+    (chart,) = [chart for chart in reply.charts if chart.title.startswith(title)]
+    return chart
+
+
+def test_the_average_health_line_ends_at_the_average_shown_against_the_configured_bands() -> None:
+    config = Config(health=Health(bands=Bands(red_below=35, green_from=75)))
+    reply = build_digest(FACTS, config=config, now=NOW).reply
+    chart = _chart(reply, "Average health")
+    assert chart.kind is ChartKind.LINE
+    assert chart.categories == ("Nov 19", "Nov 20")
+    (line,) = chart.series
+    assert (
+        f"{line.values[-1]:.0f}/100" == {m.label: m.value for m in reply.metrics}["Average health"]
+    )
+    assert [t.value for t in chart.thresholds] == [35, 75]
+    assert "red below 35, green from 75" in chart.summary
+
+
+def _mover(name: str, move: float, days: int = 7) -> Mover:
+    return Mover(name, 50.0, "yellow", (move,), None, move, days)
+
+
+def test_movers_are_bars_of_points_moved_biggest_first_whatever_the_direction() -> None:
+    reply = _digest(FACTS)
+    chart = _chart(reply, "Biggest health moves")
+    assert chart.kind is ChartKind.BAR
+    assert chart.categories == ("Falling Inc", "Rising Inc")
+    assert chart.series[0].values == (-37.0, 20.0)
+    assert chart.summary == (
+        "Falling Inc -37 in 1 day, Rising Inc +20 in 7 days "
+        "(2 shown of 4 drops and 1 gain of 5 points or more)."
+    )
+    # Every bar is an account the movers tables list, with the move it is listed for.
+    listed = {row[0] for table in reply.tables if "in health" in (table.title or "")
+              for row in table.rows}  # fmt: skip
+    assert set(chart.categories) <= listed
+
+
+def test_the_movers_chart_shows_at_most_ten_bars_of_the_biggest_moves() -> None:
+    drops = tuple(_mover(f"Down {n:02d}", -5.0 - n) for n in range(8))
+    gains = tuple(_mover(f"Up {n:02d}", 5.5 + n) for n in range(8))
+    facts = dataclasses.replace(FACTS, movers=Movers((7,), drops, 8, gains, 8))
+    chart = _chart(_digest(facts), "Biggest health moves")
+    values = chart.series[0].values
+    assert len(values) == 10
+    sizes = [abs(v) for v in values]
+    assert sizes == sorted(sizes, reverse=True)
+    shown = {abs(v) for v in values}
+    left_out = {abs(m.move) for m in drops + gains} - shown
+    assert max(left_out) <= min(shown)
+    assert "(10 shown of 8 drops and 8 gains of 5 points or more)" in chart.summary
+    # One comparison (a weekly digest): its span is said once, before the moves.
+    assert chart.summary.startswith("In 7 days: Up 07 +12, Down 07 -12, Up 06 +12")
+
+
+def test_the_average_health_title_names_the_days_it_spans_not_the_snapshots() -> None:
+    gappy = ((dt.date(2026, 11, 13), 70.0), (dt.date(2026, 11, 20), 63.3))
+    chart = _chart(_digest(dataclasses.replace(FACTS, trend=gappy)), "Average health")
+    assert chart.title == "Average health, last 8 days"
+    assert chart.categories == ("Nov 13", "Nov 20")
 
 
 def test_a_quiet_day_says_what_was_quiet_in_one_note() -> None:
     reply = _digest(QUIET)
     assert reply.tables == ()
+    assert [c.title for c in reply.charts] == ["Average health, last 2 days"]  # no movers
     assert reply.notes == (
         "Quiet: no health moves of 5 points or more, no new risks, no follow-ups past SLA, "
         "no renewals in 90 days, no NPS answers today.",

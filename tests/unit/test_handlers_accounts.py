@@ -16,7 +16,7 @@ from bot.account_choice import resolve_account as resolve_for_chat
 from bot.actions import DETAILS, PICK
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
 from bot.messages.home import home
-from bot.reply import Outcome, Reply, Tone
+from bot.reply import ChartKind, Outcome, Reply, Tone
 from bot.router import Router
 from metrics_core.accounts import lookup
 from metrics_core.accounts.lookup import AccountRef, Resolution
@@ -25,16 +25,20 @@ from metrics_core.churn.report import (
     AccountChurn,
     AccountRisk,
     RankedRisk,
+    RiskBand,
     TopRisks,
     churn_report,
+    risk_bands,
     top_risks,
 )
 from metrics_core.churn.risk import Calibration, Method, RiskModel
+from metrics_core.config import Bands, Config, Health
 from metrics_core.followups.work import OpenFollowUp
 from metrics_core.health.portfolio import Book, BookAccount, book
 from metrics_core.health.report import (
     AccountDetails,
     AccountHealth,
+    HealthPoint,
     account_details,
     health_report,
 )
@@ -87,6 +91,17 @@ HEALTH = HealthResult(
 )
 
 
+WEEKLY_SCORES = (73.0, 74.0, 72.0, 70.0, 69.0, 68.0, 66.0, 64.0, 65.0, 63.0, 61.0, 60.0)
+HISTORY = (
+    *(
+        HealthPoint(TODAY - dt.timedelta(days=7 * (len(WEEKLY_SCORES) - n)), score)
+        for n, score in enumerate(WEEKLY_SCORES)
+    ),
+    HealthPoint(TODAY, HEALTH.score),
+)
+"""Twelve stored weekly snapshots and today's score, as `health_report` gives them."""
+
+
 def _risk(
     probability: float | None,
     *,
@@ -117,7 +132,7 @@ def _facts(reply: Reply) -> dict[str, str]:
 
 
 async def test_health_answers_from_one_read_of_the_account_and_its_health() -> None:
-    reader = FakeReader({health_report: AccountHealth(Resolution(match=ACME), HEALTH)})
+    reader = FakeReader({health_report: AccountHealth(Resolution(match=ACME), HEALTH, HISTORY)})
     reply = await _ask("health acme", reader)
     assert reply.heading == "Acme Corp — health"
     (score,) = reply.metrics
@@ -129,6 +144,34 @@ async def test_health_answers_from_one_read_of_the_account_and_its_health() -> N
     (asked,) = reader.asked
     assert asked.query is health_report
     assert asked.arguments["text"] == "acme" and asked.arguments["as_of"] == TODAY
+
+
+async def test_health_draws_the_quarter_ending_at_the_score_shown_against_the_bands() -> None:
+    bands = Bands(red_below=35, green_from=75)
+    reader = FakeReader({health_report: AccountHealth(Resolution(match=ACME), HEALTH, HISTORY)})
+    context = offline_context(reader, Config(health=Health(bands=bands)), today=TODAY, model=RULES)
+    reply = await Router(context).handle(CommandRequest.parse("health acme", ME))
+    (chart,) = reply.charts
+    assert chart.kind is ChartKind.LINE
+    (line,) = chart.series
+    assert len(line.values) == len(chart.categories) == len(HISTORY) <= 20
+    assert f"{line.values[-1]:.0f}/100" == reply.metrics[0].value  # ends where the headline is
+    assert chart.categories[0] == "Aug 28" and chart.categories[-1] == "Nov 20"  # oldest first
+    assert [t.value for t in chart.thresholds] == [bands.red_below, bands.green_from]
+    assert chart.summary.startswith("Health 58 today, 73 on Aug 28")
+    assert "red below 35, green from 75" in chart.summary
+    assert not any("history" in note for note in reply.notes)
+
+
+@pytest.mark.parametrize("history", [(), (HealthPoint(TODAY, HEALTH.score),)])
+async def test_health_without_stored_history_draws_nothing_and_says_so(
+    history: tuple[HealthPoint, ...],
+) -> None:
+    reader = FakeReader({health_report: AccountHealth(Resolution(match=ACME), HEALTH, history)})
+    reply = await _ask("health acme", reader)
+    assert reply.charts == ()
+    assert reply.notes[-1].startswith("No health history to chart yet")
+    assert reply.metrics[0].value == "58/100"
 
 
 async def test_health_of_a_churned_account_says_it_is_not_a_customer() -> None:
@@ -270,12 +313,16 @@ async def test_an_ambiguous_churn_question_offers_buttons_that_rerun_churn() -> 
 
 
 async def test_churn_top_ranks_with_renewal_arr_and_the_arr_at_stake() -> None:
+    acme = _risk(0.62)
+    initech = _risk(0.41, days=None, arr=30_000.0, drivers=())
     top = TopRisks(
         accounts=(
-            RankedRisk("Acme Corp", "Dana Whitfield", _risk(0.62)),
-            RankedRisk("Initech", None, _risk(0.41, days=None, arr=30_000.0, drivers=())),
+            RankedRisk("Acme Corp", "Dana Whitfield", acme),
+            RankedRisk("Initech", None, initech),
         ),
         at_stake=86_700.0,
+        bands=risk_bands([acme, initech]),
+        without_probability=0,
     )
     reader = FakeReader({top_risks: top})
     reply = await _ask("churn top 5", reader)
@@ -289,10 +336,59 @@ async def test_churn_top_ranks_with_renewal_arr_and_the_arr_at_stake() -> None:
     assert asked.query is top_risks and asked.arguments["count"] == 5
 
 
+def _band(low: float, high: float | None, accounts: int, arr: float) -> RiskBand:
+    return RiskBand(low, high, accounts, arr)
+
+
+BOOK_BANDS = (
+    _band(0.0, 0.05, 310, 9_300_000.0),
+    _band(0.05, 0.10, 95, 2_850_000.0),
+    _band(0.10, 0.20, 40, 1_200_000.0),
+    _band(0.20, 0.40, 12, 360_000.0),
+    _band(0.40, None, 3, 150_000.0),
+)
+
+
+async def test_churn_top_draws_how_many_customers_and_how_much_arr_each_risk_band_holds() -> None:
+    top = TopRisks(
+        accounts=(RankedRisk("Acme Corp", "Dana Whitfield", _risk(0.62)),),
+        at_stake=74_400.0,
+        bands=BOOK_BANDS,
+        without_probability=38,
+    )
+    reply = await _ask("churn top 1", FakeReader({top_risks: top}))
+    (chart,) = reply.charts
+    assert chart.kind is ChartKind.BAR
+    assert chart.categories == ("< 5 %", "5–10 %", "10–20 %", "20–40 %", "≥ 40 %")
+    (bars,) = chart.series
+    assert bars.values == tuple(float(band.accounts) for band in BOOK_BANDS)
+    scored = sum(band.accounts for band in BOOK_BANDS)
+    assert chart.summary.startswith(f"Churn risk of {scored} customers: < 5 %: 310 customers, ")
+    for label, band in zip(chart.categories, BOOK_BANDS, strict=True):
+        assert f"{label}: {band.accounts} customer" in chart.summary
+    assert "≥ 40 %: 3 customers, $150k ARR" in chart.summary
+    assert "38 more customers without a probability (no renewal within 365 days" in chart.summary
+
+
+def test_risk_bands_count_every_customer_with_a_probability_once_at_its_edges() -> None:
+    probabilities = [0.0, 0.049, 0.05, 0.1, 0.199, 0.2, 0.4, 0.99, None]
+    risks = [_risk(p, arr=1_000.0) for p in probabilities]
+    bands = risk_bands(risks)
+    # 0 and 4.9 % | 5 % | 10 and 19.9 % | 20 % | 40 and 99 %: each edge opens its band.
+    assert [b.accounts for b in bands] == [2, 1, 2, 1, 2]
+    assert sum(b.accounts for b in bands) == sum(p is not None for p in probabilities)
+    assert [b.arr for b in bands] == [2_000.0, 1_000.0, 2_000.0, 1_000.0, 2_000.0]
+    assert [(b.low, b.high) for b in bands] == [
+        (0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.4), (0.4, None)
+    ]  # fmt: skip
+
+
 async def test_churn_top_asks_for_ten_by_default() -> None:
-    reader = FakeReader({top_risks: TopRisks(accounts=(), at_stake=0.0)})
+    empty = TopRisks(accounts=(), at_stake=0.0, bands=risk_bands([]), without_probability=0)
+    reader = FakeReader({top_risks: empty})
     reply = await _ask("churn top", reader)
     assert reply.heading == "No customers to rank"
+    assert reply.charts == ()
     assert reader.asked[0].arguments["count"] == 10
 
 

@@ -12,11 +12,11 @@ import dataclasses
 import datetime as dt
 
 from bot.inbound import Actor, CommandRequest, Platform
-from bot.reply import Outcome, Reply, Tone
+from bot.reply import Chart, Outcome, Reply, Tone
 from bot.router import Router
 from metrics_core.config import Config
 from metrics_core.revenue.efficiency import CostToRetain
-from metrics_core.revenue.kpis import Book, KpiReport, Touches, kpi_report
+from metrics_core.revenue.kpis import Book, KpiReport, QuarterRetention, Touches, kpi_report
 from metrics_core.revenue.rates import RetentionResult
 from metrics_core.revenue.renewals import AtStake
 from metrics_core.store.models import Segment
@@ -49,6 +49,20 @@ RETENTION = RetentionResult(
     gross_revenue_churn=0.08,
     net_revenue_churn=-0.04,
 )
+
+
+def _quarter(start: dt.date, end: dt.date, nrr: float, grr: float) -> QuarterRetention:
+    """A quarter's retention with the given rates (the money fields do not matter here)."""
+    result = dataclasses.replace(RETENTION, start=start, end=end, nrr=nrr, grr=grr)
+    return QuarterRetention(start, result, complete=True)
+
+
+QUARTERS = (
+    _quarter(dt.date(2025, 10, 1), dt.date(2026, 1, 1), 0.97, 0.88),
+    _quarter(dt.date(2026, 1, 1), dt.date(2026, 4, 1), 1.012, 0.905),
+    _quarter(dt.date(2026, 4, 1), Q3[0], 0.994, 0.9),
+    QuarterRetention(Q3[0], RETENTION, complete=True),
+)
 COST = CostToRetain(Q3[0], Q3[1], 15_000.0, 92, 1_020_000.0, 0.06)
 REPORT = KpiReport(
     retention=RETENTION,
@@ -69,6 +83,7 @@ REPORT = KpiReport(
     touch_start=dt.date(2026, 6, 1),
     touch_end=Q3[1],
     ahead=None,
+    quarters=QUARTERS,
 )
 
 
@@ -170,3 +185,52 @@ async def test_kpis_with_a_word_they_do_not_know_read_nothing() -> None:
     assert reply.heading == "I don't understand “soonish”"
     assert reply.outcome is Outcome.PROBLEM
     assert reader.asked == []
+
+
+def _chart(reply: Reply) -> Chart:
+    (chart,) = reply.charts
+    return chart
+
+
+def _values(chart: Chart) -> dict[str, tuple[float, ...]]:
+    return {series.name: series.values for series in chart.series}
+
+
+async def test_kpis_of_a_quarter_chart_that_quarter_last_with_the_headline_rates() -> None:
+    reply = await _ask("kpis 2026-q3 enterprise", FakeReader({kpi_report: REPORT}))
+    chart = _chart(reply)
+    assert chart.title == "NRR and GRR by quarter — Enterprise"
+    assert chart.categories == ("Q4 2025", "Q1 2026", "Q2 2026", "Q3 2026")
+    values = _values(chart)
+    headline = {metric.label: metric.value for metric in reply.metrics}
+    # The quarter asked is the chart's last point, and reads what the metrics say.
+    assert f"{values['NRR'][-1]:.1f} %" == headline["NRR"]
+    assert f"{values['GRR'][-1]:.1f} %" == headline["GRR"]
+    assert values == {"NRR": (97.0, 101.2, 99.4, 104.0), "GRR": (88.0, 90.5, 90.0, 92.0)}
+    # The words carry every number the drawing shows.
+    assert chart.summary.startswith(
+        "NRR Q4 2025 97.0 %, Q1 2026 101.2 %, Q2 2026 99.4 %, Q3 2026 104.0 %; "
+        "GRR Q4 2025 88.0 %, Q1 2026 90.5 %, Q2 2026 90.0 %, Q3 2026 92.0 %."
+    )
+    # A quarter's rate is not a 12-month rate, and the words beside the chart say so.
+    assert "own three months" in chart.summary
+
+
+async def test_kpis_up_to_today_mark_the_quarter_still_running() -> None:
+    running = QuarterRetention(
+        dt.date(2026, 10, 1),
+        dataclasses.replace(RETENTION, start=dt.date(2026, 10, 1), end=dt.date(2026, 11, 21)),
+        complete=False,
+    )
+    report = dataclasses.replace(REPORT, quarters=(*QUARTERS[1:], running))
+    chart = _chart(await _ask("kpis", FakeReader({kpi_report: report})))
+    assert chart.categories[-1] == "Q4 2026 (to date)"
+    assert chart.categories[:-1] == ("Q1 2026", "Q2 2026", "Q3 2026")
+    assert chart.summary.endswith("Q4 2026 (to date) covers the quarter's days so far.")
+
+
+async def test_kpis_with_one_quarter_on_record_draw_no_trend() -> None:
+    report = dataclasses.replace(REPORT, quarters=QUARTERS[-1:])
+    reply = await _ask("kpis 2026-q3", FakeReader({kpi_report: report}))
+    assert reply.charts == ()
+    assert reply.metrics[0].value == "104.0 %"

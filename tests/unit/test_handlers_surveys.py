@@ -7,11 +7,13 @@ The queries themselves run against real databases in tests/integration.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 
 from bot.actions import PICK
 from bot.inbound import Actor, CommandRequest, Platform
-from bot.reply import Outcome, Reply, Tone
+from bot.reply import ChartKind, Outcome, Reply, Tone
 from bot.router import Router
 from metrics_core.accounts.lookup import AccountRef, Resolution
 from metrics_core.accounts.team import Member, member_by_chat_id
@@ -181,6 +183,45 @@ async def test_nps_of_everyone_over_the_default_90_days_shows_the_segments() -> 
     assert reply.paragraphs == ()
 
 
+async def test_a_single_month_with_answers_draws_no_chart_beside_its_table() -> None:
+    # SCORES has one month with answers and one without: one bar says nothing the
+    # headline and the table do not.
+    reply = await _ask("nps", FakeReader({survey_report: SurveyReport(None, SCORES)}))
+    assert [row[2] for row in _table(reply, "Monthly trend")] == ["0", "7"]
+    assert reply.charts == ()
+
+
+SIX_MONTHS = (
+    TrendPoint(dt.date(2026, 6, 1), nps([10, 9, 9, 8, 7, 3, 10, 10, 2, 9, 9, 6])),
+    TrendPoint(dt.date(2026, 7, 1), nps([10, 3, 9])),
+    TrendPoint(dt.date(2026, 8, 1), nps([])),
+    TrendPoint(dt.date(2026, 9, 1), nps([0, 2, 9, 10, 8, 7])),
+    TrendPoint(dt.date(2026, 10, 1), nps([10, 10, 9, 9, 10, 3, 0])),
+    TrendPoint(dt.date(2026, 11, 1), nps([9])),
+)
+
+
+async def test_nps_draws_a_bar_a_month_with_each_months_n_in_the_summary() -> None:
+    scores = dataclasses.replace(SCORES, trend=SIX_MONTHS)
+    reply = await _ask("nps", FakeReader({survey_report: SurveyReport(None, scores)}))
+    (chart,) = reply.charts
+    assert chart.kind is ChartKind.BAR
+    # Months with answers get a bar; the month nobody answered gets none, not a zero.
+    assert chart.categories == ("Jun 26", "Jul 26", "Sep 26", "Oct 26", "Nov 26")
+    table = _table(reply, "Monthly trend")
+    answered = [row for row in table if row[2] != "0"]
+    assert [f"{v:+.0f}" for v in chart.series[0].values] == [row[1] for row in answered]
+    # n in the summary, month by month, is the n of the table.
+    said = [int(n) for n in re.findall(r"n = (\d+)", chart.summary)]
+    assert said == [int(row[2]) for row in answered]
+    assert sum(said) == sum(point.n for point in SIX_MONTHS)
+    june, july = answered[0], answered[1]
+    assert f"Jun 26 {june[1]} (n = 12)" in chart.summary
+    assert f"Jul 26 {july[1]} (n = 3, too few for an interval)" in chart.summary
+    assert "Nov 26" in chart.summary and "(n = 1, too few for an interval)" in chart.summary
+    assert "No answers in Aug 26." in chart.summary
+
+
 async def test_nps_of_an_account_is_headed_with_its_name() -> None:
     reader = FakeReader({survey_report: SurveyReport(Resolution(match=ACME), SCORES)})
     reply = await _ask("nps acme q3", reader)
@@ -260,18 +301,12 @@ async def test_followups_mine_for_someone_off_the_team_reads_no_follow_ups() -> 
 
 
 async def test_followups_mine_lists_the_askers_open_follow_ups_with_their_wait() -> None:
-    claimed = {"status": FollowUpStatus.CLAIMED, "owner": "Dana Whitfield"}
+    claimed, dana = FollowUpStatus.CLAIMED, "Dana Whitfield"
     items = [
         OpenFollowUp(
-            7,
-            "Acme Corp",
-            4,
-            "nps",
-            "Slow reports",
-            **claimed,
-            created_at=NOW - dt.timedelta(hours=30),
+            7, "Acme Corp", 4, "nps", "Slow reports", claimed, dana, NOW - dt.timedelta(hours=30)
         ),
-        OpenFollowUp(9, None, 2, "csat", None, **claimed, created_at=NOW - dt.timedelta(days=3)),
+        OpenFollowUp(9, None, 2, "csat", None, claimed, dana, NOW - dt.timedelta(days=3)),
     ]
     reader = FakeReader({member_by_chat_id: DANA, open_follow_ups: items})
     reply = await _ask("followups mine", reader)

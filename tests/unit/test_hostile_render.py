@@ -27,6 +27,7 @@ from bot.actions import CLAIM
 from bot.messages.alerts import close_form
 from bot.reply import Action, Chart, ChartKind, Fact, Metric, Reply, Series, Table
 from tests.hostile import MARKUP, MASS_MENTIONS, SQL, examples, hostile_text
+from tests.slack_blocks import block_errors
 from tests.unit.test_teams_render import nodes, of_type, schema_errors
 
 # --- what each surface would act on ------------------------------------------------------
@@ -209,7 +210,17 @@ def test_any_text_is_inert_in_the_terminal(text: str) -> None:
 def test_tables_of_any_text_stay_tables(texts: list[str]) -> None:
     table = Table(columns=tuple(f"c{i}" for i in range(len(texts))), rows=(tuple(texts),) * 3)
     reply = Reply(heading="Accounts", tables=(table,))
-    for shown in slack_texts(render_message(reply).blocks):
+    # In a message: Slack's table block, whose raw_text cells are shown as written (no
+    # mrkdwn is parsed in them), each text on one line, a blank one as a dash.
+    message = render_message(reply)
+    (block,) = [b for b in message.blocks if b["type"] == "table"]
+    assert block_errors(block) == []
+    cells = [[cell["text"] for cell in row] for row in block["rows"][1:]]
+    assert cells == [[" ".join(text.split()) or "—" for text in texts]] * 3
+    for shown in slack_texts(message.blocks):
+        assert_slack_inert(shown)
+    # On the Home tab: monospace text.
+    for shown in slack_texts(render_home([reply])["blocks"]):
         assert_slack_inert(shown)
         assert shown.count("```") == 2, shown  # a backtick in a cell never ends the block
     card = render_card(reply)

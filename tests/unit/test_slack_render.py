@@ -2,8 +2,10 @@
 
 Slack refuses a whole message when one block breaks one limit, so every rendered message
 and view here goes through `assert_within_limits`, which checks each limit in
-tests/conformance/slack-blockkit-limits.json that applies to what the renderer produces.
-slack_sdk's own block models give a second opinion on a few messages.
+tests/conformance/slack-blockkit-limits.json that applies to what the renderer produces,
+and native chart and table blocks through `tests.slack_blocks` (the limits in
+tests/conformance/slack-charts-tables-limits.json). slack_sdk's own block models give a
+second opinion on a few messages.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from adapters.platforms.slack.render import (
 )
 from bot.reply import Action, Fact, Metric, Outcome, Reply, Table, Tone, Trend
 from tests.sample_replies import health_answer
+from tests.slack_blocks import block_errors, message_errors
 
 LIMITS_FILE = Path(__file__).parents[1] / "conformance" / "slack-blockkit-limits.json"
 OMITTED = "Some details were left out"
@@ -123,6 +126,8 @@ def _check_block(block: dict[str, Any]) -> Iterator[str]:
             _text(block["title"], "image.title.max_chars", "plain_text")
     elif kind == "markdown":
         assert len(block["text"]) <= limit("markdown.text.max_chars")
+    elif kind in ("data_visualization", "table"):
+        assert block_errors(block) == [], block_errors(block)
     else:
         assert kind == "divider", f"unexpected block type {kind}"
     for element in [*block.get("elements", ()), block.get("accessory", {})]:
@@ -140,6 +145,7 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: str) -> None:
 
 def check_message(message: SlackMessage) -> SlackMessage:
     check_blocks(message.blocks, "message.blocks.max_items")
+    assert message_errors(message.blocks) == []
     assert message.text.strip()
     assert len(message.text) <= limit("section.text.max_chars")
     # msg_blocks_too_long: Slack's undocumented cap on a message's total text.
@@ -155,8 +161,13 @@ def check_home(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def sdk_validate(blocks: list[dict[str, Any]]) -> None:
-    """slack_sdk's validators as a second opinion: they raise on what Slack would refuse."""
+    """slack_sdk's validators as a second opinion: they raise on what Slack would refuse.
+
+    No released slack_sdk models the chart block; tests.slack_blocks checks those.
+    """
     for block in blocks:
+        if block["type"] == "data_visualization":
+            continue
         parsed = Block.parse(block)
         assert parsed is not None, block
         parsed.validate_json()
@@ -324,17 +335,17 @@ def test_facts_are_fields_with_a_bold_label() -> None:
     sdk_validate(message.blocks)
 
 
-def test_a_table_is_an_aligned_code_block_under_its_title() -> None:
+def test_on_the_home_tab_a_table_is_an_aligned_code_block_under_its_title() -> None:
     table = Table(("Component", "Score"), (("Usage", "50"), ("Sentiment", "80")), title="Drivers")
-    message = check_message(render_message(Reply("Acme", tables=(table,))))
-    assert section_texts(message.blocks) == [
+    view = check_home(render_home([Reply("Acme", tables=(table,))]))
+    assert section_texts(view["blocks"]) == [
         "*Drivers*\n```\nComponent  Score\n---------  -----\nUsage      50\nSentiment  80\n```"
     ]
 
 
 def test_long_cells_are_shortened_and_backticks_cannot_close_the_code_block() -> None:
     table = Table(("Account", "Why"), (("A" * 100, "uses `code` " + "w" * 100),))
-    (text,) = section_texts(check_message(render_message(Reply("T", tables=(table,)))).blocks)
+    (text,) = section_texts(check_home(render_home([Reply("T", tables=(table,))]))["blocks"])
     row = text.splitlines()[3]
     account, why = row.split("  ")
     assert account == "A" * 39 + "…"
@@ -384,7 +395,7 @@ def test_blocks_come_in_reading_order_with_buttons_last() -> None:
     )
     message = check_message(render_message(reply))
     kinds = [block["type"] for block in message.blocks]
-    assert kinds == ["header", "section", "section", "section", "section", "context", "actions"]
+    assert kinds == ["header", "section", "section", "section", "table", "context", "actions"]
     shown = everything_shown(message.blocks)
     assert shown.index("*M*") < shown.index("P") < shown.index("*F*") < shown.index("N")
 
@@ -402,14 +413,12 @@ def test_a_health_answer_reads_like_the_command_output() -> None:
         "*Health score*\n🟡 58/100\n↘ -3 in 7 days, -9 in 30 days\nyellow band"
     )
     assert "*Owner*\nJo Csm" in field_texts(message.blocks)
-    (table,) = [t for t in section_texts(message.blocks) if t.startswith("```")]
-    lines = table.splitlines()
-    assert lines[1].split() == ["Component", "Score", "Weight", "Points", "Why"]
-    assert lines[3].split()[:4] == ["Sentiment", "80", "35%", "28.0"]
-    assert (
-        "\nUsage       40     40%     16.0    31 of 100 seats active in 30 days, down 22 %\n"
-        in table
-    )
+    (table,) = of_type(message.blocks, "table")
+    rows = [[cell["text"] for cell in row] for row in table["rows"]]
+    assert rows[0] == ["Component", "Score", "Weight", "Points", "Why"]
+    assert rows[1][:4] == ["Sentiment", "80", "35%", "28.0"]
+    assert ["Usage", "40", "40%", "16.0", "31 of 100 seats active in 30 days, down 22 %"] in rows
+    assert not [t for t in section_texts(message.blocks) if "```" in t]
     (context,) = of_type(message.blocks, "context")
     assert context["elements"][0]["text"].startswith("No data for engagement")
     assert [b["text"]["text"] for b in buttons(message.blocks)] == ["Refresh", "Share in channel"]

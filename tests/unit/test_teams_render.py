@@ -1,11 +1,13 @@
 """The Adaptive Card renderer: every card is a valid 1.5 card that Teams accepts and shows.
 
-Validity is checked with the official Adaptive Card 1.5 JSON Schema (microsoft/AdaptiveCards,
-kept offline in tests/conformance). Its `$ref`s all point inside the file; the registry
-below refuses to fetch anything, so a reference that is not local fails the test instead
-of reaching the network. What the schema cannot say (Teams' size limit, six buttons in a
-row, wrapping text) is checked by `check`, against numbers written here rather than
-imported from the renderer.
+Validity is checked with two JSON Schemas kept offline in tests/conformance: the Teams SDK's
+card schema (microsoft/teams.ts, which knows Teams' `Chart.*` elements) for the card as
+sent, and the official Adaptive Card 1.5 schema (microsoft/AdaptiveCards) for the card as
+a client that draws no charts shows it, each chart replaced by its fallback. Both keep
+every `$ref` inside their file; the registry below refuses to fetch anything, so a
+reference that is not local fails the test instead of reaching the network. What the
+schemas cannot say (Teams' size limit, six buttons in a row, wrapping text) is checked by
+`check`, against numbers written here rather than imported from the renderer.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft6Validator
+from jsonschema import Draft6Validator, Draft7Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from sqlalchemy import select
@@ -65,10 +67,13 @@ from metrics_core.synthetic import seed_database
 from tests.routing import context_for
 from tests.sample_replies import health_answer
 
-SCHEMA_FILE = Path(__file__).parents[1] / "conformance" / "adaptive-card-1.5.0.json"
-# Teams refuses messages beyond about 28 KB (Microsoft Teams connector, "Message size
-# limits"); the card and the activity around it must stay below.
-TEAMS_MESSAGE_LIMIT = 28 * 1024
+CONFORMANCE = Path(__file__).parents[1] / "conformance"
+SCHEMA_FILE = CONFORMANCE / "adaptive-card-1.5.0.json"
+TEAMS_SCHEMA_FILE = CONFORMANCE / "teams-sdk-cards.schema.json"
+# A bot's message may hold 100 KB counted in UTF-16, and Microsoft advises staying within
+# 80 KB (msteams-docs, "Format your bot messages"; teams-charts.json, teams.message_size.bot):
+# the card and the activity around it must stay within the advice.
+TEAMS_MESSAGE_LIMIT = 80 * 1024
 # Teams' clients show six buttons in a row (atc0005/go-teams-notify #161).
 BUTTONS_PER_ROW = 6
 OMITTED = "Some details were left out"
@@ -92,11 +97,41 @@ def validator() -> Draft6Validator:
     return Draft6Validator(schema, registry=Registry(retrieve=_offline))
 
 
-def schema_errors(card: Any) -> list[str]:
+@cache
+def teams_validator() -> Draft7Validator:
+    if not TEAMS_SCHEMA_FILE.is_file():
+        pytest.fail(f"the Teams SDK card schema is missing: expected {TEAMS_SCHEMA_FILE}")
+    schema = json.loads(TEAMS_SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, registry=Registry(retrieve=_offline))
+
+
+def without_charts(node: Any) -> Any:
+    """The card as a client that draws no charts shows it: each `Chart.*` element replaced
+    by its fallback (one it must have)."""
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Chart."):
+            assert "fallback" in node, f"{node['type']} without a fallback"
+            return without_charts(node["fallback"])
+        return {key: without_charts(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [without_charts(item) for item in node]
+    return node
+
+
+def _errors(validator: Draft6Validator | Draft7Validator, card: Any, schema: str) -> list[str]:
     return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-        for e in validator().iter_errors(card)
+        f"{schema} {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+        for e in validator.iter_errors(card)
     ]
+
+
+def schema_errors(card: Any) -> list[str]:
+    """Errors of the card as sent (Teams SDK schema) and as shown without charts (AC 1.5)."""
+    return _errors(teams_validator(), card, "teams") + _errors(
+        validator(), without_charts(card), "ac1.5"
+    )
 
 
 def nodes(node: object) -> Iterator[dict[str, Any]]:
@@ -115,7 +150,9 @@ def of_type(node: object, kind: str) -> list[dict[str, Any]]:
 
 
 def size(node: object) -> int:
-    return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    """UTF-16 bytes of the JSON as the Bot Framework SDK sends it (msrest writes it with
+    Python's default `json.dumps`: ASCII, anything else escaped), as Teams counts a message."""
+    return 2 * len(json.dumps(node))
 
 
 def activity(reply: Reply) -> dict[str, Any]:
@@ -282,8 +319,10 @@ def test_metrics_show_value_in_the_tones_colour_with_delta_trend_and_detail() ->
 
 def test_a_table_is_a_table_element_with_a_header_row() -> None:
     card = check(EVERYTHING)
-    (table,) = of_type(card, "Table")
-    assert table["firstRowAsHeader"] is True
+    (table,) = of_type([e for e in card["body"] if not e["type"].startswith("Chart.")], "Table")
+    # The first row is the header by default; the property is left out because the two
+    # schemas spell it differently (teams-charts.json, Table.firstRowAsHeader.spelling_conflict).
+    assert "firstRowAsHeader" not in table and "firstRowAsHeaders" not in table
     assert len(table["columns"]) == 3
     assert table_rows(table) == [
         ["Component", "Score", "Why"],
@@ -291,6 +330,83 @@ def test_a_table_is_a_table_element_with_a_header_row() -> None:
         ["Support", "70", "4 open tickets"],
     ]
     assert body_texts(card)[body_texts(card).index("Drivers") + 1] == "Component"
+
+
+# How a table's columns share a card: Adaptive Cards give each column a share of the width
+# in proportion to its `width` weight, less the cell's padding. Teams documents no widths;
+# about 60 characters across a card in a chat is the estimate at which equal weights cut
+# the demo's account names as users saw it ("Silvercre|st"); wider windows give more.
+CHAT_WIDTHS_CHARS = (60, 75, 90)
+CELL_PADDING_CHARS = 2
+HEALTH_TABLE = Table(
+    ("Component", "Score", "Weight", "Points", "Why"),
+    (
+        ("Usage", "40", "40%", "16.0", "31 of 100 seats active in 30 days, down 22 %"),
+        ("Sentiment", "80", "35%", "28.0", "NPS +20 from 5 answers"),
+        ("Support", "70", "25%", "17.5", "4 open tickets, 1 urgent"),
+        ("Engagement", "—", "0%", "0.0", "no activity logged"),
+    ),
+)
+RENEWALS_TABLE = Table(
+    ("Account", "Renews", "ARR", "Health", "Risk", "Owner"),
+    (
+        ("Acme Corp", "2027-02-19", "$420k", "60 yellow", "21 %", "Dana Whitfield"),
+        ("Silvercrest Holdings", "2027-02-12", "$44k", "80 green", "21 %", "Kwame Mensah"),
+        ("Nimbusbridge Design", "2027-01-28", "$65k", "84 green", "10 %", "Sofia Lindqvist"),
+        ("Khan & Brennan Advisors", "2027-01-03", "$4.2k", "46 yellow", "31 %", "Liam O'Connell"),
+    ),
+)
+
+
+def cut_words(rows: list[list[str]], weights: list[float], width: int) -> list[str]:
+    """The words wider than the characters their column gets in a card `width` wide."""
+    room = [width * w / sum(weights) - CELL_PADDING_CHARS for w in weights]
+    return [
+        word
+        for row in rows
+        for cell, chars in zip(row, room, strict=True)
+        for word in cell.split()
+        if len(word) > chars
+    ]
+
+
+def test_equal_column_widths_cut_the_demos_words() -> None:
+    """What the next test guards against: with every column equal, a chat-wide card cuts
+    account names and owners in two."""
+    rows = [list(RENEWALS_TABLE.columns), *map(list, RENEWALS_TABLE.rows)]
+    cut = cut_words(rows, [1.0] * len(RENEWALS_TABLE.columns), CHAT_WIDTHS_CHARS[0])
+    assert {"Silvercrest", "Nimbusbridge", "Lindqvist"} <= set(cut)
+
+
+@pytest.mark.parametrize("width", CHAT_WIDTHS_CHARS)
+@pytest.mark.parametrize("table", [HEALTH_TABLE, RENEWALS_TABLE], ids=["health", "renewals"])
+def test_table_columns_are_sized_so_no_word_is_cut_at_chat_width(table: Table, width: int) -> None:
+    card = check(Reply(heading="h", tables=(table,)))
+    (element,) = of_type(card, "Table")
+    rows = table_rows(element)
+    assert rows == [list(table.columns), *map(list, table.rows)]
+    assert cut_words(rows, [c["width"] for c in element["columns"]], width) == []
+
+
+def test_numbers_align_right_and_words_left() -> None:
+    aligned = {}
+    for table in (HEALTH_TABLE, RENEWALS_TABLE):
+        (element,) = of_type(check(Reply(heading="h", tables=(table,))), "Table")
+        for name, column in zip(table.columns, element["columns"], strict=True):
+            aligned[name] = column.get("horizontalCellContentAlignment", "left")
+    assert aligned == {
+        "Component": "left",
+        "Score": "right",
+        "Weight": "right",
+        "Points": "right",
+        "Why": "left",
+        "Account": "left",
+        "Renews": "left",
+        "ARR": "right",
+        "Health": "left",
+        "Risk": "right",
+        "Owner": "left",
+    }
 
 
 def test_buttons_execute_their_action_id_with_the_payload_as_data() -> None:

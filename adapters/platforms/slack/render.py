@@ -12,6 +12,24 @@ the least important blocks are left out and the message says so (`limits.fit`, a
 every renderer). The limits are those compiled in
 `shared/conformance/slack-blockkit-limits.json`, each with its source.
 
+Charts and tables are drawn natively in messages, within the limits compiled in
+`tests/conformance/slack-charts-tables-limits.json`:
+
+- A chart is a `data_visualization` block (at most two per message; a third chart, and any
+  chart on the Home tab, where the block is not confirmed to work, is drawn as text). The
+  block has no alt text, so the chart's summary is the context line under it and travels
+  in the message's `text`, which is all that notifications and screen readers get. A
+  chart is fitted without changing what it says: more than 20 categories keep 20 evenly
+  spaced ones (the last among them) and the context line says so, long labels are
+  shortened so they stay distinct, thresholds are flat series (`drawn_series`), a pie of
+  more than six slices shows its five largest and the rest as one, and a chart with more
+  than six series is drawn as text.
+- A table is a `table` block of `raw_text` cells when it fits (one per message, at most
+  100 rows counting the header, 20 columns and 10,000 characters of cells); numeric
+  columns are right-aligned. Any other table, and every table on the Home tab, is the
+  monospace section it always was. Both kinds of block carry plain strings that Slack
+  shows as written, so nothing in them is escaped.
+
 What the adapter relies on:
 
 - Slack wants action ids unique within a message, but one reply may carry several
@@ -25,14 +43,15 @@ What the adapter relies on:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit
 from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
-from bot.charts import chart_lines
-from bot.reply import Action, Fact, Form, Metric, Outcome, Reply, Table, Tone
+from bot.charts import chart_lines, drawn_series
+from bot.reply import Action, Chart, ChartKind, Fact, Form, Metric, Outcome, Reply, Table, Tone
 
 __all__ = [
     "SlackMessage",
@@ -86,6 +105,30 @@ TABLE_CELL_MAX_CHARS: Final = 40
 TABLE_LAST_CELL_MAX_CHARS: Final = 80
 # Labels of facts and metrics are names, not prose; this keeps a field readable.
 LABEL_MAX_CHARS: Final = 200
+
+# Native charts and tables, as listed (with sources) in
+# tests/conformance/slack-charts-tables-limits.json. Where Slack's launch pages and later
+# reports differ (6 or 12 series), these stay within both.
+CHART_TITLE_MAX_CHARS: Final = 50
+CHART_LABEL_MAX_CHARS: Final = 20  # series names, categories, point and slice labels
+CHART_AXIS_LABEL_MAX_CHARS: Final = 50
+CHART_MAX_SERIES: Final = 6  # also the most slices of a pie
+CHART_MAX_POINTS: Final = 20  # per series, exactly one per category
+CHARTS_PER_MESSAGE: Final = 2
+TABLE_MAX_ROWS: Final = 100  # the header row included
+TABLE_MAX_COLUMNS: Final = 20
+TABLE_MAX_CELL_CHARS: Final = 10_000  # over all cells of the message's one table block
+TABLES_PER_MESSAGE: Final = 1
+# Slack refuses an empty raw_text cell ("must be more than 0 characters": vercel/chat#373;
+# slack_sdk's RawTextObject validator), so a blank cell shows a dash.
+BLANK_CELL: Final = "—"
+# A table column whose cells are all numbers (with a sign, a currency, a unit) is aligned
+# right, as numbers are read; dashes and "n/a" are no value and do not count either way.
+_NUMERIC_CELL: Final = re.compile(
+    r"(?:[<>≤≥≈~]\s?)?[+\-−±]?\s?[$€£¥]?\s?\d[\d,.\u00a0\u202f ]*(?:/\d+)?\s?"
+    r"(?:[%‰×]|[A-Za-z]{1,3})?"
+)
+_NO_VALUE: Final = frozenset({"", "—", "–", "-", "n/a"})
 
 MESSAGE_LIMITS: Final = Limits(max_blocks=MESSAGE_MAX_BLOCKS, size_budget=MESSAGE_TEXT_BUDGET)
 HOME_LIMITS: Final = Limits(max_blocks=HOME_MAX_BLOCKS)
@@ -257,11 +300,12 @@ def _cells(cells: Sequence[str]) -> tuple[str, ...]:
     )
 
 
-def _table_section(table: Table) -> Block | None:
-    """A table as monospace text with aligned columns, cut to fit one section.
+def _table_section(table: Table, limit: int = SECTION_TEXT_MAX_CHARS) -> Block | None:
+    """A table as monospace text with aligned columns, cut to fit one section of `limit`.
 
-    Slack has no table block that this renderer can rely on, and a code block keeps the
-    columns aligned on every client. Rows that do not fit are counted on a last line.
+    What a table is when the native block cannot take it (a second table, one over the
+    block's limits, the Home tab): a code block keeps the columns aligned on every client.
+    Rows that do not fit are counted on a last line.
     """
     if not table.columns:
         return None
@@ -284,10 +328,10 @@ def _table_section(table: Table) -> Block | None:
         return opening + "\n".join(lines) + closing + more
 
     full = text([*head, *body], 0)
-    if len(full) <= SECTION_TEXT_MAX_CHARS:
+    if len(full) <= limit:
         return _section(full)
     # Rows that fit beside a "… N more rows" line long enough for any N.
-    room = SECTION_TEXT_MAX_CHARS - len(text([], len(rows)))
+    room = limit - len(text([], len(rows)))
     head = [_clip_escaped(entry, max(room // 2 - 1, 1)) for entry in head]  # absurdly wide tables
     room -= sum(len(entry) + 1 for entry in head)
     kept = 0
@@ -297,6 +341,203 @@ def _table_section(table: Table) -> Block | None:
         room -= len(entry) + 1
         kept += 1
     return _section(text([*head, *body[:kept]], len(body) - kept))
+
+
+def _table_cell(text: str) -> dict[str, str]:
+    return {"type": "raw_text", "text": one_line(text) or BLANK_CELL}
+
+
+def _numeric(cells: Sequence[str]) -> bool:
+    """Whether a column holds numbers: at least one, and nothing else but blanks."""
+    values = [one_line(cell) for cell in cells if one_line(cell).lower() not in _NO_VALUE]
+    return bool(values) and all(_NUMERIC_CELL.fullmatch(value) for value in values)
+
+
+def _table_blocks(table: Table) -> list[Block] | None:
+    """A table as Slack's `table` block (its title in a section above, as the block has
+    none), or None when it breaks one of the block's limits."""
+    if not 1 <= len(table.columns) <= TABLE_MAX_COLUMNS or len(table.rows) + 1 > TABLE_MAX_ROWS:
+        return None
+    rows = [[_table_cell(cell) for cell in row] for row in (table.columns, *table.rows)]
+    if sum(len(cell["text"]) for row in rows for cell in row) > TABLE_MAX_CELL_CHARS:
+        return None
+    settings: list[dict[str, Any]] = []
+    for i in range(len(table.columns)):
+        cells = [row[i] for row in table.rows]
+        if _numeric(cells):
+            settings.append({"align": "right"})
+        else:
+            # Long text (the "Why" of a row) wraps rather than running off to the side.
+            wide = any(len(one_line(cell)) > TABLE_CELL_MAX_CHARS for cell in cells)
+            settings.append({"align": "left", "is_wrapped": True} if wide else {"align": "left"})
+    block: Block = {"type": "table", "column_settings": settings, "rows": rows}
+    title = _clip_escaped(escape_mrkdwn(one_line(table.title or "")), LABEL_MAX_CHARS)
+    return [_section(f"*{title}*"), block] if title else [block]
+
+
+# --- charts ------------------------------------------------------------------------------
+
+
+def _chart_text(chart: Chart) -> Block:
+    """A chart drawn as text: its title, a sparkline per series (monospace keeps the bars
+    evenly spaced) or a line per slice, and its summary."""
+    title, *drawing, summary = chart_lines(chart)
+    shape = "\n".join(f"`{escape_mrkdwn(line.strip())}`" for line in drawing)
+    text = "\n".join(
+        part
+        for part in (f"*{escape_mrkdwn(title)}*", shape, escape_mrkdwn(summary.strip()))
+        if part
+    )
+    return _section(_clip_escaped(text, SECTION_TEXT_MAX_CHARS))
+
+
+def _middle_clip(text: str, limit: int) -> str:
+    """`text` with its middle left out: keeps an ending that tells two labels apart."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - len(ELLIPSIS)) // 2
+    head = limit - len(ELLIPSIS) - tail
+    return text[:head].rstrip() + ELLIPSIS + text[len(text) - tail :].lstrip()
+
+
+def _distinct_labels(labels: Sequence[str], limit: int, blank: str) -> list[str]:
+    """Labels within `limit` characters, no two alike: cut at the end, else in the middle,
+    else numbered. Slack names points by their label and series by their name, so two
+    alike would draw as one."""
+    used: set[str] = set()
+    out: list[str] = []
+    for label in labels:
+        text = one_line(label) or blank
+        choice = next(
+            (c for c in (clip(text, limit), _middle_clip(text, limit)) if c not in used), None
+        )
+        n = 2
+        while choice is None:
+            suffix = f" {n}"
+            candidate = clip(text, limit - len(suffix)) + suffix
+            choice = candidate if candidate not in used else None
+            n += 1
+        used.add(choice)
+        out.append(choice)
+    return out
+
+
+def _evenly_spaced(count: int, most: int) -> list[int]:
+    """Indexes of at most `most` of `count` items, evenly spaced, the first and last among
+    them (exact integer steps, so no two coincide)."""
+    if count <= most:
+        return list(range(count))
+    return [(i * (count - 1) + (most - 1) // 2) // (most - 1) for i in range(most)]
+
+
+def _value(value: float) -> float | int:
+    """A value as JSON shows it best: 58 rather than 58.0."""
+    value = float(value)  # an int passes a `float` annotation, and has no is_integer here
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _axis_label(label: str | None, unit: str = "") -> str | None:
+    text = one_line(label or "")
+    unit = unit.strip()
+    if unit:
+        text = f"{text} ({unit})" if text else unit
+    return clip(text, CHART_AXIS_LABEL_MAX_CHARS) if text else None
+
+
+def _pie(chart: Chart) -> tuple[dict[str, Any], list[str]]:
+    """A pie's segments; beyond six slices, the five largest and the rest as one, so every
+    share stays what it is."""
+    labels, values = list(chart.categories), list(chart.series[0].values)
+    notes: list[str] = []
+    if len(values) > CHART_MAX_SERIES:
+        largest = sorted(range(len(values)), key=lambda i: (-values[i], i))
+        kept = sorted(largest[: CHART_MAX_SERIES - 1])
+        rest = len(values) - len(kept)
+        other = sum(values[i] for i in largest[CHART_MAX_SERIES - 1 :])
+        labels = [*(labels[i] for i in kept), f"{rest} others"]
+        values = [*(values[i] for i in kept), other]
+        notes.append(
+            f"The chart shows the {len(kept)} largest of {len(chart.categories)} slices "
+            f"and the other {rest} as one."
+        )
+    segments = [
+        {"label": label, "value": _value(value)}
+        for label, value in zip(
+            _distinct_labels(labels, CHART_LABEL_MAX_CHARS, BLANK_CELL), values, strict=True
+        )
+    ]
+    return {"type": "pie", "segments": segments}, notes
+
+
+def _series_chart(chart: Chart) -> tuple[dict[str, Any], list[str]] | None:
+    """Series over categories, thresholds as flat series; None beyond six series, which
+    only text can show without leaving one out."""
+    series = drawn_series(chart)
+    if len(series) > CHART_MAX_SERIES:
+        return None
+    count = len(chart.categories)
+    kept = _evenly_spaced(count, CHART_MAX_POINTS)
+    notes = (
+        [f"The chart draws {len(kept)} of the {count} points, evenly spaced, the last included."]
+        if len(kept) < count
+        else []
+    )
+    categories = _distinct_labels(
+        [chart.categories[i] for i in kept], CHART_LABEL_MAX_CHARS, BLANK_CELL
+    )
+    names = _distinct_labels([s.name for s in series], CHART_LABEL_MAX_CHARS, "Series")
+    axis: dict[str, Any] = {"categories": categories}
+    for key, label in (
+        ("x_label", _axis_label(chart.x_label)),
+        ("y_label", _axis_label(chart.y_label, chart.unit)),
+    ):
+        if label:
+            axis[key] = label
+    drawn = [
+        {
+            "name": name,
+            "data": [
+                {"label": label, "value": _value(one.values[i])}
+                for label, i in zip(categories, kept, strict=True)
+            ],
+        }
+        for name, one in zip(names, series, strict=True)
+    ]
+    return {"type": str(chart.kind), "series": drawn, "axis_config": axis}, notes
+
+
+def _chart_blocks(chart: Chart) -> list[Block] | None:
+    """A chart as a `data_visualization` block and its summary (with what fitting
+    changed) as the context line under it; None when only text can show it."""
+    if not chart.categories:
+        return None
+    drawn = _pie(chart) if chart.kind is ChartKind.PIE else _series_chart(chart)
+    if drawn is None:
+        return None
+    body, notes = drawn
+    block: Block = {
+        "type": "data_visualization",
+        "title": clip(one_line(chart.title) or "Chart", CHART_TITLE_MAX_CHARS),
+        "chart": body,
+    }
+    words = "\n".join(
+        [escape_mrkdwn(chart.summary.strip()), *(f"_{escape_mrkdwn(n)}_" for n in notes)]
+    )
+    return [block, _context([words])]
+
+
+def _payload_length(node: object) -> int:
+    """Characters a native block carries: its strings (but its type) and its numbers as
+    written. Counted against the message's text budget like any other text."""
+    if isinstance(node, dict):
+        return sum(_payload_length(v) for k, v in node.items() if k != "type")
+    if isinstance(node, list):
+        return sum(_payload_length(item) for item in node)
+    if isinstance(node, str):
+        return len(node)
+    if isinstance(node, (int, float)):
+        return len(str(node))
+    return 0
 
 
 class _ActionIds:
@@ -361,9 +602,38 @@ def _piece(block: Block, *, essential: bool = False) -> Piece[Block]:
     return Piece((block,), _text_length(block), ESSENTIAL if essential else _DETAIL)
 
 
-def _pieces(reply: Reply, ids: _ActionIds) -> list[Piece[Block]]:
+def _native_piece(blocks: Sequence[Block], fallback: Block | None) -> Piece[Block]:
+    """Native blocks that stay or go together, or, when they do not fit what is left of
+    the message, the `fallback` text block (when that fits)."""
+
+    def shrink(room: int) -> Piece[Block] | None:
+        if fallback is None or _text_length(fallback) > room:
+            return None
+        return _piece(fallback)
+
+    return Piece(tuple(blocks), sum(map(_payload_length, blocks)), _DETAIL, shrink)
+
+
+def _table_piece(table: Table, native: bool) -> Piece[Block] | None:
+    blocks = _table_blocks(table) if native else None
+    if blocks is None:
+        block = _table_section(table)
+        return _piece(block) if block else None
+
+    def shrink(room: int) -> Piece[Block] | None:
+        block = _table_section(table, min(room, SECTION_TEXT_MAX_CHARS))
+        return _piece(block) if block and _text_length(block) <= room else None
+
+    return Piece(tuple(blocks), sum(map(_payload_length, blocks)), _DETAIL, shrink)
+
+
+def _pieces(reply: Reply, ids: _ActionIds, *, native: bool) -> list[Piece[Block]]:
     """The reply's blocks in reading order: heading, metrics, paragraphs, facts, tables,
-    notes, actions (the order of the plain-text renderer, with buttons last)."""
+    charts, notes, actions (the order of the plain-text renderer, with buttons last).
+
+    With `native` (messages), the first table that fits and the first two charts that
+    fit are Slack's own blocks; the rest, and everything without `native`, are text.
+    """
     pieces: list[Piece[Block]] = []
     header = _header(_marked_heading(reply))
     if header:
@@ -374,20 +644,23 @@ def _pieces(reply: Reply, ids: _ActionIds) -> list[Piece[Block]]:
         chunks = _split(escape_mrkdwn(paragraph), SECTION_TEXT_MAX_CHARS)
         pieces.extend(_piece(_section(chunk)) for chunk in chunks)
     pieces.extend(_piece(b) for b in _fields_sections([_fact_field(f) for f in reply.facts]))
+    tables = TABLES_PER_MESSAGE if native else 0
     for table in reply.tables:
-        block = _table_section(table)
-        if block:
-            pieces.append(_piece(block))
+        piece = _table_piece(table, native=tables > 0)
+        if piece is None:
+            continue
+        if any(block["type"] == "table" for block in piece.content):
+            tables -= 1
+        pieces.append(piece)
+    charts = CHARTS_PER_MESSAGE if native else 0
     for chart in reply.charts:
-        title, *drawing, summary = chart_lines(chart)
-        # Monospace keeps the sparkline's bars evenly spaced.
-        shape = "\n".join(f"`{escape_mrkdwn(line.strip())}`" for line in drawing)
-        text = "\n".join(
-            part
-            for part in (f"*{escape_mrkdwn(title)}*", shape, escape_mrkdwn(summary.strip()))
-            if part
-        )
-        pieces.append(_piece(_section(_clip_escaped(text, SECTION_TEXT_MAX_CHARS))))
+        text = _chart_text(chart)
+        drawing = _chart_blocks(chart) if charts > 0 else None
+        if drawing is None:
+            pieces.append(_piece(text))
+        else:
+            charts -= 1
+            pieces.append(_native_piece(drawing, text))
     notes = [escape_mrkdwn(note) for note in reply.notes if note.strip()]
     if notes:
         pieces.append(_piece(_context(notes)))
@@ -451,35 +724,44 @@ def _fit(
 
 
 def _fallback_text(reply: Reply) -> str:
-    """The heading and the first line of content, for notifications and screen readers.
+    """The heading, the first line of content and every chart's summary, for
+    notifications and screen readers.
 
     Plain words, not the whole reply: a notification shows a line or two, and the blocks
-    carry the rest. Still escaped, since Slack parses `text` for links and mentions.
+    carry the rest. A chart block has no alt text, so its summary must be here: the first
+    line of content is shortened before a summary is. Still escaped, since Slack parses
+    `text` for links and mentions.
     """
-    lines = [one_line(_marked_heading(reply))]
+    heading = escape_mrkdwn(one_line(_marked_heading(reply)))
+    lead = ""
     if reply.metrics:
         metric = reply.metrics[0]
         parts = [f"{metric.label}: {metric.value}"]
         if metric.delta:
             parts.append(f"({metric.delta})")
-        lines.append(" ".join(parts))
+        lead = " ".join(parts)
     elif reply.paragraphs:
-        lines.append(reply.paragraphs[0].strip())
-    text = "\n".join(line for line in lines if line) or "Closeloop"
-    return _clip_escaped(escape_mrkdwn(text), FALLBACK_MAX_CHARS)
+        lead = reply.paragraphs[0].strip()
+    summaries = [escape_mrkdwn(chart.summary.strip()) for chart in reply.charts]
+    fixed = "\n".join(line for line in (heading, *summaries) if line)
+    room = FALLBACK_MAX_CHARS - len(fixed) - 1
+    lead = _clip_escaped(escape_mrkdwn(lead), room) if room > len(ELLIPSIS) else ""
+    text = "\n".join(line for line in (heading, lead, *summaries) if line) or "Closeloop"
+    return _clip_escaped(text, FALLBACK_MAX_CHARS)
 
 
 # --- the API -----------------------------------------------------------------------------
 
 
 def render_message(reply: Reply) -> SlackMessage:
-    """A reply as a message for `chat.postMessage` or `respond()`: at most 50 blocks.
+    """A reply as a message for `chat.postMessage` or `respond()`: at most 50 blocks, with
+    native charts and a native table where they fit.
 
     Raises ValueError only for what the renderer must not repair: an action id that is
     empty or too long, or a button payload too large to carry (see `button_value`).
     """
     blocks = _fit(
-        [_pieces(reply, _ActionIds(reply.actions))],
+        [_pieces(reply, _ActionIds(reply.actions), native=True)],
         MESSAGE_LIMITS,
         omitted="_Some details were left out; the full answer is too long for one Slack message._",
         note_before_actions=True,
@@ -490,11 +772,12 @@ def render_message(reply: Reply) -> SlackMessage:
 def render_home(replies: Sequence[Reply]) -> dict[str, Any]:
     """Replies as an App Home view for `views.publish`: dividers between them, ≤ 100 blocks.
 
-    Action ids are unique across the whole view, as if it were one message.
+    Action ids are unique across the whole view, as if it were one message. Charts and
+    tables are text here: Slack's chart block is confirmed only in messages.
     """
     ids = _ActionIds(action for reply in replies for action in reply.actions)
     blocks = _fit(
-        [_pieces(reply, ids) for reply in replies],
+        [_pieces(reply, ids, native=False) for reply in replies],
         HOME_LIMITS,
         omitted="_Some details were left out; there is more than the Home tab can show._",
         note_before_actions=False,

@@ -9,9 +9,18 @@ package and its output can be checked as data against the official schema
 
 Teams rejects a whole message that is too large and shows only so many buttons in a row,
 so those limits are honoured here rather than hoped for: long tables keep their first rows
-and say how many were left out, and when a card would grow past the size budget the least
-important parts are shortened or left out and the card says so (`limits.fit`, as for
-every renderer).
+and say how many were left out, and when a card would grow past the size budget the
+charts give up their drawing first (the last chart first), then the least important parts
+are shortened or left out and the card says so (`limits.fit`, as for every renderer).
+
+Charts are Teams' own `Chart.*` elements. They are Teams extensions that the Adaptive Card
+1.5 schema does not know, so each carries a `fallback`: a `Table` of its numbers, which is
+what clients that draw no charts show (Teams on iOS did not, per microsoft/AdaptiveCards
+issue 9120). The chart's summary follows it on the card as plain text, so every client,
+every screen reader and the card's text all carry the numbers. The card as sent validates
+against the Teams SDK's card schema (microsoft/teams.ts `packages/cards/schema.json`,
+which knows the charts); with each chart replaced by its fallback it validates against the
+Adaptive Card 1.5 schema.
 
 What the Teams adapter relies on:
 
@@ -28,13 +37,28 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit, table_rows
 from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
-from bot.charts import chart_lines
-from bot.reply import Action, Chart, Fact, Field, Form, Metric, Outcome, Reply, Table, Tone
+from bot.charts import chart_lines, drawn_series
+from bot.reply import (
+    Action,
+    Chart,
+    ChartKind,
+    Fact,
+    Field,
+    Form,
+    Metric,
+    Outcome,
+    Reply,
+    Series,
+    Table,
+    Tone,
+)
 
 __all__ = [
     "CARD_CONTENT_TYPE",
@@ -59,21 +83,21 @@ CARD_VERSION: Final = "1.5"
 # of several ActionSets of at most six). Cards with more buttons get exactly that.
 MAX_ACTIONS_PER_ROW: Final = 6
 
-# Message size. The strictest limit Microsoft documents for posting to Teams is "about
-# 28 KB" for a whole message, all elements included ("Message size limits", Microsoft
-# Teams connector, https://learn.microsoft.com/connectors/teams/; also UiPath's Teams
-# activities: "the message size limit is about 28kb ... Request Entity too large"). Bot
-# messages are allowed more: "Format your bot messages" (learn.microsoft.com/microsoftteams/
-# platform/bots/how-to/format-your-bot-messages) first said 40 KB, now 100 KB counted in
-# UTF-16 with 80 KB recommended, answered with 413 MessageSizeTooBig beyond it. Keeping the
-# whole activity within 28 KB of UTF-8 JSON (at most 56 KB in UTF-16) satisfies all of
-# them; the card gets that less room for the activity's envelope and fallback text.
-MESSAGE_MAX_BYTES: Final = 28 * 1024
-ENVELOPE_BYTES: Final = 2 * 1024
+# Message size. A bot's message may hold 100 KB, "calculated as UTF-16 encoding of the
+# payload", and Microsoft advises keeping it within 80 KB; beyond the limit the connector
+# answers 413 MessageSizeTooBig (msteams-docs, bots/how-to/format-your-bot-messages.md; an
+# older revision said 40 KB). This bot only posts through the Bot Connector, so the stricter
+# 28 KB of incoming webhooks and connectors does not bind it. Sizes here are counted as
+# that page counts them, in UTF-16 bytes of the JSON as sent (`_size`). The activity around
+# the card takes the envelope's share: ids and addresses, and the 300-character
+# notification text.
+MESSAGE_MAX_BYTES: Final = 80 * 1024
+ENVELOPE_BYTES: Final = 10 * 1024
 CARD_MAX_BYTES: Final = MESSAGE_MAX_BYTES - ENVELOPE_BYTES
 
-# A notification shows a line or two; 300 characters of at most 4 UTF-8 bytes each stay
-# well inside the envelope's share above.
+# A notification shows a line or two; 300 characters, at most 12 characters each once
+# escaped (a character outside the Basic Multilingual Plane is two `\uXXXX`), take at
+# most 7.2 KB of the envelope's share above.
 TEXT_MAX_CHARS: Final = 300
 # Lengths Teams does not limit but a reader does. The heading and button titles follow
 # Slack's header (150) and button text (75) limits, so both surfaces show the same words.
@@ -89,6 +113,37 @@ TEXT_INPUT_MAX_CHARS: Final = 3000  # as in the Slack modal, so notes fit either
 TABLE_MAX_ROWS: Final = 25
 # Metrics side by side: three columns still read on a phone.
 METRICS_PER_ROW: Final = 3
+
+# Table columns. Adaptive Cards split a table's width among its columns by weight (the
+# column `width` as a number), and a word wider than its column is broken mid-word, so
+# equal weights cut "Component" and account names in two at chat width. Each column's
+# weight is its content's width in characters, as an HTML table's automatic layout does it:
+# at least its longest word (and never below the floor), at most its longest cell (header
+# included), both plus the cell's padding, sized for a card at chat width. That width is an
+# estimate (Teams documents none): about 60 characters of body text, which is what equal
+# weights leaving 9 characters to each column of a six-column table ("Silvercre|st") says.
+TABLE_WIDTH_CHARS: Final = 60
+CELL_PADDING_CHARS: Final = 2
+COLUMN_MIN_CHARS: Final = 3
+
+# Charts. Axis labels and legends share a drawing with the data: long ones are clipped
+# (the fallback table and the summary keep the rest).
+AXIS_LABEL_MAX_CHARS: Final = 30
+LEGEND_MAX_CHARS: Final = 60
+# Colours from the documented chart colour names (msteams-docs, "Charts in Adaptive Cards";
+# the same list is the Teams SDK schema's colour pattern). Names only: Teams documents no
+# hex values, so the choice goes by what the names say. Blue against marigold is the pair
+# the colour-blind palettes lead with (Okabe and Ito's blue and orange): they differ in hue
+# along the blue-yellow axis that red-green colour blindness keeps, and in lightness (dark
+# against light), so they part even in greyscale. Light blue, third, differs from marigold
+# in hue and from blue in lightness. Red and green are left out: they are the pair red-green
+# blindness confuses, and they read as "bad" and "good" on a health card. Thresholds are
+# drawn in `neutral` grey, so a reference line never looks like data. A chart with more
+# series than colours is handed to the host's own categorical palette instead of repeating
+# a colour (few series read at chat size anyway).
+SERIES_COLORS: Final = ("categoricalBlue", "categoricalMarigold", "categoricalLightBlue")
+THRESHOLD_COLOR: Final = "neutral"
+COLOR_SET: Final = "categorical"
 CARD_LIMITS: Final = Limits(max_size=CARD_MAX_BYTES, max_table_rows=TABLE_MAX_ROWS)
 
 TONE_COLOR: Final[Mapping[Tone, str]] = {
@@ -140,8 +195,14 @@ def _escaped_marker(match: re.Match[str]) -> str:
 
 
 def _size(node: object) -> int:
-    """Bytes of compact UTF-8 JSON: how the card's share of a message is counted."""
-    return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    """UTF-16 bytes of the JSON as it is sent: how Teams counts a message's size.
+
+    The Bot Framework SDK writes the activity with Python's default `json.dumps` (msrest's
+    `ClientRequest.add_content`): ASCII only, anything else as `\\uXXXX`, with a space after
+    each separator. Two bytes per character of that is never less than the count of the
+    same JSON unescaped, whichever of the two Teams counts.
+    """
+    return 2 * len(json.dumps(node))
 
 
 def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
@@ -219,10 +280,81 @@ def _fact_set(facts: Sequence[Fact]) -> Element:
 
 
 def _cell(text: str, *, header: bool = False) -> Element:
-    block = _text(clip(one_line(text), TABLE_CELL_MAX_CHARS))
+    block = _text(text or "—")
     if header:
         block["weight"] = "bolder"
     return {"type": "TableCell", "items": [block]}
+
+
+def _width(text: str) -> int:
+    """Columns of text a string takes: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _column_weights(rows: Sequence[Sequence[str]]) -> list[int]:
+    """Each column's `width` weight for these rows (the header first), in characters.
+
+    A column needs its longest word (a word is never broken when every column gets that)
+    and would like its longest cell (then nothing wraps); both include the cell's padding.
+    At the nominal chat width, columns get what they would like when that fits, what they
+    need when not even that fits, and otherwise what they need plus a share of the width
+    left, in proportion to how much more they would like. Wider cards scale it all up.
+    """
+    columns = max((len(row) for row in rows), default=0)
+    need, like = [], []
+    for i in range(columns):
+        cells = [row[i] for row in rows if i < len(row)]
+        word = max((_width(w) for cell in cells for w in cell.split()), default=0)
+        longest = max((_width(cell) for cell in cells), default=0)
+        need.append(max(word, COLUMN_MIN_CHARS) + CELL_PADDING_CHARS)
+        like.append(max(longest, word, COLUMN_MIN_CHARS) + CELL_PADDING_CHARS)
+    spare, wanted = TABLE_WIDTH_CHARS - sum(need), sum(like) - sum(need)
+    if spare >= wanted:
+        return like
+    if spare <= 0:
+        return need
+    # Rounding down keeps the total within the width, so no column falls below its need.
+    return [n + (w - n) * spare // wanted for n, w in zip(need, like, strict=True)]
+
+
+# A number as tables show it: a sign, a currency, digits with separators, a short unit
+# ("$420k", "21 %", "−3 pts", "135 d", "3,200 USD"). Dates and words are not numbers.
+_NUMBER = re.compile(r"[+\-−]?[$€£¥]?\d[\d,.\u00a0\u202f]*(?:\s?(?:%|×|[A-Za-z]{1,3}))?")
+_BLANK: Final = frozenset({"", "—", "-", "–", "n/a"})
+
+
+def _numeric(cells: Sequence[str]) -> bool:
+    """Whether a column's body cells are numbers (blanks aside): those align right."""
+    shown = [cell.strip() for cell in cells if cell.strip() not in _BLANK]
+    return bool(shown) and all(_NUMBER.fullmatch(cell) for cell in shown)
+
+
+def _table_element(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Element:
+    """A `Table` whose columns are sized to their content and whose numbers align right.
+
+    `firstRowAsHeader` is left out: the Adaptive Card 1.5 schema spells it so, the Teams
+    SDK's schema and the JavaScript renderer `firstRowAsHeaders`, each schema refuses the
+    other spelling, and both default to true, which is what a table here wants.
+    """
+    shown_header = [clip(one_line(c), TABLE_CELL_MAX_CHARS) for c in header]
+    shown_rows = [
+        [clip(one_line(c), TABLE_CELL_MAX_CHARS) for c in row[: len(header)]] for row in rows
+    ]
+    weights = _column_weights([shown_header, *shown_rows])
+    columns: list[Element] = []
+    for i, weight in enumerate(weights):
+        column: Element = {"width": weight}
+        if _numeric([row[i] for row in shown_rows if i < len(row)]):
+            column["horizontalCellContentAlignment"] = "right"
+        columns.append(column)
+    return {
+        "type": "Table",
+        "columns": columns,
+        "rows": [
+            {"type": "TableRow", "cells": [_cell(c, header=True) for c in shown_header]},
+            *({"type": "TableRow", "cells": [_cell(c) for c in row]} for row in shown_rows),
+        ],
+    }
 
 
 def _table(table: Table, rows: int) -> list[Element]:
@@ -231,41 +363,189 @@ def _table(table: Table, rows: int) -> list[Element]:
     title = clip(one_line(table.title or ""), LABEL_MAX_CHARS)
     if title:
         elements.append(_text(title, weight="bolder"))
-    elements.append(
-        {
-            "type": "Table",
-            "columns": [{"width": 1} for _ in table.columns],
-            "firstRowAsHeader": True,
-            "rows": [
-                {"type": "TableRow", "cells": [_cell(c, header=True) for c in table.columns]},
-                *(
-                    {"type": "TableRow", "cells": [_cell(cell) for cell in row]}
-                    for row in table.rows[:rows]
-                ),
-            ],
-        }
-    )
+    elements.append(_table_element(table.columns, table.rows[:rows]))
     dropped = len(table.rows) - rows
     if dropped:
         elements.append(_note(f"{ELLIPSIS} {dropped} more rows not shown"))
     return elements
 
 
-def _chart(chart: Chart) -> list[Element]:
-    """A chart as text, like every other surface: its title, a sparkline, its numbers.
+# --- charts ------------------------------------------------------------------------------
 
-    Teams could show an image, but only from a URL it can fetch; text needs no image host.
+
+def _chart_title(chart: Chart) -> list[Element]:
+    title = clip(one_line(chart.title), LABEL_MAX_CHARS)
+    return [_text(title, weight="bolder")] if title else []
+
+
+def _summary(chart: Chart) -> Element:
+    """The chart's numbers in words, right under it: plain text, not subtle, since for some
+    readers (screen readers, clients that draw no charts) it is the chart."""
+    return _text(chart.summary.strip(), spacing="small")
+
+
+def _chart_text(chart: Chart) -> list[Element]:
+    """A chart as text, as every other surface has it: its title, a sparkline, its numbers.
+
+    What a card shows when its drawing does not fit.
     """
-    elements: list[Element] = []
-    title, *drawing, summary = chart_lines(chart)
-    title = clip(one_line(title), LABEL_MAX_CHARS)
-    if title:
-        elements.append(_text(title, weight="bolder"))
+    elements = _chart_title(chart)
+    _, *drawing, _ = chart_lines(chart)
     if drawing:
         # Monospace keeps the sparkline's bars evenly spaced.
         elements.append(_text("\n".join(drawing), fontType="monospace", spacing="none"))
-    elements.append(_note(summary.strip()))
+    elements.append(_summary(chart))
     return elements
+
+
+def _value(value: float, unit: str) -> str:
+    """A value as the fallback table shows it: whole numbers plain, others to a few places,
+    then the unit (a word such as a currency code after a space, a sign such as % as given)."""
+    value += 0.0  # no "-0"
+    if value == int(value):
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.3g}"
+    return f"{text} {unit}" if unit[:1].isalpha() else f"{text}{unit}"
+
+
+def _axis_labels(categories: Sequence[str]) -> list[str]:
+    """The categories as a chart's x values: one line, clipped, and distinct (a chart keys
+    its points by label, so two points with one label would be drawn as one)."""
+    labels: list[str] = []
+    seen: set[str] = set()
+    for category in categories:
+        label = clip(one_line(category), AXIS_LABEL_MAX_CHARS) or "—"
+        n = 1
+        while label in seen:
+            n += 1
+            suffix = f" ({n})"
+            label = clip(one_line(category), AXIS_LABEL_MAX_CHARS - len(suffix)) + suffix
+        seen.add(label)
+        labels.append(label)
+    return labels
+
+
+def _legend(name: str) -> str:
+    return clip(one_line(name), LEGEND_MAX_CHARS) or "—"
+
+
+def _colors(chart: Chart, drawn: Sequence[Series]) -> list[str | None]:
+    """Each drawn series' colour: the palette in order for the data, grey for thresholds,
+    or no colour at all (the host's palette) when the data has more series than colours."""
+    data = len(chart.series)
+    if data > len(SERIES_COLORS):
+        return [None if i < data else THRESHOLD_COLOR for i in range(len(drawn))]
+    return [SERIES_COLORS[i] if i < data else THRESHOLD_COLOR for i in range(len(drawn))]
+
+
+def _fallback(chart: Chart) -> Element:
+    """What a client that draws no charts shows instead: the numbers as a table, categories
+    down and series across (a pie adds each slice's share), and the thresholds below it.
+
+    Like any table on a card it shows at most `TABLE_MAX_ROWS` rows; a line or area runs
+    oldest to newest, so it keeps the latest points, other charts their first ones.
+    """
+    unit = chart.unit
+    header = [chart.x_label or "Category", *(s.name for s in chart.series)]
+    rows = [
+        [category, *(_value(s.values[i], unit) for s in chart.series)]
+        for i, category in enumerate(chart.categories)
+    ]
+    if chart.kind is ChartKind.PIE:
+        total = sum(chart.series[0].values)
+        header.append("Share")
+        for row, value in zip(rows, chart.series[0].values, strict=True):
+            row.append(f"{value / total:.0%}")
+    notes: list[Element] = []
+    dropped = len(rows) - table_rows(len(rows), CARD_LIMITS)
+    if dropped and chart.kind in (ChartKind.LINE, ChartKind.AREA):
+        rows = rows[dropped:]
+        notes.append(_note(f"{ELLIPSIS} {dropped} earlier points not shown"))
+    elif dropped:
+        rows = rows[:-dropped]
+        notes.append(_note(f"{ELLIPSIS} {dropped} more rows not shown"))
+    if chart.thresholds:
+        levels = "; ".join(
+            f"{one_line(t.label)}: {_value(t.value, unit)}" for t in chart.thresholds
+        )
+        notes.append(_note(f"Reference lines: {levels}"))
+    table = _table_element(header, rows)
+    if not notes:
+        return table
+    return {"type": "Container", "items": [table, *notes]}
+
+
+def _series_points(labels: Sequence[str], series: Series) -> list[Element]:
+    return [{"x": x, "y": y} for x, y in zip(labels, series.values, strict=True)]
+
+
+def _chart_element(chart: Chart) -> Element:
+    """The chart as a Teams `Chart.*` element, with its table as the fallback.
+
+    Line and area charts are both `Chart.Line`: Teams has no area chart, and a line shows
+    the same values. Bars with one drawn series are a `Chart.VerticalBar`; with several
+    (more series, or thresholds, which `drawn_series` turns into flat series because no
+    Teams chart draws a reference line) a `Chart.VerticalBar.Grouped`. A pie is a
+    `Chart.Pie`. Only properties the Teams SDK's schema knows are sent: it refuses any
+    other (`showLegend`, `yMin` and the like are newer and not confirmed in Teams), and
+    the chart's own `title` is left out because the card shows the title above it.
+    """
+    drawn = drawn_series(chart)
+    labels = _axis_labels(chart.categories)
+    colors = _colors(chart, drawn)
+    element: Element
+    if chart.kind is ChartKind.PIE:
+        (series,) = chart.series
+        slices = len(labels) <= len(SERIES_COLORS)
+        element = {
+            "type": "Chart.Pie",
+            "colorSet": COLOR_SET,
+            "data": [
+                {"legend": x, "value": y, **({"color": SERIES_COLORS[i]} if slices else {})}
+                for i, (x, y) in enumerate(zip(labels, series.values, strict=True))
+            ],
+        }
+    elif chart.kind is ChartKind.BAR and len(drawn) == 1:
+        (series,) = drawn
+        element = {
+            "type": "Chart.VerticalBar",
+            "colorSet": COLOR_SET,
+            "yAxisTitle": _legend(chart.y_label or series.name),
+            "data": _series_points(labels, series),
+        }
+        if colors[0]:
+            element["color"] = colors[0]
+    else:
+        lines = chart.kind in (ChartKind.LINE, ChartKind.AREA)
+        element = {
+            "type": "Chart.Line" if lines else "Chart.VerticalBar.Grouped",
+            "colorSet": COLOR_SET,
+            "data": [
+                {
+                    "legend": _legend(series.name),
+                    "values": _series_points(labels, series),
+                    **({"color": color} if color else {}),
+                }
+                for series, color in zip(drawn, colors, strict=True)
+            ],
+        }
+        if chart.y_label:
+            element["yAxisTitle"] = _legend(chart.y_label)
+    if chart.x_label and chart.kind is not ChartKind.PIE:
+        element["xAxisTitle"] = _legend(chart.x_label)
+    element["fallback"] = _fallback(chart)
+    return element
+
+
+def _chart_drawn(chart: Chart) -> list[Element] | None:
+    """The title, the drawing (its table where charts are not drawn), the summary; None
+    for a chart with no categories, which has nothing to draw."""
+    if not chart.categories:
+        return None
+    return [*_chart_title(chart), _chart_element(chart), _summary(chart)]
 
 
 def _input(field: Field) -> Element:
@@ -349,7 +629,7 @@ def _part(
 
 
 def _elements_size(elements: Sequence[Element]) -> int:
-    return sum(_size(element) + 1 for element in elements)  # +1: the comma between them
+    return sum(_size(element) + 4 for element in elements)  # +4: the ", " between them
 
 
 def _paragraph_part(paragraph: str) -> Piece[Element]:
@@ -381,22 +661,44 @@ def _table_part(table: Table) -> Piece[Element]:
     return _part(_table(table, shown), _TABLES, shrink)
 
 
-def _parts(reply: Reply) -> list[Piece[Element]]:
+@dataclass(frozen=True, slots=True)
+class _Parts:
     """The reply's body in reading order: heading, metrics, paragraphs, facts, tables,
-    charts, notes (the order of the Slack renderer; buttons come after)."""
-    parts: list[Piece[Element]] = []
+    charts, notes (the order of the Slack renderer; buttons come after). Each chart comes
+    drawn (None when it has nothing to draw) and as text, for the card to choose."""
+
+    before: list[Piece[Element]]
+    drawn: list[Piece[Element] | None]
+    texts: list[Piece[Element]]
+    after: list[Piece[Element]]
+
+    def with_drawn(self, count: int) -> list[Piece[Element]]:
+        """All the parts, with the first `count` charts drawn and the others as text."""
+        charts = [
+            drawn if i < count and drawn is not None else text
+            for i, (drawn, text) in enumerate(zip(self.drawn, self.texts, strict=True))
+        ]
+        return [*self.before, *charts, *self.after]
+
+
+def _parts(reply: Reply) -> _Parts:
+    before: list[Piece[Element]] = []
     heading = _heading(reply.heading, reply.outcome)
     if heading:
-        parts.append(_part((heading,), ESSENTIAL))
+        before.append(_part((heading,), ESSENTIAL))
     for i, row in enumerate(chunked(reply.metrics, METRICS_PER_ROW)):
-        parts.append(_part((_metrics_row(row),), ESSENTIAL if i == 0 else _METRICS))
-    parts.extend(_paragraph_part(p) for p in reply.paragraphs if p.strip())
+        before.append(_part((_metrics_row(row),), ESSENTIAL if i == 0 else _METRICS))
+    before.extend(_paragraph_part(p) for p in reply.paragraphs if p.strip())
     if reply.facts:
-        parts.append(_facts_part(reply.facts))
-    parts.extend(_table_part(table) for table in reply.tables if table.columns)
-    parts.extend(_part(_chart(chart), _CHARTS) for chart in reply.charts)
-    parts.extend(_part((_note(note.strip()),), _NOTES) for note in reply.notes if note.strip())
-    return parts
+        before.append(_facts_part(reply.facts))
+    before.extend(_table_part(table) for table in reply.tables if table.columns)
+    drawn: list[Piece[Element] | None] = []
+    for chart in reply.charts:
+        elements = _chart_drawn(chart)
+        drawn.append(None if elements is None else _part(elements, _CHARTS))
+    texts = [_part(_chart_text(chart), _CHARTS) for chart in reply.charts]
+    after = [_part((_note(note.strip()),), _NOTES) for note in reply.notes if note.strip()]
+    return _Parts(before, drawn, texts, after)
 
 
 def _card(body: list[Element], actions: list[Element], fallback: str) -> dict[str, Any]:
@@ -429,25 +731,34 @@ def _fit(reply: Reply, actions: Sequence[Action], *, cut: bool) -> dict[str, Any
     """The card within `CARD_LIMITS` (`limits.fit`), or None if its essential parts alone
     do not fit.
 
-    When everything fits (and nothing was `cut` before), everything is kept. Otherwise a
-    note says that details were left out, the essential parts and the buttons are kept,
-    and the other parts are taken in order of importance while they fit, each shortened
-    to the room left when it has a shorter version.
+    When everything fits (and nothing was `cut` before), everything is kept, with every
+    chart drawn that fits: charts are the first to give up room, the last one first, by
+    becoming text (their summary stays). When even that does not fit, a note says that
+    details were left out, the essential parts and the buttons are kept, and the other
+    parts (charts as text) are taken in order of importance while they fit, each
+    shortened to the room left when it has a shorter version.
     """
     top, action_sets = _layout(actions)
     fallback = render_text(reply)
+    overhead = _size(_card([], top, fallback)) + _elements_size(action_sets)
+    parts = _parts(reply)
+    if not cut:
+        for count in range(len(reply.charts), -1, -1):
+            pieces = parts.with_drawn(count)
+            if overhead + sum(piece.size for piece in pieces) <= CARD_MAX_BYTES:
+                body = [element for piece in pieces for element in piece.content]
+                return _card([*body, *action_sets], top, fallback)
     note = _note(OMITTED)
     fitted = fit(
-        _parts(reply),
+        parts.with_drawn(0),
         CARD_LIMITS,
         note=_part((note,), ESSENTIAL),
-        overhead=_size(_card([], top, fallback)) + _elements_size(action_sets),
-        left_out=cut,
+        overhead=overhead,
+        left_out=True,
     )
     if fitted is None:
         return None
-    body = [*fitted.content, note] if fitted.cut else list(fitted.content)
-    return _card([*body, *action_sets], top, fallback)
+    return _card([*fitted.content, note, *action_sets], top, fallback)
 
 
 # --- the API -----------------------------------------------------------------------------
