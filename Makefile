@@ -12,12 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: install, create the database and load demo data when it is empty, serve on 127.0.0.1:3000
+## run: install, create the database and load demo data when it is empty, print a few
+## answers, and serve the playground on http://127.0.0.1:3000/ (opening a browser if any)
 run: $(STAMP)
-	$(BIN)/closeloop migrate
-	$(BIN)/closeloop seed --if-empty
-	$(BIN)/closeloop snapshot --backfill 30
-	$(BIN)/closeloop serve
+	$(BIN)/closeloop demo
 
 ## test: install and run the whole suite (SQLite and PostgreSQL)
 test: $(STAMP)

@@ -3,6 +3,7 @@
 Every entrypoint builds what it runs here: the service (`build`), the commands that need
 the bot but no chat platform (`build_console`, for `closeloop ask`), and the commands that
 need only storage and the churn model (`build_core`, for `snapshot` and `model evaluate`).
+The service's web playground is built here too, on the service's own router.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import SecretStr
 
+from adapters.observability.telemetry import Telemetry
+from adapters.platforms.ingest.usage import UsageIngest
 from adapters.platforms.slack.app import build_slack_app, web_client
 from adapters.platforms.slack.responses import ResponseUrls
 from adapters.platforms.slack.sender import SlackSender
 from adapters.platforms.slack.serving import SlackApp
 from adapters.platforms.teams.app import TeamsApp, build_teams
+from adapters.platforms.web.app import Playground, new_webhook_secret
 from adapters.platforms.webhooks import WebhookSecrets
 from adapters.settings import Settings
 from adapters.workers.dispatch import Dispatcher, Sender
@@ -27,6 +31,7 @@ from adapters.workers.leader import leadership_for
 from adapters.workers.scheduler import DigestScheduler
 from bot.catalog import build_registry
 from bot.context import BotContext
+from bot.reply import Outcome
 from bot.router import Router
 from metrics_core.churn.daily_model import RiskModels
 from metrics_core.clock import Clock, utc_now
@@ -85,6 +90,12 @@ class Container:
     """Where alerts no routing rule sends elsewhere go (`CLOSELOOP_SLACK_ALERTS_CHANNEL`)."""
     clock: Clock = utc_now
     """The service's "now": webhooks, the SLA round and the day the churn model is for."""
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    """The Prometheus instruments the HTTP routes, the router and the workers report to."""
+    playground: Playground | None = None
+    """The web playground, when switched on (`CLOSELOOP_PLAYGROUND`, `closeloop demo`)."""
+    usage_ingest: UsageIngest | None = None
+    """`POST /ingest/usage`, when `CLOSELOOP_INGEST_TOKEN` is set."""
 
     def close(self) -> None:
         self.risk.close()
@@ -116,9 +127,15 @@ def build_core(
     )
 
 
-def _context(core: Core, **hooks: Callable[[], None]) -> BotContext:
+def _context(
+    core: Core,
+    *,
+    answered: Callable[[str, Outcome, float], None] | None = None,
+    outbox_changed: Callable[[], None] | None = None,
+    schedule_changed: Callable[[], None] | None = None,
+) -> BotContext:
     clock = core.clock
-    return BotContext(
+    context = BotContext(
         db=core.db,
         config=core.config,
         registry=build_registry(),
@@ -126,8 +143,15 @@ def _context(core: Core, **hooks: Callable[[], None]) -> BotContext:
         health=HealthCache(core.config),
         now=clock,
         today=lambda: clock().date(),
-        **hooks,
     )
+    # The hooks a service gives; the console's context keeps BotContext's do-nothing ones.
+    if answered is not None:
+        context = replace(context, answered=answered)
+    if outbox_changed is not None:
+        context = replace(context, outbox_changed=outbox_changed)
+    if schedule_changed is not None:
+        context = replace(context, schedule_changed=schedule_changed)
+    return context
 
 
 def build_console(
@@ -155,16 +179,23 @@ def build(
     teams = build_teams(settings, db) if settings.teams_enabled else None
     if teams is not None:
         senders[Platform.TEAMS] = teams.sender
+    telemetry = Telemetry()
     dispatcher = Dispatcher(
         db,
         config,
         senders,
         clock=clock,
         lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+        telemetry=telemetry,
     )
     subscriptions_changed = asyncio.Event()
     context = _context(
-        core, outbox_changed=dispatcher.wake, schedule_changed=subscriptions_changed.set
+        core,
+        answered=lambda command, outcome, seconds: telemetry.command_answered(
+            command, outcome.value, seconds
+        ),
+        outbox_changed=dispatcher.wake,
+        schedule_changed=subscriptions_changed.set,
     )
     registry = context.registry
     scheduler = DigestScheduler(
@@ -176,6 +207,7 @@ def build(
         sweep_seconds=settings.leader_check_seconds,
         fallback=core.alerts_fallback,
         changed=subscriptions_changed,
+        telemetry=telemetry,
     )
     router = Router(context)
     work = InFlight()
@@ -194,6 +226,23 @@ def build(
             responses=responses,
             work=work,
         )
+    secrets = webhook_secrets(settings)
+    playground = None
+    if settings.playground:
+        secret = secrets.for_provider("generic")
+        if secret is None:
+            # The playground's simulated answers go through the generic webhook: without an
+            # operator's secret it gets one of its own, known to this process only.
+            secret = new_webhook_secret()
+            secrets = replace(secrets, generic=secret)
+        playground = Playground(
+            router=router,
+            db=db,
+            config=config,
+            clock=clock,
+            webhook_secret=secret,
+            allow_remote=settings.playground_allow_remote,
+        )
     return Container(
         settings=settings,
         config=config,
@@ -202,13 +251,16 @@ def build(
         router=router,
         dispatcher=dispatcher,
         scheduler=scheduler,
-        webhook_secrets=webhook_secrets(settings),
+        webhook_secrets=secrets,
+        usage_ingest=usage_ingest(settings, db, clock),
         slack=slack,
         slack_responses=responses,
         teams=teams,
         work=work,
         alerts_fallback=core.alerts_fallback,
         clock=clock,
+        telemetry=telemetry,
+        playground=playground,
     )
 
 
@@ -223,3 +275,9 @@ def webhook_secrets(settings: Settings) -> WebhookSecrets:
         typeform=_secret(settings.typeform_webhook_secret),
         wootric=_secret(settings.wootric_webhook_secret),
     )
+
+
+def usage_ingest(settings: Settings, db: Database, clock: Clock) -> UsageIngest | None:
+    """The usage events route's state, or None (no route) without a token or with a blank one."""
+    token = _secret(settings.ingest_token)
+    return UsageIngest(token, db, clock) if token is not None and token.strip() else None

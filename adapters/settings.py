@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,21 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="CLOSELOOP_HOST")
     port: int = Field(default=3000, validation_alias="CLOSELOOP_PORT")
     log_level: str = Field(default="INFO", validation_alias="CLOSELOOP_LOG_LEVEL")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", validation_alias="CLOSELOOP_LOG_FORMAT"
+    )
+    """How `serve` logs: JSON lines for collectors, text for people; `auto` is text at a
+    terminal and JSON otherwise (a container, a service manager)."""
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret's value, for the log redactor; never logged itself."""
+        secrets = [
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+        password = urlsplit(self.database_url).password
+        return [*secrets, password] if password else secrets
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
@@ -103,6 +119,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="CLOSELOOP_WEBHOOK_SECRET"
     )
+    """The `generic` survey webhook's secret. With the playground on and none set, the
+    service makes a random one of its own at start, so the playground's simulated answers
+    can go through the webhook."""
     delighted_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="DELIGHTED_WEBHOOK_SECRET"
     )
@@ -112,6 +131,18 @@ class Settings(BaseSettings):
     wootric_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="WOOTRIC_WEBHOOK_SECRET"
     )
+    ingest_token: SecretStr | None = Field(default=None, validation_alias="CLOSELOOP_INGEST_TOKEN")
+    """The bearer token of `POST /ingest/usage`; unset or blank, the route does not exist."""
+
+    playground: bool = Field(default=False, validation_alias="CLOSELOOP_PLAYGROUND")
+    """Serve the playground (`GET /`, `/playground/...`): the bot in a browser page, with no
+    login, so anyone who reaches it can act as anyone on the CS team. `closeloop demo`
+    switches it on."""
+    playground_allow_remote: bool = Field(
+        default=False, validation_alias="CLOSELOOP_PLAYGROUND_ALLOW_REMOTE"
+    )
+    """Let the playground be served on an address other than loopback; without it the
+    service refuses to start so."""
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from bot.commands import CommandRegistry
+from bot.reply import Outcome
 from metrics_core.churn.daily_model import RiskModels
 from metrics_core.churn.risk import RiskModel
 from metrics_core.clock import utc_now, utc_today
@@ -19,6 +20,10 @@ T = TypeVar("T")
 
 
 def _nothing() -> None:
+    return None
+
+
+def _unobserved(command: str, outcome: Outcome, seconds: float) -> None:
     return None
 
 
@@ -48,6 +53,9 @@ class BotContext:
     """Called after a commit that owes chat messages, so the dispatcher sends them now."""
     schedule_changed: Callable[[], None] = _nothing
     """Called after digest subscriptions changed, so the scheduler picks them up now."""
+    answered: Callable[[str, Outcome, float], None] = _unobserved
+    """Called after each command with its name, outcome and seconds taken (the service
+    counts them for monitoring; commands the registry does not know are `unknown`)."""
 
     async def churn_model(self, day: dt.date) -> RiskModel:
         """The churn-risk method that answers on `day` (trained elsewhere, then kept)."""

@@ -7,6 +7,7 @@ which own the click protocol described in `bot.clicks`.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from bot.actions import (
@@ -79,11 +80,15 @@ class Router:
             request = CommandRequest.parse(HELP, request.actor, request.conversation)
         command = self.context.registry.get(request.command)
         if command is None:
-            return unknown_command(request.command, self.context.registry)
+            reply = unknown_command(request.command, self.context.registry)
+            self.context.answered("unknown", reply.outcome, 0.0)
+            return reply
+        started = time.perf_counter()
         try:
             reply = await command.handler(request, self.context)
         except Exception:
             reply = _failed(f"`{request.command}`")
+        self.context.answered(command.name, reply.outcome, time.perf_counter() - started)
         if not command.read_only:
             return reply
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())

@@ -9,8 +9,11 @@ them with arbitrary text.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -73,3 +76,52 @@ def import_book(db: Database, folder: Path) -> None:
         path = folder / f"book-{kind}.csv"
         path.write_text(content, encoding="utf-8")
         import_csv(db.engine, kind, path)
+
+
+def json_values(*words: str) -> st.SearchStrategy[Any]:
+    """Any JSON value, small: what a field may be replaced by, with `words` a sender's
+    format gives meaning to (a survey kind, a call type) among the odd ones."""
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**70), 2**70)
+        | st.floats()
+        | st.text(max_size=10)
+        | st.sampled_from([*MARKUP, "x" * 400, "\x00", "2026-11-20T09:30:00Z", *words]),
+        _containers,
+        max_leaves=6,
+    )
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=3) | st.dictionaries(
+        st.text(max_size=8), children, max_size=3
+    )
+
+
+def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every key and index path inside a JSON document."""
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, child in items:
+        yield (*prefix, key)
+        yield from paths(child, (*prefix, key))
+
+
+def mutate(draw: st.DrawFn, document: Any, values: st.SearchStrategy[Any]) -> bytes:
+    """`document` with up to three fields replaced by `values` or removed, as JSON bytes."""
+    for _ in range(draw(st.integers(0, 3))):
+        where = draw(st.sampled_from(list(paths(document))))
+        parent = document
+        for key in where[:-1]:
+            parent = parent[key]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[where[-1]]
+        else:
+            parent[where[-1]] = draw(values)
+    return json.dumps(document, ensure_ascii=draw(st.booleans())).encode("utf-8")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +21,8 @@ from typer.core import TyperGroup
 from adapters.platforms.console import terminal_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
 
     from adapters.settings import Settings
@@ -131,6 +135,19 @@ def _configure_logging(level: str, *, tracebacks: bool = True) -> None:
     handler.setFormatter(logging.Formatter(fmt) if tracebacks else _OneLineErrors(fmt))
     logging.basicConfig(level=level.upper(), handlers=[handler])
     # Alembic narrates every schema check at INFO; operators need only its warnings.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _configure_service_logging(settings: Settings) -> None:
+    """The service logs JSON lines (or text at a terminal), each with its request id,
+    every configured secret's value redacted (README: Operations)."""
+    from adapters.observability.logs import service_handler
+
+    fmt = settings.log_format
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
+    handler = service_handler(fmt, settings.secret_values())
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -444,21 +461,114 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Serve the HTTP endpoints (default 127.0.0.1:3000)."""
+    settings = _settings()
+    _serve(settings, _config(settings), host or settings.host, port or settings.port)
+
+
+def _serve(
+    settings: Settings,
+    config: Config,
+    host: str,
+    port: int,
+    *,
+    listening: Callable[[str], None] | None = None,
+) -> None:
     import asyncio
 
-    from adapters.entrypoints.serve import run
+    from adapters.entrypoints.serve import check_playground, run
     from adapters.platforms.teams.app import TeamsSettingsError
+    from adapters.platforms.web.app import PlaygroundRefused
     from metrics_core.store.migrate import SchemaOutOfDate
 
-    settings = _settings()
-    config = _config(settings)
-    _configure_logging(settings.log_level)
+    try:
+        check_playground(settings, host)
+    except PlaygroundRefused as error:
+        raise _fail(str(error)) from None
+    _configure_service_logging(settings)
     # An empty database is fine for a service (answers and imports fill it); none is not.
     _existing_engine(settings, needs_data=False).dispose()
     try:
-        asyncio.run(run(settings, config, host or settings.host, port or settings.port))
-    except (SchemaOutOfDate, TeamsSettingsError) as error:
+        asyncio.run(run(settings, config, host, port, listening=listening))
+    except (SchemaOutOfDate, TeamsSettingsError, PlaygroundRefused) as error:
         raise _fail(str(error)) from None
+
+
+DEMO_QUESTIONS = ("health acme", "churn top")
+"""What `closeloop demo` answers before it serves: one account, then the whole book."""
+
+
+def _print_answers(settings: Settings, config: Config, questions: tuple[str, ...]) -> None:
+    """Each question as `closeloop ask` answers it, with the command that asks it."""
+    import asyncio
+
+    from adapters.bootstrap import build_console
+    from adapters.platforms.console import render_text
+    from bot.inbound import Actor, CommandRequest, Platform
+
+    console = build_console(settings, config)
+
+    async def answers() -> list[str]:
+        actor = Actor(Platform.CONSOLE)
+        return [
+            render_text(await console.router.handle(CommandRequest.parse(text, actor)))
+            for text in questions
+        ]
+
+    try:
+        replies = asyncio.run(answers())
+    finally:
+        console.close()
+    for text, reply in zip(questions, replies, strict=True):
+        out.print(f"\n$ closeloop ask {text!r}", style="bold", highlight=False, markup=False)
+        out.print(reply, highlight=False, markup=False)
+
+
+def _announce(url: str, *, browser: bool) -> None:
+    """Say where the playground is and, if asked, open it in a browser when this machine
+    has a graphical one. Never fails and never waits: without a display (a server, a
+    container) Python would start a text browser in this very terminal, so none is
+    started there."""
+    import os
+    import threading
+    import webbrowser
+
+    out.print(f"\nThe playground is at {url} (no login; Ctrl+C stops the service).")
+    graphical = not sys.platform.startswith("linux") or any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY")
+    )
+    if not (browser and graphical):
+        return
+
+    def start() -> None:
+        try:
+            webbrowser.open(url, new=2)
+        except Exception:  # no browser is fine: the URL is printed above
+            return
+
+    threading.Thread(target=start, name="open-browser", daemon=True).start()
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on (on 127.0.0.1).")] = 3000,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the playground in a browser.")
+    ] = True,
+) -> None:
+    """Try Closeloop without Slack or Teams: create the database if needed, load the demo data
+    when it is empty, print a few answers, and serve the playground on 127.0.0.1:3000.
+
+    The same as `closeloop migrate`, `closeloop seed --if-empty`, `closeloop snapshot
+    --backfill 90` (the 90 days a health chart shows), then `closeloop serve` with
+    CLOSELOOP_PLAYGROUND=1.
+    """
+    migrate()
+    seed(if_empty=True)
+    snapshot(backfill=90)
+    settings = _settings().model_copy(update={"playground": True})
+    config = _config(settings)
+    _print_answers(settings, config, DEMO_QUESTIONS)
+    _serve(settings, config, "127.0.0.1", port, listening=partial(_announce, browser=browser))
 
 
 model_app = typer.Typer(help="The churn-risk model.", no_args_is_help=True)

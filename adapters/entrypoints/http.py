@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.orm import Session
 
 from adapters.bootstrap import Container
 from adapters.platforms.slack.serving import dispatch
+from adapters.platforms.web.app import add_routes as add_playground
 from adapters.platforms.webhooks import WebhookError, parse_delivery
+from metrics_core import correlation
+from metrics_core.delivery import outbox
 from metrics_core.followups.intake import Intake, record_answer
 
 log = logging.getLogger(__name__)
 
 CONTAINER = web.AppKey("container", Container)
-METRICS = web.AppKey("metrics", CollectorRegistry)
-REQUESTS = web.AppKey("requests", Counter)
-LATENCY = web.AppKey("latency", Histogram)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -52,7 +48,13 @@ async def metrics(request: web.Request) -> web.Response:
     (known methods, route templates, status codes), never a path, a query, an account or
     a secret, so there is nothing in it to protect beyond the volume of traffic.
     """
-    body = generate_latest(request.app[METRICS])
+    container = request.app[CONTAINER]
+    try:
+        backlog = await container.db.read(outbox.backlog)
+    except Exception as error:  # the other metrics are still worth scraping
+        log.warning("outbox depth unavailable for /metrics: %s", type(error).__name__)
+        backlog = None
+    body = container.telemetry.exposition(backlog, container.clock())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -81,8 +83,34 @@ async def instrument(
         status = error.status
         raise
     finally:
-        request.app[REQUESTS].labels(method, name, str(status)).inc()
-        request.app[LATENCY].labels(method, name).observe(time.perf_counter() - started)
+        telemetry = request.app[CONTAINER].telemetry
+        telemetry.requests.labels(method, name, str(status)).inc()
+        telemetry.latency.labels(method, name).observe(time.perf_counter() - started)
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@web.middleware
+async def request_ids(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Give each request an id, carried into the work it starts and logged with it.
+
+    A proxy's `X-Request-Id` is kept when it is a plain token (so one id spans the proxy's
+    log and ours); anything else a sender writes there is replaced, never logged. The id
+    goes back in the response's `X-Request-Id`.
+    """
+    offered = request.headers.get("X-Request-Id", "")
+    rid = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    correlation.request_id.set(rid)
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        error.headers["X-Request-Id"] = rid
+        raise
+    response.headers["X-Request-Id"] = rid
+    return response
 
 
 async def slack_events(request: web.Request) -> web.Response:
@@ -189,6 +217,13 @@ async def survey_webhook(request: web.Request) -> web.Response:
     )
 
 
+async def ingest_usage(request: web.Request) -> web.Response:
+    """Product-usage events (Segment spec) with the ingest bearer token; 200 once committed."""
+    ingest = request.app[CONTAINER].usage_ingest
+    assert ingest is not None  # the route exists only when the token is set
+    return await ingest.receive(request)
+
+
 async def _close_slack_responses(app: web.Application) -> None:
     responses = app[CONTAINER].slack_responses
     if responses is not None:
@@ -197,23 +232,9 @@ async def _close_slack_responses(app: web.Application) -> None:
 
 def build_app(container: Container) -> web.Application:
     app = web.Application(
-        middlewares=[instrument, refuse_oversized], client_max_size=MAX_BODY_BYTES
+        middlewares=[request_ids, instrument, refuse_oversized], client_max_size=MAX_BODY_BYTES
     )
-    registry = CollectorRegistry()
     app[CONTAINER] = container
-    app[METRICS] = registry
-    app[REQUESTS] = Counter(
-        "closeloop_http_requests",
-        "HTTP requests served",
-        ("method", "route", "status"),
-        registry=registry,
-    )
-    app[LATENCY] = Histogram(
-        "closeloop_http_request_seconds",
-        "HTTP request latency",
-        ("method", "route"),
-        registry=registry,
-    )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -221,6 +242,8 @@ def build_app(container: Container) -> web.Application:
     # them with is configured (README: HTTP endpoints). Socket Mode mounts nothing here.
     if container.webhook_secrets.configured():
         app.router.add_post("/webhooks/surveys/{provider}", survey_webhook)
+    if container.usage_ingest is not None:
+        app.router.add_post("/ingest/usage", ingest_usage)
     if container.slack is not None and container.settings.slack_over_http:
         app.router.add_post("/slack/events", slack_events)
     if container.slack_responses is not None:
@@ -228,4 +251,8 @@ def build_app(container: Container) -> web.Application:
     if container.teams is not None:
         app.router.add_post("/api/messages", teams_messages)
         app.on_shutdown.append(_finish_teams)
+    # The playground has no login: it exists only when switched on, and serves loopback
+    # addresses only (the service refuses to start otherwise, `serve.run`).
+    if container.playground is not None:
+        add_playground(app, container.playground)
     return app

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 from aiohttp import web
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from adapters.bootstrap import Container, build
 from adapters.entrypoints.http import build_app
 from adapters.platforms.slack.serving import SocketMode, connect_socket_mode, disconnect
+from adapters.platforms.web.app import require_loopback
 from adapters.settings import Settings
 from metrics_core.config import Config
 from metrics_core.delivery.targets import Platform
@@ -156,12 +158,29 @@ async def shut_down(
     await runner.cleanup()
 
 
-async def run(settings: Settings, config: Config, host: str, port: int) -> None:
+def check_playground(settings: Settings, host: str) -> None:
+    """Refuse to start the playground, which has no login, on a host others can reach
+    (`PlaygroundRefused`), unless `CLOSELOOP_PLAYGROUND_ALLOW_REMOTE=1`."""
+    require_loopback(
+        enabled=settings.playground, allow_remote=settings.playground_allow_remote, host=host
+    )
+
+
+async def run(
+    settings: Settings,
+    config: Config,
+    host: str,
+    port: int,
+    *,
+    listening: Callable[[str], None] | None = None,
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (`shut_down`).
 
     The signals are taken before the port opens: a SIGTERM that arrives while the service
-    is still starting shuts it down the same graceful way.
+    is still starting shuts it down the same graceful way. `listening` is told the
+    service's URL once the port is open (`closeloop demo` opens the browser there).
     """
+    check_playground(settings, host)
     container = build(settings, config)
     try:
         stop = asyncio.Event()
@@ -173,6 +192,11 @@ async def run(settings: Settings, config: Config, host: str, port: int) -> None:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("Closeloop listening on http://%s:%d", host, port)
+        address = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+        if container.playground is not None:
+            log.info("The playground is at %s (no login)", address)
+        if listening is not None:
+            listening(address)
         await report_waiting_alerts(container)
         socket_mode = await start_socket_mode(container)
         warming = asyncio.create_task(_warm_risk_model(container))

@@ -23,8 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from adapters.observability.telemetry import Telemetry
 from bot.messages.alerts import alert_reply
 from bot.reply import Reply
+from metrics_core import correlation
 from metrics_core.clock import utc_now
 from metrics_core.config import Config
 from metrics_core.delivery import outbox
@@ -77,8 +79,10 @@ class Dispatcher:
         concurrency: int = 8,
         idle_seconds: float = 1.0,
         lease: dt.timedelta = outbox.LEASE,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.db = db
+        self.telemetry = telemetry
         self.config = config
         self.senders = dict(senders)
         self.clock = clock
@@ -135,6 +139,8 @@ class Dispatcher:
                 task.cancel()
 
     async def _guarded(self, due: Due) -> None:
+        # Each delivery runs in its own task: its log lines carry the owing request's id.
+        correlation.request_id.set(due.details.get(outbox.REQUEST_ID))
         async with self._slots:
             try:
                 await self._deliver(due)
@@ -184,6 +190,7 @@ class Dispatcher:
         )
         if ref is None and due.sending_since is not None:
             ref = await self._look_for_lost_post(sender, due)
+        first_post = ref is None
         if ref is None:  # the lease marked the row as sending
             ref = await sender.post(due.target.address, reply, due.key)
         else:
@@ -199,6 +206,15 @@ class Dispatcher:
                 now=self.clock(),
             )
         )
+        log.info(
+            "delivery %s (%s) %s to %s",
+            due.id,
+            due.kind,
+            "posted" if first_post else "edited",
+            due.target.platform,
+        )
+        if first_post and self.telemetry is not None and due.created_at is not None:
+            self.telemetry.delivered(due.kind, due.created_at, self.clock())
 
     async def _look_for_lost_post(self, sender: Sender, due: Due) -> MessageRef | None:
         """A post was in flight when a previous attempt died: was it posted?"""

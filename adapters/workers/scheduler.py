@@ -34,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from adapters.observability.telemetry import Telemetry
 from adapters.workers.digest_runs import Outcome, send_due
 from adapters.workers.leader import Leadership
 from bot.context import BotContext
@@ -74,7 +75,10 @@ class DigestScheduler:
         fallback: Target | None = None,
         identity: str | None = None,
         changed: asyncio.Event | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry
+        self._leading = False
         self.context = context
         self.database = database
         self.leadership = leadership
@@ -89,6 +93,17 @@ class DigestScheduler:
         self.leading = False
         self._jobs: dict[int, Schedule] = {}
         self._changed = changed or asyncio.Event()
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the scheduler now (exported as a gauge)."""
+        return self._leading
+
+    @leading.setter
+    def leading(self, value: bool) -> None:
+        self._leading = value
+        if self.telemetry is not None:
+            self.telemetry.leader.set(1 if value else 0)
 
     def changed(self) -> None:
         """Subscriptions changed (a chat command): bring the jobs in step now."""
@@ -108,7 +123,9 @@ class DigestScheduler:
             )
         except Exception:
             log.exception("digest %d failed; the next sweep retries", subscription_id)
-            return Outcome.FAILED
+            outcome = Outcome.FAILED
+        if self.telemetry is not None:
+            self.telemetry.digest_runs.labels(outcome.value).inc()
         return outcome
 
     def _due_unclaimed(self, session: Session) -> list[int]:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from metrics_core import correlation
 from metrics_core.delivery.targets import Target
 from metrics_core.store.db import insert_or_ignore
 from metrics_core.store.models import Delivery, DeliveryStatus
@@ -34,6 +35,8 @@ _BASE_BACKOFF_S = 2.0
 _MAX_BACKOFF_S = 15 * 60.0
 _ERROR_MAX_CHARS = 500
 _IN_CHUNK = 5_000
+REQUEST_ID = "request_id"
+"""The key in a message's details under which the owing request's id is kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class Due:
     message_channel: str | None
     message_id: str | None
     sending_since: dt.datetime | None
+    created_at: dt.datetime | None = None
+    """When the message was first owed: what delivery lag is measured from."""
 
 
 def enqueue(
@@ -65,7 +70,14 @@ def enqueue(
     account_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> bool:
-    """Owe one message, unless this `key` is owed already; True when the row is new."""
+    """Owe one message, unless this `key` is owed already; True when the row is new.
+
+    The id of the request that owed it (a webhook's) is kept with it, so the delivery's
+    log lines carry the same id as the request's.
+    """
+    caused_by = correlation.request_id.get()
+    if caused_by is not None:
+        details = {**(details or {}), REQUEST_ID: caused_by}
     new_id = insert_or_ignore(
         session,
         Delivery,
@@ -178,6 +190,7 @@ def lease_due(
                 message_channel=row.message_channel,
                 message_id=row.message_id,
                 sending_since=in_doubt,
+                created_at=row.created_at,
             )
         )
     return due
@@ -267,3 +280,21 @@ def pending_count(session: Session) -> int:
     return int(
         session.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.PENDING)) or 0
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the outbox owes: how many messages, and since when the oldest (None if none)."""
+
+    pending: int
+    oldest: dt.datetime | None
+
+
+def backlog(session: Session) -> Backlog:
+    """The outbox's depth and its oldest owed message, in one query (for monitoring)."""
+    pending, oldest = session.execute(
+        select(func.count(), func.min(Delivery.created_at)).where(
+            Delivery.status == DeliveryStatus.PENDING
+        )
+    ).one()
+    return Backlog(int(pending or 0), oldest)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, TypeVar
@@ -162,7 +163,9 @@ class Database:
                 return work(session)
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), run)
+        # The caller's context (which request this work is for) goes with it to the thread.
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._pool(), context.run, run)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -327,6 +327,58 @@ class SourceWatermark(Base):
     through: Mapped[dt.date] = mapped_column(Date)
 
 
+class UsageEventId(Base):
+    """A product-usage event already counted, by the `messageId` its sender gave it.
+
+    Analytics tools deliver at least once, so a redelivered event finds its id here and
+    changes nothing (`metrics_core.usage.ingest`). Ids are kept for `ingest.ID_RETENTION`
+    after they arrive, longer than an event may arrive late, so the table stays the size
+    of about a week of events.
+    """
+
+    __tablename__ = "usage_event_ids"
+
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class UsageIdentity(Base):
+    """Which account a product user belongs to, as the analytics tool said.
+
+    Written by `group` calls (the group is the account) and `identify` calls (the email's
+    domain is the account's). The user is kept only as a hash of the id the tool gave
+    (`metrics_core.usage.events.user_key`), never as the id itself, which is often an email.
+    """
+
+    __tablename__ = "usage_identities"
+
+    user_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    linked_by: Mapped[str] = mapped_column(String(16))
+    """`group` or `identify`: a group call is the stronger statement and is not overridden
+    by an email's domain."""
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class UsageActiveUser(Base):
+    """One product user active for an account on a day: how `UsageDaily.active_users`
+    counts distinct users when their events arrive over many requests.
+
+    Only the recent days that events may still arrive for are kept; older rows are
+    cleared (`metrics_core.usage.ingest.prune`), as their day's count no longer changes.
+    """
+
+    __tablename__ = "usage_active_users"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    user_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

@@ -14,82 +14,30 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from adapters.bootstrap import Container, build
-from adapters.entrypoints.http import MAX_BODY_BYTES, build_app
+from adapters.bootstrap import build
+from adapters.entrypoints.http import MAX_BODY_BYTES
 from adapters.settings import Settings
 from metrics_core.store import migrate
 from metrics_core.store.db import Database, make_engine
 from metrics_core.store.models import SurveyResponse
 from tests import webhook_signing as vendors
 from tests.e2e import teams_activities as teams
+from tests.e2e.loopback import Loopback
 from tests.e2e.slack_requests import SECRET as SLACK_SECRET
-from tests.fakes.bot_connector import FakeBotConnector, _free_port
-from tests.hostile import MARKUP, SQL, examples, hostile_text, import_book
+from tests.hostile import SQL, examples, hostile_text, import_book, mutate
+from tests.hostile import json_values as hostile_json_values
 
-T = TypeVar("T")
 ALERTS = "C0ALERTS"
-
-
-class Loopback:
-    """The service (and a fake Bot Connector) on loopback, driven from synchronous tests.
-
-    Hypothesis runs plain functions, so the service gets an event loop of its own that
-    runs while a request is in flight.
-    """
-
-    def __init__(self, container: Container) -> None:
-        self.container = container
-        self.loop = asyncio.new_event_loop()
-        self.connector = FakeBotConnector()
-        self.runner = web.AppRunner(build_app(container))
-        self.port = _free_port()
-        self.run(self._start())
-
-    async def _start(self) -> None:
-        await self.connector.start()
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-        self.client = aiohttp.ClientSession()
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(work)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def post(self, path: str, body: Any, headers: dict[str, str]) -> tuple[int, str]:
-        async def send() -> tuple[int, str]:
-            async with self.client.post(self.base + path, data=body, headers=headers) as r:
-                return r.status, await r.text()
-
-        return self.run(send())
-
-    def answers(self) -> int:
-        with self.container.db.reading() as session:
-            return int(session.scalar(select(func.count()).select_from(SurveyResponse)) or 0)
-
-    def close(self) -> None:
-        async def stop() -> None:
-            await self.client.close()
-            await self.runner.cleanup()
-            await self.connector.stop()
-
-        self.run(stop())
-        self.loop.close()
-        self.container.close()
 
 
 def service_settings(database_url: str) -> Settings:
@@ -149,32 +97,7 @@ PAYLOADS: dict[str, Callable[..., bytes]] = {
     "wootric": vendors.wootric_payload,
 }
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats()
-    | st.text(max_size=10)
-    | st.sampled_from([*MARKUP, "x" * 400, "\x00", "2026-11-20T09:30:00Z", "nps", "10"]),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=6,
-)
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Every key and index path inside a JSON document."""
-    items = (
-        node.items()
-        if isinstance(node, dict)
-        else enumerate(node)
-        if isinstance(node, list)
-        else ()
-    )
-    for key, child in items:
-        yield (*prefix, key)
-        yield from paths(child, (*prefix, key))
+json_values = hostile_json_values("nps", "10")
 
 
 @st.composite
@@ -185,16 +108,7 @@ def mutated(draw: st.DrawFn, provider: str) -> bytes:
     document = json.loads(
         PAYLOADS[provider](comment=draw(text), name=draw(text), email=draw(text | st.none()))
     )
-    for _ in range(draw(st.integers(0, 3))):
-        where = draw(st.sampled_from(list(paths(document))))
-        parent = document
-        for key in where[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[where[-1]]
-        else:
-            parent[where[-1]] = draw(json_values)
-    return json.dumps(document, ensure_ascii=draw(st.booleans())).encode("utf-8")
+    return mutate(draw, document, json_values)
 
 
 def bodies(provider: str) -> st.SearchStrategy[tuple[bytes, str]]:
@@ -217,16 +131,16 @@ def bodies(provider: str) -> st.SearchStrategy[tuple[bytes, str]]:
 
 def check_delivery(service: Loopback, provider: str, body: bytes, content_type: str) -> int:
     """Deliver a signed body: a 200 with what was stored, or a 400 that says why."""
-    before = service.answers()
+    before = service.count(SurveyResponse)
     headers = {**SIGNERS[provider](body), "Content-Type": content_type}
     status, text = service.post(f"/webhooks/surveys/{provider}", body, headers)
     assert status in (200, 400), (status, text)
     reply = json.loads(text)
     if status == 400:
         assert isinstance(reply["error"], str) and reply["error"].strip(), reply
-        assert service.answers() == before, "a refused delivery stored something"
+        assert service.count(SurveyResponse) == before, "a refused delivery stored something"
     else:
-        assert reply["new"] == service.answers() - before, reply
+        assert reply["new"] == service.count(SurveyResponse) - before, reply
     return status
 
 
@@ -372,4 +286,4 @@ def test_over_the_cap_is_413_with_a_reason_and_at_the_cap_is_read(
 
     status, text = service.post("/webhooks/surveys/generic", chunked(), SIGNERS["generic"](over))
     assert status == 413, text
-    assert service.answers() == 1
+    assert service.count(SurveyResponse) == 1

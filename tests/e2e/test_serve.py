@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -144,9 +145,10 @@ def test_alerts_for_an_unconfigured_platform_wait_with_one_warning(sqlite_url: s
         process.send_signal(signal.SIGTERM)
         _, raw = process.communicate(timeout=30)
     assert process.returncode == 0
-    log = raw.decode()
-    assert " ERROR " not in log and "Traceback" not in log, log
-    (warning,) = [line for line in log.splitlines() if " WARNING " in line]
+    log = [json.loads(line) for line in raw.decode().splitlines()]  # JSON lines off a terminal
+    assert not [entry for entry in log if entry["level"] in ("error", "critical")], log
+    assert not [entry for entry in log if "error" in entry], log  # no traceback
+    (warning,) = [entry["message"] for entry in log if entry["level"] == "warning"]
     assert "3 alerts wait for Slack" in warning and "SLACK_BOT_TOKEN" in warning
     with db.reading() as session:
         rows = session.scalars(select(Delivery)).all()

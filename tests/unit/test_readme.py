@@ -40,3 +40,13 @@ def test_every_source_path_the_readme_names_exists() -> None:
     assert len(named) > 20, "the README's architecture section names the packages' modules"
     missing = sorted(path for path in named if not (root / path).exists())
     assert not missing, f"the README names paths that do not exist: {missing}"
+
+
+def test_every_environment_variable_is_in_the_configuration_table() -> None:
+    from adapters.settings import Settings
+
+    table = README[README.index("## Configuration") : README.index("## Running in a container")]
+    names = [str(field.validation_alias) for field in Settings.model_fields.values()]
+    assert len(names) > 20
+    missing = [name for name in names if f"`{name}" not in table]
+    assert not missing, f"README's configuration table lacks {missing}"

@@ -7,16 +7,25 @@ parsed from README.md, so the code and the document cannot drift apart.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from adapters.bootstrap import build
+from adapters.entrypoints.cli import app as cli
 from adapters.entrypoints.http import build_app
+from adapters.entrypoints.serve import run
+from adapters.platforms.web.app import PlaygroundRefused
 from adapters.settings import Settings
+from metrics_core.config import Config
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -36,7 +45,10 @@ WEBHOOKS = {
 }
 # Settings of routes the design names that the service does not serve yet: set here, a
 # route they switch on fails this test until the README's table has it.
-NOT_YET_SERVED = {"CLOSELOOP_PLAYGROUND": "1", "CLOSELOOP_INGEST_TOKEN": "ingest-token"}
+NOT_YET_SERVED: dict[str, str] = {}
+INGEST = {"CLOSELOOP_INGEST_TOKEN": "ingest-token"}
+PLAYGROUND = {"CLOSELOOP_PLAYGROUND": "1"}
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - the address the playground must refuse
 
 CONFIGURATIONS: dict[str, dict[str, str]] = {
     "nothing configured": {},
@@ -47,13 +59,36 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     "Teams emulator": TEAMS_EMULATOR,
     "all survey webhooks": WEBHOOKS,
     "one survey webhook": {"TYPEFORM_WEBHOOK_SECRET": "tf-secret"},
-    "everything": {**SLACK_HTTP, **SOCKET_MODE, **TEAMS, **WEBHOOKS, **NOT_YET_SERVED},
+    "playground": PLAYGROUND,
+    "usage events": INGEST,
+    "a blank ingest token": {"CLOSELOOP_INGEST_TOKEN": " "},
+    "everything": {
+        **SLACK_HTTP,
+        **SOCKET_MODE,
+        **TEAMS,
+        **WEBHOOKS,
+        **PLAYGROUND,
+        **INGEST,
+        **NOT_YET_SERVED,
+    },
 }
 
 ALWAYS = {"GET /healthz", "GET /readyz", "GET /metrics"}
 SLACK_EVENTS = "POST /slack/events"
 TEAMS_MESSAGES = "POST /api/messages"
 SURVEYS = "POST /webhooks/surveys/{provider}"
+USAGE_EVENTS = "POST /ingest/usage"
+PLAYGROUND_ROUTES = {
+    "GET /",
+    "GET /playground/static/{name}",
+    "GET /playground/api/directory",
+    "POST /playground/api/command",
+    "POST /playground/api/click",
+    "POST /playground/api/submit",
+    "POST /playground/api/survey",
+    "POST /playground/api/digest",
+    "POST /playground/api/home",
+}
 
 # What each configuration serves: a route exists only with what authenticates it.
 EXPECTED = {
@@ -65,6 +100,11 @@ EXPECTED = {
     "Teams emulator": ALWAYS | {TEAMS_MESSAGES},
     "all survey webhooks": ALWAYS | {SURVEYS},
     "one survey webhook": ALWAYS | {SURVEYS},
+    "usage events": ALWAYS | {USAGE_EVENTS},
+    "a blank ingest token": ALWAYS,
+    # The playground's simulated answers go through the generic survey webhook, which it
+    # gives a secret of its own when none is set.
+    "playground": ALWAYS | PLAYGROUND_ROUTES | {SURVEYS},
 }
 
 CHAT_AND_SECRETS = ("SLACK_", "MICROSOFT_", "CLOSELOOP_", "DELIGHTED_", "TYPEFORM_", "WOOTRIC_")
@@ -184,3 +224,97 @@ def test_slack_settings_that_would_half_work_are_refused_with_what_each_mode_nee
         for value in environment.values():
             if value.strip():
                 assert value not in shown  # names the setting, never its value
+
+
+# --- the playground: no login, so off unless switched on, and loopback only -------------------
+
+
+def test_the_playground_refuses_to_start_on_an_address_others_reach(
+    clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`closeloop serve --host 0.0.0.0` with the playground on stops at once, naming the
+    setting that would allow it; loopback and the explicit permission start."""
+    monkeypatch.setenv("CLOSELOOP_PLAYGROUND", "1")
+    refused = CliRunner().invoke(cli, ["serve", "--host", EVERY_INTERFACE, "--port", "1"])
+    assert refused.exit_code == 1
+    assert "CLOSELOOP_PLAYGROUND_ALLOW_REMOTE" in refused.output
+    assert EVERY_INTERFACE in refused.output
+
+    settings = Settings(CLOSELOOP_PLAYGROUND="1")  # type: ignore[call-arg]
+    for host in (EVERY_INTERFACE, "::", "192.168.1.20", "closeloop.example.com", ""):
+        with pytest.raises(PlaygroundRefused, match="CLOSELOOP_PLAYGROUND_ALLOW_REMOTE"):
+            asyncio.run(run(settings, Config(), host, 1))
+
+
+def test_the_playground_starts_on_loopback_or_when_allowed(clean_environment: Path) -> None:
+    from adapters.entrypoints.serve import check_playground
+
+    on = Settings(CLOSELOOP_PLAYGROUND="1")  # type: ignore[call-arg]
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST"):
+        check_playground(on, host)
+    allowed = Settings(  # type: ignore[call-arg]
+        CLOSELOOP_PLAYGROUND="1", CLOSELOOP_PLAYGROUND_ALLOW_REMOTE="1"
+    )
+    check_playground(allowed, EVERY_INTERFACE)
+    check_playground(Settings(), EVERY_INTERFACE)  # no playground, nothing to refuse
+
+
+@pytest.fixture
+async def service(
+    clean_environment: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """The application with the settings the test is parametrized with."""
+    database = f"sqlite:///{clean_environment / 'closeloop.db'}"
+    settings = Settings(DATABASE_URL=database, **request.param)  # type: ignore[arg-type]
+    container = build(settings)
+    client: TestClient[Any, Any] = TestClient(TestServer(build_app(container)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+        container.close()
+
+
+@pytest.mark.parametrize("service", [{}], indirect=True)
+async def test_without_the_playground_there_is_no_page(service: TestClient[Any, Any]) -> None:
+    for path in ("/", "/playground/static/playground.js", "/playground/api/directory"):
+        assert (await service.get(path)).status == 404
+    assert (await service.post("/playground/api/command", json={"text": "help"})).status == 404
+
+
+@pytest.mark.parametrize("service", [PLAYGROUND], indirect=True)
+async def test_the_playground_page_and_its_files(service: TestClient[Any, Any]) -> None:
+    page = await service.get("/")
+    assert page.status == 200 and page.content_type == "text/html"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    html = await page.text()
+    for name in ("playground.js", "playground.css", "plotly.min.js"):
+        assert f"/playground/static/{name}" in html
+        served = await service.get(f"/playground/static/{name}")
+        assert served.status == 200, name
+    plotly = await (await service.get("/playground/static/plotly.min.js")).text()
+    assert "plotly.js v" in plotly[:200]  # the library itself, from the installed package
+    for other in ("index.html", "app.py", "..%2Fapp.py", "x.js"):
+        assert (await service.get(f"/playground/static/{other}")).status == 404
+
+
+@pytest.mark.parametrize("service", [PLAYGROUND], indirect=True)
+async def test_the_playground_answers_only_its_own_page_on_loopback(
+    service: TestClient[Any, Any],
+) -> None:
+    """Another site can neither post to it nor reach it by a name pointed at 127.0.0.1."""
+    rebound = await service.get("/", headers={"Host": "attacker.example:3000"})
+    assert rebound.status == 403
+    form_post = await service.post(
+        "/playground/api/command", data="text=help", headers={"Content-Type": "text/plain"}
+    )
+    assert form_post.status == 415
+    foreign = await service.post(
+        "/playground/api/command",
+        json={"text": "help"},
+        headers={"Origin": "http://attacker.example"},
+    )
+    assert foreign.status == 403
+    for host in ("localhost:3000", "127.0.0.1:3000", "[::1]:3000"):
+        assert (await service.get("/", headers={"Host": host})).status == 200, host
