@@ -22,8 +22,9 @@ from adapters.platforms.slack.responses import ResponseUrls
 from adapters.platforms.slack.sender import SlackSender
 from adapters.platforms.slack.serving import SlackApp
 from adapters.platforms.teams.app import TeamsApp, build_teams
-from adapters.platforms.web.app import Playground, new_webhook_secret
+from adapters.platforms.web.app import Playground
 from adapters.platforms.webhooks import WebhookSecrets
+from adapters.platforms.webhooks.generic import new_secret
 from adapters.settings import Settings
 from adapters.workers.dispatch import Dispatcher, Sender
 from adapters.workers.inflight import InFlight
@@ -233,7 +234,7 @@ def build(
         if secret is None:
             # The playground's simulated answers go through the generic webhook: without an
             # operator's secret it gets one of its own, known to this process only.
-            secret = new_webhook_secret()
+            secret = new_secret()
             secrets = replace(secrets, generic=secret)
         playground = Playground(
             router=router,

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.platforms.web.app import new_webhook_secret, sign_delivery
 from adapters.platforms.web.render import (
     OKABE_ITO,
     numeric_columns,
@@ -29,7 +28,8 @@ from adapters.platforms.web.render import (
     render_replies,
     render_reply,
 )
-from adapters.platforms.webhooks.generic import decode_secret, verify
+from adapters.platforms.webhooks.generic import decode_secret, signed_headers, verify
+from adapters.platforms.webhooks.generic import new_secret as new_webhook_secret
 from adapters.platforms.webhooks.signatures import WebhookError
 from bot.actions import CLAIM, CLOSE, REFRESH
 from bot.messages.alerts import close_form
@@ -536,7 +536,7 @@ def test_simulated_answers_are_signed_as_the_generic_webhook_checks() -> None:
     body = b'{"response_id": "playground-1", "survey": "nps", "score": 2}'
     headers = {
         name.lower(): value
-        for name, value in sign_delivery(
+        for name, value in signed_headers(
             secret, body, message_id="msg_1", timestamp=int(now.timestamp())
         ).items()
     }

@@ -25,16 +25,12 @@ the page's own origin (so another site's form cannot post to it).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
-import hashlib
-import hmac
 import importlib.resources
 import ipaddress
 import json
 import logging
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -46,6 +42,7 @@ from aiohttp import web
 
 from adapters.platforms.web import directory
 from adapters.platforms.web.render import render_form, render_replies, render_reply
+from adapters.platforms.webhooks.generic import signed_headers
 from bot.actions import FOLLOW_UP_ACTIONS
 from bot.clicks import Answer, ShowForm
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
@@ -72,7 +69,6 @@ CONVERSATION: Final = "playground"
 """The conversation the page is, as requests name where they were asked."""
 WEBHOOK_PROVIDER: Final = "generic"
 WEBHOOK_PATH: Final = f"/webhooks/surveys/{WEBHOOK_PROVIDER}"
-SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the format's marker, not a secret
 MAX_TEXT: Final = 1_000
 MAX_COMMENT: Final = 2_000
 MAX_PAYLOAD_ITEMS: Final = 20
@@ -122,28 +118,6 @@ def require_loopback(*, enabled: bool, allow_remote: bool, host: str) -> None:
         f"the playground off, or set {ALLOW_REMOTE}=1 if everyone who can reach that address "
         "may act as anyone on the CS team"
     )
-
-
-def new_webhook_secret() -> str:
-    """A fresh `generic` webhook secret, `whsec_` and 32 random bytes in base64: the
-    playground's own when the operator set none. Never logged."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
-def sign_delivery(secret: str, body: bytes, *, message_id: str, timestamp: int) -> dict[str, str]:
-    """The Standard Webhooks headers of a delivery: `v1,` and the base64 HMAC-SHA256 of
-    `{id}.{timestamp}.{body}`, keyed with the decoded bytes of `whsec_<base64>`
-    (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
-    """
-    key = base64.b64decode(secret.strip().removeprefix(SECRET_PREFIX))
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
-    return {
-        "Content-Type": "application/json",
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": f"v1,{signature}",
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +381,7 @@ def _own_origin(request: web.Request) -> str:
 async def _deliver(request: web.Request, playground: Playground, body: bytes) -> None:
     """Post a signed delivery to this service's own survey webhook, as a survey tool would."""
     now = playground.clock()
-    headers = sign_delivery(
+    headers = signed_headers(
         playground.webhook_secret,
         body,
         message_id=f"msg_{uuid.uuid4().hex}",

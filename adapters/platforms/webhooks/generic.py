@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import secrets
 from collections.abc import Mapping
 
 from adapters.platforms.webhooks.signatures import (
@@ -76,6 +77,29 @@ def decode_secret(secret: str) -> bytes:
     return key
 
 
+def signature(key: bytes, message_id: str, timestamp: str, body: bytes) -> str:
+    """The `v1` signature of a delivery: base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return base64.b64encode(hmac_digest(key, signed, SHA256)).decode("ascii")
+
+
+def new_secret() -> str:
+    """A fresh secret in the format's form, `whsec_` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def signed_headers(secret: str, body: bytes, *, message_id: str, timestamp: int) -> dict[str, str]:
+    """The headers a sender puts on a delivery (the playground signs its simulated answers
+    with them): the same signature `verify` expects."""
+    mark = signature(decode_secret(secret), message_id, str(timestamp), body)
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{mark}",
+    }
+
+
 def verify(headers: Mapping[str, str], body: bytes, key: bytes, now: dt.datetime) -> None:
     """Raise WebhookError(401) unless one `v1` signature is valid and the timestamp is fresh.
 
@@ -96,14 +120,13 @@ def verify(headers: Mapping[str, str], body: bytes, key: bytes, now: dt.datetime
             " (replayed delivery, or the sender's clock is wrong)"
         )
 
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    expected = base64.b64encode(hmac_digest(key, signed, SHA256)).decode("ascii")
+    expected = signature(key, message_id, timestamp, body)
     valid = False
     for entry in signatures.split():
-        version, comma, signature = entry.partition(",")
+        version, comma, offered = entry.partition(",")
         # Every v1 entry is compared, without stopping early on a match, so the time taken
         # depends on how many entries were sent, not on which of them was right.
-        if comma and version == "v1" and same_text(expected, signature):
+        if comma and version == "v1" and same_text(expected, offered):
             valid = True
     if not valid:
         raise unauthorized("webhook-signature: no valid v1 signature")
