@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,31 +28,25 @@ from metrics_core.config import Config
 from metrics_core.health.cache import HealthCache
 from metrics_core.health.report import HISTORY_DAYS, health_report
 from metrics_core.health.scorecard import store_snapshots
-from metrics_core.store import migrate
-from metrics_core.store.db import Database, make_engine
+from metrics_core.store.db import Database
 from metrics_core.store.models import HealthSnapshot, SurveyKind, SurveyResponse
 from metrics_core.surveys.report import trend_start
-from metrics_core.synthetic import seed_database
 from tests import factories as f
+from tests.integration.conftest import DEMO_AS_OF
 from tests.routing import router_for
 
-AS_OF = dt.date(2026, 12, 6)
+AS_OF = DEMO_AS_OF
 ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
 WEEKS = 12
 CONFIG = Config()
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def demo(demo: Database) -> Database:
     """The demo book, with every account's health stored weekly back 12 weeks and today."""
-    path: Path = tmp_path_factory.mktemp("demo-charts") / "closeloop.db"
-    database = Database(make_engine(f"sqlite:///{path}"))
-    migrate.upgrade(database.engine)
-    seed_database(database.engine, as_of=AS_OF)
     for weeks in range(WEEKS, -1, -1):
-        store_snapshots(database.engine, AS_OF - dt.timedelta(weeks=weeks), CONFIG)
-    yield database
-    database.close()
+        store_snapshots(demo.engine, AS_OF - dt.timedelta(weeks=weeks), CONFIG)
+    return demo
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,25 +21,13 @@ from metrics_core.churn.daily_model import RiskModels
 from metrics_core.churn.risk import Backtest, Method, backtest, churn_risk
 from metrics_core.config import Config
 from metrics_core.health.daily import take_snapshot
-from metrics_core.store import migrate
-from metrics_core.store.db import Database, make_engine
+from metrics_core.store.db import Database
 from metrics_core.surveys.scores import wilson_interval
-from metrics_core.synthetic import seed_database
+from tests.integration.conftest import DEMO_AS_OF
 from tests.routing import router_for
 
-AS_OF = dt.date(2026, 12, 6)
+AS_OF = DEMO_AS_OF
 ME = Actor(Platform.CONSOLE, user_id="U0CSM1")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """The demo book exactly as `closeloop seed` makes it (500 accounts, a year, seed 7)."""
-    path: Path = tmp_path_factory.mktemp("demo") / "closeloop.db"
-    database = Database(make_engine(f"sqlite:///{path}"))
-    migrate.upgrade(database.engine)
-    seed_database(database.engine, as_of=AS_OF)
-    yield database
-    database.close()
 
 
 @pytest.fixture(scope="module")
