@@ -24,7 +24,7 @@ from adapters.platforms.slack.serving import SlackApp
 from adapters.platforms.teams.app import TeamsApp, build_teams
 from adapters.platforms.web.app import Playground
 from adapters.platforms.webhooks import WebhookSecrets
-from adapters.platforms.webhooks.generic import new_secret
+from adapters.platforms.webhooks.generic import new_secret, signed_headers
 from adapters.settings import Settings
 from adapters.workers.dispatch import Dispatcher, Sender
 from adapters.workers.inflight import InFlight
@@ -241,7 +241,7 @@ def build(
             db=db,
             config=config,
             clock=clock,
-            webhook_secret=secret,
+            sign=_signer(secret),
             allow_remote=settings.playground_allow_remote,
         )
     return Container(
@@ -267,6 +267,15 @@ def build(
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _signer(secret: str) -> Callable[[bytes, str, int], dict[str, str]]:
+    """How the playground signs its simulated answers: as a sender of the generic webhook."""
+
+    def sign(body: bytes, message_id: str, timestamp: int) -> dict[str, str]:
+        return signed_headers(secret, body, message_id=message_id, timestamp=timestamp)
+
+    return sign
 
 
 def webhook_secrets(settings: Settings) -> WebhookSecrets:

@@ -42,7 +42,6 @@ from aiohttp import web
 
 from adapters.platforms.web import directory
 from adapters.platforms.web.render import render_form, render_replies, render_reply
-from adapters.platforms.webhooks.generic import signed_headers
 from bot.actions import FOLLOW_UP_ACTIONS
 from bot.clicks import Answer, ShowForm
 from bot.inbound import ActionRequest, Actor, CommandRequest, Platform
@@ -120,6 +119,10 @@ def require_loopback(*, enabled: bool, allow_remote: bool, host: str) -> None:
     )
 
 
+Signer = Callable[[bytes, str, int], dict[str, str]]
+"""(body, message id, unix time) → the headers of a signed webhook delivery."""
+
+
 @dataclass(frozen=True, slots=True)
 class Playground:
     """What the playground works with, built by the composition root."""
@@ -128,8 +131,9 @@ class Playground:
     db: Database
     config: Config
     clock: Clock
-    webhook_secret: str = field(repr=False)
-    """The `generic` survey webhook's secret: the simulated answers are signed with it."""
+    sign: Signer = field(repr=False)
+    """Signs a simulated answer as a survey tool would for the `generic` webhook (with its
+    secret): given the body, a message id and a unix time, the request's headers."""
     allow_remote: bool = False
 
 
@@ -381,12 +385,7 @@ def _own_origin(request: web.Request) -> str:
 async def _deliver(request: web.Request, playground: Playground, body: bytes) -> None:
     """Post a signed delivery to this service's own survey webhook, as a survey tool would."""
     now = playground.clock()
-    headers = signed_headers(
-        playground.webhook_secret,
-        body,
-        message_id=f"msg_{uuid.uuid4().hex}",
-        timestamp=int(now.timestamp()),
-    )
+    headers = playground.sign(body, f"msg_{uuid.uuid4().hex}", int(now.timestamp()))
     timeout = aiohttp.ClientTimeout(total=OWN_POST_SECONDS)
     url = _own_origin(request) + WEBHOOK_PATH
     try:
