@@ -2,13 +2,14 @@
 
 Slack, Teams, the terminal and the playground each know their own format; what they do
 to text alike lives here once: a line of text, a clipped text with its ellipsis, items in
-chunks of a size, a trend's arrow. How a rendered reply is cut to a platform's limits is
-in `adapters.platforms.limits`.
+chunks of a size, a trend's arrow, which table columns hold numbers. How a rendered reply
+is cut to a platform's limits is in `adapters.platforms.limits`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final, TypeVar
 
 from bot.reply import Trend
@@ -50,3 +51,23 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """`items` in consecutive runs of at most `size` (fields per section, buttons per row)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+BLANK_CELLS: Final = frozenset({"", "—", "–", "-", "n/a"})
+"""Table cells that say there is no value: they count neither for nor against a column
+being numeric."""
+_NUMBER: Final = re.compile(
+    r"(?:[<>≤≥≈~]\s?)?[+\-−±]?\s?[$€£¥]?\s?\d[\d,.\u00a0\u202f ]*(?:\s?/\s?\d+)?\s?"
+    r"(?:[%‰×]|points?|[A-Za-z]{1,3})?"
+)
+"""A number as a table shows it: a bound, a sign, a currency, digits with separators, a
+fraction, a short unit ("$420k", "> 99 %", "−3 pts", "135 d", "3/5", "950 CHF"). Dates
+("2027-02-19") and words ("55 yellow") are not."""
+
+
+def numeric_column(cells: Iterable[str]) -> bool:
+    """Whether a column's cells are numbers (blanks aside): renderers align those right,
+    where numbers line up by their last digit."""
+    values = [one_line(cell) for cell in cells]
+    shown = [value for value in values if value.lower() not in BLANK_CELLS]
+    return bool(shown) and all(_NUMBER.fullmatch(value) for value in shown)

@@ -43,13 +43,12 @@ What the adapter relies on:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit
-from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
+from adapters.platforms.text import ELLIPSIS, chunked, clip, numeric_column, one_line, trend_arrow
 from bot.charts import chart_lines, drawn_series
 from bot.reply import Action, Chart, ChartKind, Fact, Form, Metric, Outcome, Reply, Table, Tone
 
@@ -124,12 +123,6 @@ TABLES_PER_MESSAGE: Final = 1
 BLANK_CELL: Final = "—"
 # A table column whose cells are all numbers (with a sign, a currency, a unit) is aligned
 # right, as numbers are read; dashes and "n/a" are no value and do not count either way.
-_NUMERIC_CELL: Final = re.compile(
-    r"(?:[<>≤≥≈~]\s?)?[+\-−±]?\s?[$€£¥]?\s?\d[\d,.\u00a0\u202f ]*(?:/\d+)?\s?"
-    r"(?:[%‰×]|[A-Za-z]{1,3})?"
-)
-_NO_VALUE: Final = frozenset({"", "—", "–", "-", "n/a"})
-
 MESSAGE_LIMITS: Final = Limits(max_blocks=MESSAGE_MAX_BLOCKS, size_budget=MESSAGE_TEXT_BUDGET)
 HOME_LIMITS: Final = Limits(max_blocks=HOME_MAX_BLOCKS)
 
@@ -347,12 +340,6 @@ def _table_cell(text: str) -> dict[str, str]:
     return {"type": "raw_text", "text": one_line(text) or BLANK_CELL}
 
 
-def _numeric(cells: Sequence[str]) -> bool:
-    """Whether a column holds numbers: at least one, and nothing else but blanks."""
-    values = [one_line(cell) for cell in cells if one_line(cell).lower() not in _NO_VALUE]
-    return bool(values) and all(_NUMERIC_CELL.fullmatch(value) for value in values)
-
-
 def _table_blocks(table: Table) -> list[Block] | None:
     """A table as Slack's `table` block (its title in a section above, as the block has
     none), or None when it breaks one of the block's limits."""
@@ -364,7 +351,7 @@ def _table_blocks(table: Table) -> list[Block] | None:
     settings: list[dict[str, Any]] = []
     for i in range(len(table.columns)):
         cells = [row[i] for row in table.rows]
-        if _numeric(cells):
+        if numeric_column(cells):
             settings.append({"align": "right"})
         else:
             # Long text (the "Why" of a row) wraps rather than running off to the side.

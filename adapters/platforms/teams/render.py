@@ -43,7 +43,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit, table_rows
-from adapters.platforms.text import ELLIPSIS, chunked, clip, one_line, trend_arrow
+from adapters.platforms.text import (
+    ELLIPSIS,
+    chunked,
+    clip,
+    numeric_column,
+    one_line,
+    trend_arrow,
+)
 from bot.charts import chart_lines, drawn_series
 from bot.reply import (
     Action,
@@ -317,18 +324,6 @@ def _column_weights(rows: Sequence[Sequence[str]]) -> list[int]:
     return [n + (w - n) * spare // wanted for n, w in zip(need, like, strict=True)]
 
 
-# A number as tables show it: a sign, a currency, digits with separators, a short unit
-# ("$420k", "21 %", "−3 pts", "135 d", "3,200 USD"). Dates and words are not numbers.
-_NUMBER = re.compile(r"[+\-−]?[$€£¥]?\d[\d,.\u00a0\u202f]*(?:\s?(?:%|×|[A-Za-z]{1,3}))?")
-_BLANK: Final = frozenset({"", "—", "-", "–", "n/a"})
-
-
-def _numeric(cells: Sequence[str]) -> bool:
-    """Whether a column's body cells are numbers (blanks aside): those align right."""
-    shown = [cell.strip() for cell in cells if cell.strip() not in _BLANK]
-    return bool(shown) and all(_NUMBER.fullmatch(cell) for cell in shown)
-
-
 def _table_element(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Element:
     """A `Table` whose columns are sized to their content and whose numbers align right.
 
@@ -344,7 +339,7 @@ def _table_element(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Elem
     columns: list[Element] = []
     for i, weight in enumerate(weights):
         column: Element = {"width": weight}
-        if _numeric([row[i] for row in shown_rows if i < len(row)]):
+        if numeric_column([row[i] for row in shown_rows if i < len(row)]):
             column["horizontalCellContentAlignment"] = "right"
         columns.append(column)
     return {

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from adapters.platforms.text import TREND_ARROW
+from adapters.platforms.text import TREND_ARROW, numeric_column
 from bot.reply import (
     Action,
     Chart,
@@ -92,12 +92,6 @@ AUDIENCE: Final[Mapping[Visibility, str]] = {
 }
 
 _CODE = re.compile(r"`([^`\n]+)`")
-_BLANK_CELLS: Final = frozenset({"", "—", "-", "–", "n/a"})
-_NUMBER = re.compile(
-    r"^[<>≤≥~]?\s*[+\-−]?\s*[$€£¥]?\d[\d,]*(?:\.\d+)?\s*"
-    r"(?:%|[kKMB]|pts?|points?|/\s*\d+|[A-Z]{3})?$"
-)
-"""A cell that reads as one number: `$1.2M`, `37 %`, `> 99 %`, `+3`, `12,345`, `58/100`."""
 
 
 def _text(value: str) -> str:
@@ -176,17 +170,10 @@ def _facts(facts: Sequence[Fact]) -> str:
 
 
 def numeric_columns(table: Table) -> tuple[bool, ...]:
-    """Which columns hold numbers (every cell with a value reads as one), to right-align.
-
-    Numbers line up by their last digit only when right-aligned; names and words read
-    better from the left. An empty or "—" cell says nothing either way.
-    """
-    flags = []
-    for index in range(len(table.columns)):
-        cells = [row[index].strip() for row in table.rows]
-        filled = [cell for cell in cells if cell not in _BLANK_CELLS]
-        flags.append(bool(filled) and all(_NUMBER.match(cell) for cell in filled))
-    return tuple(flags)
+    """Which columns hold numbers, to right-align (`numeric_column`)."""
+    return tuple(
+        numeric_column(row[index] for row in table.rows) for index in range(len(table.columns))
+    )
 
 
 def _table(table: Table) -> str:
