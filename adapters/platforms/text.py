@@ -71,3 +71,34 @@ def numeric_column(cells: Iterable[str]) -> bool:
     values = [one_line(cell) for cell in cells]
     shown = [value for value in values if value.lower() not in BLANK_CELLS]
     return bool(shown) and all(_NUMBER.fullmatch(value) for value in shown)
+
+
+def middle_clip(text: str, limit: int) -> str:
+    """`text` with its middle left out: keeps an ending that tells two labels apart."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - len(ELLIPSIS)) // 2
+    head = limit - len(ELLIPSIS) - tail
+    return text[:head].rstrip() + ELLIPSIS + text[len(text) - tail :].lstrip()
+
+
+def distinct_labels(labels: Sequence[str], limit: int, blank: str) -> list[str]:
+    """Labels within `limit` characters, no two alike: cut at the end, else in the middle,
+    else numbered. Charts key points by their label and series by their name (Slack and
+    Teams alike), so two alike would draw as one."""
+    used: set[str] = set()
+    out: list[str] = []
+    for label in labels:
+        text = one_line(label) or blank
+        choice = next(
+            (c for c in (clip(text, limit), middle_clip(text, limit)) if c not in used), None
+        )
+        n = 2
+        while choice is None:
+            suffix = f" {n}"
+            candidate = clip(text, limit - len(suffix)) + suffix
+            choice = candidate if candidate not in used else None
+            n += 1
+        used.add(choice)
+        out.append(choice)
+    return out

@@ -48,7 +48,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters.platforms.limits import ESSENTIAL, Limits, Piece, fit
-from adapters.platforms.text import ELLIPSIS, chunked, clip, numeric_column, one_line, trend_arrow
+from adapters.platforms.text import (
+    ELLIPSIS,
+    chunked,
+    clip,
+    distinct_labels,
+    numeric_column,
+    one_line,
+    trend_arrow,
+)
 from bot.charts import chart_lines, drawn_series
 from bot.reply import Action, Chart, ChartKind, Fact, Form, Metric, Outcome, Reply, Table, Tone
 
@@ -378,37 +386,6 @@ def _chart_text(chart: Chart) -> Block:
     return _section(_clip_escaped(text, SECTION_TEXT_MAX_CHARS))
 
 
-def _middle_clip(text: str, limit: int) -> str:
-    """`text` with its middle left out: keeps an ending that tells two labels apart."""
-    if len(text) <= limit:
-        return text
-    tail = (limit - len(ELLIPSIS)) // 2
-    head = limit - len(ELLIPSIS) - tail
-    return text[:head].rstrip() + ELLIPSIS + text[len(text) - tail :].lstrip()
-
-
-def _distinct_labels(labels: Sequence[str], limit: int, blank: str) -> list[str]:
-    """Labels within `limit` characters, no two alike: cut at the end, else in the middle,
-    else numbered. Slack names points by their label and series by their name, so two
-    alike would draw as one."""
-    used: set[str] = set()
-    out: list[str] = []
-    for label in labels:
-        text = one_line(label) or blank
-        choice = next(
-            (c for c in (clip(text, limit), _middle_clip(text, limit)) if c not in used), None
-        )
-        n = 2
-        while choice is None:
-            suffix = f" {n}"
-            candidate = clip(text, limit - len(suffix)) + suffix
-            choice = candidate if candidate not in used else None
-            n += 1
-        used.add(choice)
-        out.append(choice)
-    return out
-
-
 def _evenly_spaced(count: int, most: int) -> list[int]:
     """Indexes of at most `most` of `count` items, evenly spaced, the first and last among
     them (exact integer steps, so no two coincide)."""
@@ -450,7 +427,7 @@ def _pie(chart: Chart) -> tuple[dict[str, Any], list[str]]:
     segments = [
         {"label": label, "value": _value(value)}
         for label, value in zip(
-            _distinct_labels(labels, CHART_LABEL_MAX_CHARS, BLANK_CELL), values, strict=True
+            distinct_labels(labels, CHART_LABEL_MAX_CHARS, BLANK_CELL), values, strict=True
         )
     ]
     return {"type": "pie", "segments": segments}, notes
@@ -469,10 +446,10 @@ def _series_chart(chart: Chart) -> tuple[dict[str, Any], list[str]] | None:
         if len(kept) < count
         else []
     )
-    categories = _distinct_labels(
+    categories = distinct_labels(
         [chart.categories[i] for i in kept], CHART_LABEL_MAX_CHARS, BLANK_CELL
     )
-    names = _distinct_labels([s.name for s in series], CHART_LABEL_MAX_CHARS, "Series")
+    names = distinct_labels([s.name for s in series], CHART_LABEL_MAX_CHARS, "Series")
     axis: dict[str, Any] = {"categories": categories}
     for key, label in (
         ("x_label", _axis_label(chart.x_label)),

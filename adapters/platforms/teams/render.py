@@ -47,6 +47,7 @@ from adapters.platforms.text import (
     ELLIPSIS,
     chunked,
     clip,
+    distinct_labels,
     numeric_column,
     one_line,
     trend_arrow,
@@ -406,23 +407,6 @@ def _value(value: float, unit: str) -> str:
     return f"{text} {unit}" if unit[:1].isalpha() else f"{text}{unit}"
 
 
-def _axis_labels(categories: Sequence[str]) -> list[str]:
-    """The categories as a chart's x values: one line, clipped, and distinct (a chart keys
-    its points by label, so two points with one label would be drawn as one)."""
-    labels: list[str] = []
-    seen: set[str] = set()
-    for category in categories:
-        label = clip(one_line(category), AXIS_LABEL_MAX_CHARS) or "—"
-        n = 1
-        while label in seen:
-            n += 1
-            suffix = f" ({n})"
-            label = clip(one_line(category), AXIS_LABEL_MAX_CHARS - len(suffix)) + suffix
-        seen.add(label)
-        labels.append(label)
-    return labels
-
-
 def _legend(name: str) -> str:
     return clip(one_line(name), LEGEND_MAX_CHARS) or "—"
 
@@ -489,7 +473,8 @@ def _chart_element(chart: Chart) -> Element:
     the chart's own `title` is left out because the card shows the title above it.
     """
     drawn = drawn_series(chart)
-    labels = _axis_labels(chart.categories)
+    # Distinct: a chart keys its points by label, so two alike would be drawn as one.
+    labels = distinct_labels(chart.categories, AXIS_LABEL_MAX_CHARS, "—")
     colors = _colors(chart, drawn)
     element: Element
     if chart.kind is ChartKind.PIE:
