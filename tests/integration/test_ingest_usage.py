@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from adapters.bootstrap import build
 from adapters.entrypoints.http import build_app
+from adapters.platforms.ingest.segment import EventError, parse
 from adapters.settings import Settings
 from metrics_core.config import Config
 from metrics_core.health.cache import HealthCache
@@ -37,7 +38,6 @@ from metrics_core.store.models import (
     UsageEventId,
     UsageIdentity,
 )
-from metrics_core.usage.events import EventError, parse
 from metrics_core.usage.ingest import (
     ID_RETENTION,
     Ingested,

@@ -12,16 +12,8 @@ from typing import Any
 
 import pytest
 
-from metrics_core.usage.events import (
-    GROUP,
-    IDENTIFY,
-    MAX_MESSAGES,
-    TRACK,
-    EventError,
-    feature_name,
-    parse,
-    user_key,
-)
+from adapters.platforms.ingest.segment import MAX_MESSAGES, EventError, parse
+from metrics_core.usage.events import GROUP, IDENTIFY, TRACK, feature_name, user_key
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 

@@ -30,9 +30,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
+from adapters.platforms.ingest.segment import EventError, parse
 from metrics_core.clock import Clock, utc_now
 from metrics_core.store.db import Database
-from metrics_core.usage.events import EventError, Message, parse
+from metrics_core.usage.events import Message
 from metrics_core.usage.ingest import Ingested, KnownActiveUsers, ingest_requests, prune
 
 log = logging.getLogger(__name__)
