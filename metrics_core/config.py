@@ -234,6 +234,94 @@ class Digests(_Strict):
     read; "off" when `closeloop snapshot` runs from cron instead."""
 
 
+TriggerKind = Literal[
+    "health_red",
+    "usage_drop",
+    "detractor",
+    "promoter",
+    "renewal_risk",
+    "no_touchpoint",
+    "onboarding_stalled",
+]
+
+_TRIGGER_PARAMETERS: dict[str, tuple[set[str], set[str]]] = {
+    # kind: (required parameters, allowed parameters)
+    "health_red": (set(), set()),
+    "usage_drop": (set(), {"drop"}),
+    "detractor": (set(), {"surveys"}),
+    "promoter": (set(), {"surveys"}),
+    "renewal_risk": ({"within_days", "min_risk"}, {"within_days", "min_risk"}),
+    "no_touchpoint": ({"days"}, {"days"}),
+    "onboarding_stalled": ({"days"}, {"days"}),
+}
+
+
+class Trigger(_Strict):
+    """What starts a playbook for an account.
+
+    - `health_red`: the account's health enters the red band;
+    - `usage_drop`: usage fell by at least `drop` against its baseline (default: the
+      `[usage_drop]` threshold);
+    - `detractor` / `promoter`: a survey answer in that band (`surveys` narrows the kinds);
+    - `renewal_risk`: a renewal within `within_days` days with churn risk ≥ `min_risk`;
+    - `no_touchpoint`: no CSM touchpoint (call, QBR, training, email) for `days` days;
+    - `onboarding_stalled`: still onboarding `days` days after the account was created
+      (time to value).
+    """
+
+    kind: TriggerKind
+    drop: Share | None = None
+    within_days: Annotated[int, Field(ge=1, le=730)] | None = None
+    min_risk: Share | None = None
+    days: Annotated[int, Field(ge=1, le=730)] | None = None
+    surveys: list[SurveyKind] = []
+
+    @model_validator(mode="after")
+    def _parameters_fit_the_kind(self) -> Trigger:
+        required, allowed = _TRIGGER_PARAMETERS[self.kind]
+        given = {
+            name for name in ("drop", "within_days", "min_risk", "days") if getattr(self, name)
+        }
+        if self.surveys:
+            given.add("surveys")
+        missing = sorted(required - given)
+        if missing:
+            raise ValueError(f"a {self.kind} trigger needs {', '.join(missing)}")
+        extra = sorted(given - allowed)
+        if extra:
+            raise ValueError(f"a {self.kind} trigger takes no {', '.join(extra)}")
+        return self
+
+
+class Play(_Strict):
+    """One step of a playbook, due `due_days` days after the run starts."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    due_days: Annotated[int, Field(ge=0, le=365)] = 7
+
+
+class Playbook(_Strict):
+    """A trigger and the plays its owner works through when it fires for an account."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    """Stable name, stored with each run: renaming it starts a new playbook's history."""
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    trigger: Trigger
+    plays: Annotated[list[Play], Field(min_length=1, max_length=20)]
+    segments: list[Segment] = []
+    """Only accounts of these segments (empty: all)."""
+
+
+class Plays(_Strict):
+    """What happens when a play passes its due date."""
+
+    remind_overdue: bool = True
+    """Remind the run's owner once when a play becomes overdue."""
+    escalate_after_overdue_days: Annotated[float, Field(gt=0, le=90)] = 3
+    """Still not done this many days after its due date: escalate to the managers' channel
+    (`[follow_ups]` escalation targets), as an unclaimed detractor is."""
+
+
 class Config(_Strict):
     health: Health = Health()
     usage_drop: UsageDrop = UsageDrop()
@@ -242,6 +330,19 @@ class Config(_Strict):
     alerts: Alerts = Alerts()
     follow_ups: FollowUps = FollowUps()
     digests: Digests = Digests()
+    playbooks: list[Playbook] = []
+    plays: Plays = Plays()
+
+    @model_validator(mode="after")
+    def _playbook_keys_unique(self) -> Config:
+        keys = [playbook.key for playbook in self.playbooks]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"playbook keys must be unique: {', '.join(repeated)} repeated")
+        return self
+
+    def playbook(self, key: str) -> Playbook | None:
+        return next((p for p in self.playbooks if p.key == key), None)
 
 
 def _location(error_loc: tuple[int | str, ...]) -> str:

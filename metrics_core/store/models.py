@@ -184,6 +184,39 @@ class DigestScope(enum.StrEnum):
     OWNER = "owner"
 
 
+class PlaybookRunStatus(enum.StrEnum):
+    """A playbook run is open until its owner finishes it (every play done or skipped) or
+    drops it; a dropped run is the comparison group that tells whether the plays worked."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+
+
+class PlayStatus(enum.StrEnum):
+    TODO = "todo"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class OutcomeStatus(enum.StrEnum):
+    """Where an outcome promised at the sale stands."""
+
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    DELIVERED = "delivered"
+    MISSED = "missed"
+
+
+class AdvocacyKind(enum.StrEnum):
+    """What a customer did for us: the outcome advocacy programmes exist for."""
+
+    REFERRAL = "referral"
+    REVIEW = "review"
+    REFERENCE_CALL = "reference_call"
+    CASE_STUDY = "case_study"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -641,3 +674,146 @@ class ConversationReference(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class PlaybookRun(Base):
+    """One playbook started for one account by its trigger, with its plays as a checklist.
+
+    `open_key` ("<playbook>:<account id>") is set while the run is open and cleared when it
+    ends; being unique, it is what keeps a trigger that fires again (on another replica, or
+    the next day) from opening a second run while one is open, and lets it start a new one
+    after the first is closed. The playbook's name and plays are copied in, so a run reads
+    the same after `closeloop.toml` changes.
+    """
+
+    __tablename__ = "playbook_runs"
+    __table_args__ = (Index("ix_playbook_runs_playbook_triggered", "playbook", "triggered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    playbook: Mapped[str] = mapped_column(String(64))
+    """The playbook's key in `closeloop.toml`."""
+    playbook_name: Mapped[str] = mapped_column(String(200))
+    trigger: Mapped[str] = mapped_column(String(32))
+    """The trigger kind that fired (health_red, usage_drop, detractor, …)."""
+    trigger_details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the trigger saw (the score, the drop, the answer), for the message and stats."""
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"), index=True)
+    status: Mapped[PlaybookRunStatus] = mapped_column(
+        _enum(PlaybookRunStatus, "playbook_run_status"),
+        default=PlaybookRunStatus.OPEN,
+        index=True,
+    )
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    triggered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    health_at_start: Mapped[float | None] = mapped_column(Numeric(5, 1, asdecimal=False))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    plays: Mapped[list[PlaybookPlay]] = relationship(
+        back_populates="run", order_by="PlaybookPlay.position", cascade="all, delete-orphan"
+    )
+
+
+class PlaybookPlay(Base):
+    """One play of a run: a step its owner marks done or skipped (with a note) by a due date."""
+
+    __tablename__ = "playbook_plays"
+    __table_args__ = (
+        UniqueConstraint("run_id", "position"),
+        Index("ix_playbook_plays_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("playbook_runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    """1, 2, … in the playbook's order."""
+    title: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[PlayStatus] = mapped_column(
+        _enum(PlayStatus, "play_status"), default=PlayStatus.TODO
+    )
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    run: Mapped[PlaybookRun] = relationship(back_populates="plays")
+
+
+class ScoreFeedback(Base):
+    """Someone said an account's health score looks wrong: who, when, the score and why.
+
+    The validity report counts these beside the backtest, because a score the team does
+    not believe is not used, however well it backtests.
+    """
+
+    __tablename__ = "score_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    team_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_members.id", ondelete="SET NULL")
+    )
+    user_ref: Mapped[str] = mapped_column(String(128))
+    """The chat user who disagreed ("slack:U0CSM1"), kept when they are not a team member."""
+    score: Mapped[float] = mapped_column(Numeric(5, 1, asdecimal=False))
+    band: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str | None] = mapped_column(String(16))
+    """"too_high" or "too_low", when they said."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class SuccessOutcome(Base):
+    """An outcome promised at the sale (the success plan), and whether the customer
+    acknowledged the value when it was delivered."""
+
+    __tablename__ = "success_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"), index=True)
+    promised_on: Mapped[dt.date] = mapped_column(Date)
+    target_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[OutcomeStatus] = mapped_column(
+        _enum(OutcomeStatus, "outcome_status"), default=OutcomeStatus.ON_TRACK
+    )
+    delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)
+    """When the customer acknowledged the value delivered (None: not yet, or never)."""
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AdvocacyEvent(Base):
+    """A referral, review, reference call or case study a customer gave, often recorded on
+    a promoter's follow-up."""
+
+    __tablename__ = "advocacy_events"
+    __table_args__ = (Index("ix_advocacy_events_occurred_on", "occurred_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    """The import's id, or "follow-up:<id>:<kind>" for one recorded on a follow-up."""
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL")
+    )
+    team_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_members.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[AdvocacyKind] = mapped_column(_enum(AdvocacyKind, "advocacy_kind"))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
