@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/closeloop demo
 
-## test: install and run the whole suite (SQLite and PostgreSQL)
+## test: install and run the whole suite (SQLite and PostgreSQL), on TEST_WORKERS processes
+## (every test has its own database, schema, ports and temporary files, so they run apart)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 ## lint: ruff and mypy, as CI would
 lint: $(STAMP)
