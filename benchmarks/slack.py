@@ -1,10 +1,11 @@
-"""The Slack round trip, measured: signed slash command in, answer at the response_url.
+"""The Slack round trip, measured: signed slash command in, answer at the client.
 
 Two apps answer the same requests in one run: Closeloop's `/health` and a bare
-slack-bolt app that acknowledges and responds with a constant. Their ratio is what our
-work costs on top of Slack's own plumbing. A small local sink stands in for Slack: it
-answers `auth.test` and receives the response_url posts, so the clock stops when the
-answer would have reached Slack.
+slack-bolt app that answers a constant in its acknowledgement. Their ratio is what our
+work costs against Slack's own plumbing. An answer arrives either in the HTTP response
+(the acknowledgement carries the message) or later at the response_url; a small local
+sink stands in for Slack, answering `auth.test` and receiving response_url posts, so
+the clock stops when the answer would have reached Slack either way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -111,40 +114,95 @@ def _signed(body: str) -> dict[str, str]:
     }
 
 
-async def _round_trips(
-    url: str, sink: Sink, texts: list[str], count: int
-) -> tuple[list[float], list[float]]:
-    """Per request: seconds to the HTTP acknowledgement, and to the answer at the sink.
+@dataclass
+class Trips:
+    """Seconds to each answer at the client, to each HTTP acknowledgement, and how many
+    answers came in the acknowledgement itself."""
 
-    The questions cycle through `texts`, so a run asks about several accounts, not one.
-    """
-    times: list[float] = []
-    acks: list[float] = []
+    answers: list[float] = field(default_factory=list)
+    acks: list[float] = field(default_factory=list)
+    in_ack: int = 0
+
+    def __iadd__(self, other: Trips) -> Trips:
+        self.answers += other.answers
+        self.acks += other.acks
+        self.in_ack += other.in_ack
+        return self
+
+
+async def _ask(
+    client: aiohttp.ClientSession, url: str, sink: Sink, text: str, trips: Trips
+) -> None:
+    """One `/health <text>`: the clock stops at the answer, wherever it arrives."""
+    key = f"k{secrets.token_hex(6)}"
+    answered = asyncio.get_running_loop().create_future()
+    sink.waiting[key] = answered
+    body = urlencode(
+        {
+            "command": "/health",
+            "text": text,
+            "user_id": "U0CSM1",
+            "user_name": "bench",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "response_url": f"{sink.url}/respond/{key}",
+            "trigger_id": "1.2.3",
+        }
+    )
+    started = time.perf_counter()
+    async with client.post(url, data=body, headers=_signed(body)) as response:
+        raw = await response.read()
+        acknowledged = time.perf_counter()
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+    trips.acks.append(acknowledged - started)
+    if _is_message(raw):
+        sink.waiting.pop(key, None)
+        trips.answers.append(acknowledged - started)
+        trips.in_ack += 1
+        return
+    finished = await asyncio.wait_for(answered, timeout=30)
+    trips.answers.append(finished - started)
+
+
+def _is_message(raw: bytes) -> bool:
+    """Whether an acknowledgement's body is a message (text or blocks), not an empty ack."""
+    if not raw.strip():
+        return False
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return bool(raw.strip())  # bolt sends a plain-text ack as the message text
+    return isinstance(body, dict) and bool(body.get("text") or body.get("blocks"))
+
+
+async def _round_trips(url: str, sink: Sink, texts: list[str], count: int) -> Trips:
+    """`count` questions one after another, cycling through `texts`, so a run asks about
+    several accounts, not one."""
+    trips = Trips()
     async with aiohttp.ClientSession() as client:
         for n in range(count):
-            key = f"k{n}-{time.monotonic_ns()}"
-            answered = asyncio.get_running_loop().create_future()
-            sink.waiting[key] = answered
-            body = urlencode(
-                {
-                    "command": "/health",
-                    "text": texts[n % len(texts)],
-                    "user_id": "U0CSM1",
-                    "user_name": "bench",
-                    "team_id": "T1",
-                    "channel_id": "C1",
-                    "response_url": f"{sink.url}/respond/{key}",
-                    "trigger_id": "1.2.3",
-                }
-            )
-            started = time.perf_counter()
-            async with client.post(url, data=body, headers=_signed(body)) as response:
-                if response.status != 200:
-                    raise RuntimeError(f"{url} answered {response.status}")
-                acks.append(time.perf_counter() - started)
-            finished = await asyncio.wait_for(answered, timeout=30)
-            times.append(finished - started)
-    return times, acks
+            await _ask(client, url, sink, texts[n % len(texts)], trips)
+    return trips
+
+
+async def _throughput(url: str, sink: Sink, texts: list[str], count: int, in_flight: int) -> float:
+    """Answers per second with `in_flight` questions always under way, every one answered."""
+    trips = Trips()
+    slots = asyncio.Semaphore(in_flight)
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def one(n: int) -> None:
+            async with slots:
+                await _ask(client, url, sink, texts[n % len(texts)], trips)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(count)))
+        seconds = time.perf_counter() - began
+    if len(trips.answers) != count:
+        raise RuntimeError(f"{count} questions, {len(trips.answers)} answers")
+    return count / seconds
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -156,14 +214,13 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 def _bare_app(api_url: str) -> web.Application:
-    """The reference: slack-bolt alone, acknowledging and answering a constant."""
+    """The reference: slack-bolt alone, answering a constant in its acknowledgement."""
     from slack_sdk.web.async_client import AsyncWebClient
 
     bolt = AsyncApp(client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url), signing_secret=SECRET)
 
-    async def constant(ack: Any, respond: Any) -> None:
-        await ack()
-        await respond(text="ok", response_type="ephemeral")
+    async def constant(ack: Any) -> None:
+        await ack(text="ok", response_type="ephemeral")
 
     bolt.command("/health")(constant)
 
@@ -225,10 +282,24 @@ def _questions(database_url: str, count: int, skip: int = 0) -> list[str]:
     return list(names)
 
 
+def _peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of a running process (Linux: VmHWM in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+IN_FLIGHT = 50
+"""Questions under way at once in the throughput measurement."""
+
+
 async def measure(database_url: str, count: int) -> dict[str, float]:
     """Median and p99 (seconds) of `/health <account>` answered through Closeloop and
     through the bare app, the same for the first question about each account since the
-    service started, and the median time to the HTTP acknowledgement of each."""
+    service started, the median time to the HTTP acknowledgement, the share answered in
+    it, answers per second with `IN_FLIGHT` under way, and the serving process's peak
+    memory."""
     sink = Sink()
     await sink.start()
     server = await asyncio.create_subprocess_exec(
@@ -242,7 +313,7 @@ async def measure(database_url: str, count: int) -> dict[str, float]:
     )
     try:
         assert server.stdout is not None
-        urls = json.loads(await asyncio.wait_for(server.stdout.readline(), timeout=120))
+        urls = json.loads(await asyncio.wait_for(server.stdout.readline(), timeout=300))
         # A CSM's questions: 50 accounts, each asked again and again through the day.
         book = _questions(database_url, 50)
         first = _questions(database_url, count, skip=len(book))
@@ -253,22 +324,25 @@ async def measure(database_url: str, count: int) -> dict[str, float]:
         for run in runs.values():
             await run(len(book))  # warm up: imports, connection pools, auth.test, each account
         # Interleave the two so background load hits both alike.
-        times: dict[str, list[float]] = {"ours": [], "bare": []}
-        acks: dict[str, list[float]] = {"ours": [], "bare": []}
+        trips = {"ours": Trips(), "bare": Trips()}
         for _ in range(5):
             for name, run in runs.items():
-                answered, acknowledged = await run(count // 5)
-                times[name] += answered
-                acks[name] += acknowledged
+                trips[name] += await run(count // 5)
         # Accounts never asked about: every answer is computed from the stored data.
-        cold, _ = await _round_trips(urls["ours"], sink, first, len(first))
+        cold = await _round_trips(urls["ours"], sink, first, len(first))
+        per_s = {"ours": 0.0, "bare": 0.0}
+        for _ in range(2):
+            for name in per_s:
+                rate = await _throughput(urls[name], sink, book, count, IN_FLIGHT)
+                per_s[name] = max(per_s[name], rate)
+        server_peak = _peak_rss_mib(server.pid)
     finally:
         server.kill()
         await server.wait()
         await sink.stop()
-    ours_median, ours_p99 = _summary(times["ours"])
-    bare_median, bare_p99 = _summary(times["bare"])
-    cold_median, cold_p99 = _summary(cold)
+    ours_median, ours_p99 = _summary(trips["ours"].answers)
+    bare_median, bare_p99 = _summary(trips["bare"].answers)
+    cold_median, cold_p99 = _summary(cold.answers)
     return {
         "ours_median": ours_median,
         "ours_p99": ours_p99,
@@ -276,8 +350,12 @@ async def measure(database_url: str, count: int) -> dict[str, float]:
         "bare_p99": bare_p99,
         "first_median": cold_median,
         "first_p99": cold_p99,
-        "ours_ack_median": statistics.median(acks["ours"]),
-        "bare_ack_median": statistics.median(acks["bare"]),
+        "ours_ack_median": statistics.median(trips["ours"].acks),
+        "bare_ack_median": statistics.median(trips["bare"].acks),
+        "in_ack_share": trips["ours"].in_ack / len(trips["ours"].answers),
+        "ours_per_s": per_s["ours"],
+        "bare_per_s": per_s["bare"],
+        "server_peak_mib": server_peak,
     }
 
 

@@ -670,40 +670,117 @@ def bench(
     ] = None,
     scale: Annotated[
         float,
-        typer.Option(min=0.001, max=1.0, help="Shrink every case (1.0 = the targets' sizes)."),
+        typer.Option(
+            min=0.001,
+            max=1.0,
+            help="Shrink every case (1.0 = the targets' sizes: 10,000 accounts, 1,000,000 rows).",
+        ),
     ] = 1.0,
+    accounts: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--accounts",
+            min=50,
+            max=1_000_000,
+            help="Books of this many accounts × 365 days (repeatable: a growth table follows).",
+        ),
+    ] = None,
+    on: Annotated[
+        str,
+        typer.Option(
+            "--on",
+            help="sqlite, postgresql (in throwaway schemas of the DATABASE_URL database) or both.",
+        ),
+    ] = "sqlite",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the results to this JSON file.")
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", help="Also write the tables to this Markdown file."),
     ] = None,
 ) -> None:
     """Run the benchmark suite and print the results against their targets."""
     import json
     from dataclasses import asdict
 
-    from rich.table import Table
-
     harness = _benchmark_harness()
-    CASES, run_case = harness.CASES, harness.run_case
-
-    names = only or list(CASES)
-    unknown = sorted(set(names) - set(CASES))
+    names = only or list(harness.CASES)
+    unknown = sorted(set(names) - set(harness.CASES))
     if unknown:
-        raise _fail(f"unknown case {', '.join(unknown)}; cases: {', '.join(CASES)}", code=2)
-    table = Table("Case", "Metric", "Value", "Target", "")
-    results = []
-    for name in names:
-        err.print(f"Running {name} …")
-        for m in run_case(name, scale):
-            results.append(m)
-            target = "" if m.limit is None else f"≤ {m.limit:,.0f} {m.unit}"
-            verdict = {True: "[green]ok[/]", False: "[red]over[/]", None: ""}[m.ok]
-            value = f"{m.value:,.0f}" if abs(m.value) >= 1000 else f"{m.value:,.1f}"
-            table.add_row(m.case, m.metric, f"{value} {m.unit}", target, verdict)
-    out.print(table)
+        raise _fail(f"unknown case {', '.join(unknown)}; cases: {', '.join(harness.CASES)}", code=2)
+    databases = {"sqlite": ["SQLite"], "postgresql": ["PostgreSQL"]}.get(
+        on, ["SQLite", "PostgreSQL"] if on == "both" else []
+    )
+    if not databases:
+        raise _fail(f"--on {on!r}: use sqlite, postgresql or both", code=2)
+    sizes = sorted(set(accounts or [max(50, int(harness.FULL_BOOK * scale))]))
+    try:
+        if "PostgreSQL" in databases:
+            harness.postgres_server()
+        plan = harness.Plan(cases=names, sizes=sizes, databases=databases, scale=scale)
+        results = harness.run(plan, progress=lambda line: err.print(line))
+    except harness.BenchError as error:
+        raise _fail(str(error)) from None
+    out.print(_bench_table(results))
+    growth = harness.growth(results) if len(sizes) > 1 else []
+    if growth:
+        out.print(_growth_table(growth, sizes))
     if json_out is not None:
         json_out.write_text(json.dumps([asdict(m) for m in results], indent=2))
+    if markdown is not None:
+        markdown.write_text(_bench_markdown(results, growth, sizes), encoding="utf-8")
     if any(m.ok is False for m in results):
         raise typer.Exit(1)
+
+
+def _bench_value(value: float, unit: str) -> str:
+    number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.1f}"
+    return f"{number} {unit}"
+
+
+def _bench_rows(results: list[Any]) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    for m in results:
+        target = "" if m.limit is None else f"≤ {_bench_value(m.limit, m.unit)}"
+        verdict = {True: "ok", False: "over", None: ""}[m.ok]
+        rows.append((m.case, m.metric, _bench_value(m.value, m.unit), target, verdict))
+    return rows
+
+
+def _bench_table(results: list[Any]) -> Any:
+    from rich.table import Table
+
+    table = Table("Case", "Metric", "Value", "Target", "")
+    for case, metric, value, target, verdict in _bench_rows(results):
+        colour = {"ok": "[green]ok[/]", "over": "[red]over[/]"}.get(verdict, "")
+        table.add_row(case, metric, value, target, colour)
+    return table
+
+
+def _growth_cells(values: list[float | None], unit: str) -> list[str]:
+    return ["—" if v is None else _bench_value(v, unit) for v in values]
+
+
+def _growth_table(growth: list[Any], sizes: list[int]) -> Any:
+    from rich.table import Table
+
+    table = Table("Case", "Metric", *(f"{size:,} accounts" for size in sizes), "Growth")
+    for case, metric, unit, values, verdict in growth:
+        table.add_row(case, metric, *_growth_cells(values, unit), verdict)
+    return table
+
+
+def _bench_markdown(results: list[Any], growth: list[Any], sizes: list[int]) -> str:
+    lines = ["| case | metric | value | target | |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in _bench_rows(results)]
+    if growth:
+        header = ["case", "metric", *(f"{size:,} accounts" for size in sizes), "growth"]
+        lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for case, metric, unit, values, verdict in growth:
+            cells = [case, metric, *_growth_cells(values, unit), verdict]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 @app.command(name="teams-package")

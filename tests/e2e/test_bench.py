@@ -3,37 +3,95 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 
-def test_a_small_bench_run_reports_every_case(tmp_path: Path) -> None:
+def _bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "adapters.entrypoints.cli",
-            "bench",
-            "--scale",
-            "0.01",
-            "--json",
-            str(out),
-        ],
+        [sys.executable, "-m", "adapters.entrypoints.cli", "bench", *args, "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, result.stderr
-    rows = json.loads(out.read_text())
+    assert "Case" in result.stdout  # the table
+    rows: list[dict[str, Any]] = json.loads(out.read_text())
+    return rows
+
+
+def test_a_small_bench_run_reports_every_case(tmp_path: Path) -> None:
+    rows = _bench(tmp_path, "--scale", "0.01")
+    kinds = {row["kind"] for row in rows}
+    assert kinds == {
+        "seed",
+        "metrics",
+        "snapshot",
+        "digests",
+        "slack",
+        "webhooks",
+        "ingest",
+        "import",
+    }
     cases = {row["case"] for row in rows}
     assert any(case.startswith("seed 100 accounts") for case in cases)
-    assert any(case.startswith("import 10,000 usage rows") for case in cases)
-    assert any(case.startswith("digest build from the day's snapshot") for case in cases)
+    assert any(case.startswith("import 10,000 usage rows into 100 accounts") for case in cases)
     for row in rows:
-        assert row["value"] > 0
-    memory = [row for row in rows if row["metric"] == "peak memory"]
+        assert row["value"] > 0 or row["unit"] == "%", row
+        assert row["accounts"] == 100 and row["database"] == "SQLite"
+    memory = [row for row in rows if "memory" in row["metric"]]
+    assert len(memory) >= 6
     assert all(row["unit"] == "MiB" and row["value"] < 1024 for row in memory)
-    assert "Case" in result.stdout  # the table
+    # A shrunk run states no speed targets (they are for the full sizes); memory has one.
+    assert {row["metric"] for row in rows if row["limit"] is not None} == {"peak memory"}
+
+
+@pytest.mark.postgres
+def test_the_same_cases_run_on_postgresql_in_a_schema_that_is_dropped_after(
+    tmp_path: Path, postgres_server: str
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    rows = _bench(
+        tmp_path,
+        "--scale",
+        "0.01",
+        "--on",
+        "postgresql",
+        "--only",
+        "metrics",
+        "--only",
+        "webhooks",
+        env={"DATABASE_URL": postgres_server},
+    )
+    assert {row["kind"] for row in rows} == {"metrics", "webhooks"}
+    assert {row["database"] for row in rows} == {"PostgreSQL"}
+    engine = create_engine(postgres_server)
+    with engine.connect() as connection:
+        left = connection.scalars(
+            text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'closeloop_bench_%'")
+        ).all()
+    engine.dispose()
+    assert left == []
+
+
+def test_postgresql_without_a_postgresql_url_is_refused_plainly(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.entrypoints.cli", "bench", "--on", "postgresql"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "DATABASE_URL": "sqlite:///x.db"},
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr and "not a PostgreSQL URL" in result.stderr
+    assert "Traceback" not in result.stderr
