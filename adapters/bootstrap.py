@@ -29,6 +29,7 @@ from adapters.settings import Settings
 from adapters.workers.dispatch import Dispatcher, Sender
 from adapters.workers.inflight import InFlight
 from adapters.workers.leader import leadership_for
+from adapters.workers.playbooks import PlaybookSweeps
 from adapters.workers.scheduler import DigestScheduler
 from bot.catalog import build_registry
 from bot.context import BotContext
@@ -39,6 +40,7 @@ from metrics_core.clock import Clock, utc_now
 from metrics_core.config import Config, load_config
 from metrics_core.delivery.targets import Platform, Target
 from metrics_core.health.cache import HealthCache
+from metrics_core.playbooks.starter import with_starter_playbooks
 from metrics_core.store.db import Database, make_engine
 
 
@@ -169,7 +171,16 @@ def build_console(
 def build(
     settings: Settings | None = None, config: Config | None = None, *, clock: Clock = utc_now
 ) -> Container:
-    """The service: the core, the bot, the chat platforms configured, and the workers."""
+    """The service: the core, the bot, the chat platforms configured, and the workers.
+
+    With the playground on (`closeloop demo`, `CLOSELOOP_PLAYGROUND=1`) a configuration that
+    names no playbook runs the starter playbooks, so there is something to try; anywhere
+    else it runs none.
+    """
+    settings = settings or Settings()
+    config = config or load_config(settings.config_path)
+    if settings.playground:
+        config = with_starter_playbooks(config)
     core = build_core(settings, config, clock=clock)
     settings, config, db, risk, clock = core.settings, core.config, core.db, core.risk, core.clock
     senders: dict[str, Sender] = {}
@@ -209,6 +220,13 @@ def build(
         fallback=core.alerts_fallback,
         changed=subscriptions_changed,
         telemetry=telemetry,
+        playbooks=PlaybookSweeps(
+            db,
+            config,
+            clock=clock,
+            fallback=core.alerts_fallback,
+            outbox_changed=dispatcher.wake,
+        ),
     )
     router = Router(context)
     work = InFlight()

@@ -24,11 +24,35 @@ OPEN = "closeloop.open"
 CLAIM = "closeloop.claim"
 REASSIGN = "closeloop.reassign"
 CLOSE = "closeloop.close"
+ADVOCACY = "closeloop.advocacy"
+"""Record what a promoter did for us (a referral, a review …) on their follow-up."""
+SCORE_WRONG = "closeloop.score_wrong"
+"""Say an account's health score looks wrong: which way, and why (`health validity` counts it)."""
+PLAY_DONE = "closeloop.play_done"
+PLAY_SKIP = "closeloop.play_skip"
+RUN_DROP = "closeloop.run_drop"
+PLAYBOOK_ACTIONS: Final = frozenset({PLAY_DONE, PLAY_SKIP, RUN_DROP})
+"""The buttons of a playbook run's checklist: mark a play done, skip it (with a note), or
+drop the run (with a note). They hold only the run and the play's number."""
 
-FOLLOW_UP_ACTIONS: Final = frozenset({CLAIM, REASSIGN, CLOSE})
+FOLLOW_UP_ACTIONS: Final = frozenset({CLAIM, REASSIGN, CLOSE, ADVOCACY})
 """The buttons of a survey alert: they act on its follow-up, and the alert everyone sees is
 edited in place once the change is committed, never replaced by the answer to a click."""
-ACTION_IDS: Final = (REFRESH, SHARE, PICK, DETAILS, OPEN, CLAIM, REASSIGN, CLOSE)
+ACTION_IDS: Final = (
+    REFRESH,
+    SHARE,
+    PICK,
+    DETAILS,
+    OPEN,
+    CLAIM,
+    REASSIGN,
+    CLOSE,
+    ADVOCACY,
+    SCORE_WRONG,
+    PLAY_DONE,
+    PLAY_SKIP,
+    RUN_DROP,
+)
 """Every action id the router knows, for adapters that register buttons by id."""
 
 

@@ -8,7 +8,7 @@ and chat code blocks: the longest brief plus the longest summary stay within 100
 from __future__ import annotations
 
 from bot.commands import Command, CommandRegistry
-from bot.handlers import churn, digest, followups, health, kpis, nps, renewals
+from bot.handlers import churn, digest, followups, health, kpis, nps, playbooks, renewals, value
 from bot.handlers.help import HELP, help_command
 
 
@@ -20,6 +20,7 @@ def build_registry() -> CommandRegistry:
             health.USAGE,
             "An account's health score (0–100), what drives it and how it moved",
             health.health_command,
+            brief="health <account> | …",
         ),
         Command(
             "churn",
@@ -48,11 +49,25 @@ def build_registry() -> CommandRegistry:
             kpis.kpis_command,
         ),
         Command(
+            "value",
+            value.USAGE,
+            "Promised outcomes delivered, acknowledged or overdue, and advocacy",
+            value.value_command,
+            brief="value [account | …]",
+        ),
+        Command(
             "followups",
             followups.USAGE,
             "Survey follow-ups still waiting, yours or everyone's, oldest first",
             followups.followups_command,
             brief="followups [mine | …]",
+        ),
+        Command(
+            "playbooks",
+            playbooks.USAGE,
+            "Playbook runs and their plays: yours, an account's, or everyone's",
+            playbooks.playbooks_command,
+            brief="playbooks [mine | …]",
         ),
         Command(
             "digest",

@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from bot.actions import DETAILS, FOLLOW_UP_ACTIONS, OPEN, SHARE
+from bot.actions import DETAILS, FOLLOW_UP_ACTIONS, OPEN, PLAYBOOK_ACTIONS, SCORE_WRONG, SHARE
 from bot.inbound import ActionRequest
-from bot.reply import Form, Reply, Visibility
+from bot.reply import Form, Outcome, Reply, Visibility
 
 
 class Delivery(enum.StrEnum):
@@ -85,14 +85,27 @@ def delivery(request: ActionRequest, reply: Reply) -> Delivery:
     """Where the reply to a press goes: the one rule for every surface.
 
     A message everyone sees is never replaced by the answer to one person's click: an
-    alert's buttons answer with a notice, and anything else is posted anew. The clicker's
+    alert's buttons answer with a notice, and anything else is posted anew. "This score
+    looks wrong" thanks with a notice wherever it is, leaving the disputed answer be. The clicker's
     own answer is replaced, unless the button opens another answer on purpose. When the
     platform cannot tell who sees the clicked message, a button that asks the same question
     again (Refresh, a "did you mean" pick) replaces it, and one whose answer belongs in a
     message of its own (Share, Account details, Open) posts it, so an alert is never
-    replaced by account details.
+    replaced by account details. A playbook checklist's buttons answer with the checklist
+    itself, the same for everyone: it replaces the clicked copy unless others see that copy
+    (then a notice, and the dispatcher edits it).
     """
     if request.action_id in FOLLOW_UP_ACTIONS:
+        return Delivery.NOTICE
+    if request.action_id == SCORE_WRONG:
+        # The thanks are for the clicker; the health answer they disputed stays as it was.
+        return Delivery.NOTICE
+    if request.action_id in PLAYBOOK_ACTIONS:
+        # A run's checklist reads the same for everyone: the clicker's own copy (or one the
+        # platform cannot place) shows the change in place; a checklist others see (the
+        # owner's message, which the dispatcher edits) and a refusal get a notice.
+        if reply.outcome is Outcome.ANSWER and request.clicked_on is not Visibility.CHANNEL:
+            return Delivery.REPLACE
         return Delivery.NOTICE
     if request.action_id == OPEN or reply.visibility is Visibility.CHANNEL:
         return Delivery.POST

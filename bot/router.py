@@ -15,7 +15,9 @@ from bot.actions import (
     FOLLOW_UP_ACTIONS,
     OPEN,
     PICK,
+    PLAYBOOK_ACTIONS,
     REFRESH,
+    SCORE_WRONG,
     SHARE,
     shared,
     with_standard_actions,
@@ -25,6 +27,8 @@ from bot.context import BotContext
 from bot.handlers.details import account_details
 from bot.handlers.follow_up_actions import act_on_follow_up, follow_up_form
 from bot.handlers.help import HELP, unknown_command
+from bot.handlers.playbooks import act_on_playbook, playbook_form
+from bot.handlers.validity import LOOKS_WRONG_FORM, score_feedback
 from bot.inbound import ActionRequest, CommandRequest
 from bot.reply import Form, Outcome, Reply
 
@@ -121,6 +125,10 @@ class Router:
         """What a button asks before it acts, if anything (`click` decides when to show it)."""
         if request.action_id in FOLLOW_UP_ACTIONS:
             return await follow_up_form(request, self.context)
+        if request.action_id in PLAYBOOK_ACTIONS:
+            return playbook_form(request)
+        if request.action_id == SCORE_WRONG:
+            return LOOKS_WRONG_FORM
         return None
 
     async def act(self, request: ActionRequest) -> Reply:
@@ -134,6 +142,10 @@ class Router:
         """Act on a follow-up, or re-run the command the button's payload names."""
         if request.action_id in FOLLOW_UP_ACTIONS:
             return await act_on_follow_up(request, self.context)
+        if request.action_id in PLAYBOOK_ACTIONS:
+            return await act_on_playbook(request, self.context)
+        if request.action_id == SCORE_WRONG:
+            return await score_feedback(request, self.context)
         if request.action_id == DETAILS:
             reply = await account_details(request.payload.get("account", ""), self.context)
             return with_standard_actions(reply, "")

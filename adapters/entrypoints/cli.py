@@ -380,7 +380,7 @@ def import_(
     """Import a CSV file, all or nothing: a bad file writes no row and names every problem.
 
     KIND is one of: team, accounts, contacts, contracts, usage, tickets, surveys, activities,
-    cs_costs.
+    cs_costs, success_plans, advocacy.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

@@ -1,5 +1,8 @@
 """The scheduler: digests on time, the day's snapshot, on the one replica that leads.
 
+Its rounds also run the playbook sweeps (`adapters.workers.playbooks`): late plays each
+round, the day's triggers once the day's snapshot is stored.
+
 APScheduler (3.x, `AsyncIOScheduler`) holds one cron job per active subscription, rebuilt
 from the subscriptions table whenever this process becomes leader and kept in step with it
 afterwards. Jobs live in memory on purpose: the table is the truth, and a job store would
@@ -37,6 +40,7 @@ from sqlalchemy.orm import Session
 from adapters.observability.telemetry import Telemetry
 from adapters.workers.digest_runs import Outcome, send_due
 from adapters.workers.leader import Leadership
+from adapters.workers.playbooks import PlaybookSweeps
 from bot.context import BotContext
 from metrics_core.churn.daily_model import RiskModels
 from metrics_core.clock import Clock, utc_now
@@ -76,8 +80,12 @@ class DigestScheduler:
         identity: str | None = None,
         changed: asyncio.Event | None = None,
         telemetry: Telemetry | None = None,
+        playbooks: PlaybookSweeps | None = None,
     ) -> None:
         self.telemetry = telemetry
+        self.playbooks = playbooks
+        """The playbook sweeps this scheduler's rounds run while it leads: late plays every
+        round, the day's triggers once the day's snapshot is stored."""
         self._leading = False
         self.context = context
         self.database = database
@@ -240,6 +248,8 @@ class DigestScheduler:
             except Exception:
                 log.exception("today's snapshot failed; digests use the latest one")
         await self.sweep()
+        if self.playbooks is not None:
+            await self.playbooks.sweep()
 
     def _step_down(self) -> None:
         log.warning("this process no longer runs the scheduler")
@@ -258,6 +268,8 @@ class DigestScheduler:
             return
         await self.sync()
         await self.sweep()
+        if self.playbooks is not None:
+            await self.playbooks.sweep()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead when possible, until `stop`; jobs fire on the running event loop."""

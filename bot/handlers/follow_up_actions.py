@@ -1,4 +1,4 @@
-"""The Claim, Reassign and Close buttons of an alert.
+"""The Claim, Reassign, Close and Record advocacy buttons of an alert.
 
 Who presses is looked up by their chat id in the team table at the moment they press:
 the card carries only the follow-up id, so a forwarded or forged payload cannot claim in
@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import functools
 
-from bot.actions import CLAIM, CLOSE, REASSIGN
+from bot.actions import ADVOCACY, CLAIM, CLOSE, REASSIGN
 from bot.context import BotContext
+from bot.handlers.value import ADVOCACY_NAMES
 from bot.identity import named_member, team_member
 from bot.inbound import ActionRequest
-from bot.messages.alerts import close_form, reassign_form
+from bot.messages.alerts import advocacy_form, close_form, reassign_form
 from bot.reply import Form, Reply
-from metrics_core.accounts.team import active_members
+from metrics_core.accounts.team import Member, active_members
 from metrics_core.followups import work as followups
 from metrics_core.followups.work import Change, Outcome
+from metrics_core.value.advocacy import AdvocacyRecord, Recorded, record_advocacy
 
 
 def _follow_up_id(request: ActionRequest) -> int | None:
@@ -32,6 +34,8 @@ async def follow_up_form(request: ActionRequest, context: BotContext) -> Form | 
         return close_form(context.config.follow_ups.outcomes)
     if request.action_id == REASSIGN:
         return reassign_form(await context.db.read(functools.partial(active_members)))
+    if request.action_id == ADVOCACY:
+        return advocacy_form()
     return None
 
 
@@ -50,6 +54,45 @@ def _answer(change: Change, verb: str) -> Reply:
     return Reply(heading=headings[change.outcome])
 
 
+def _recorded(record: AdvocacyRecord) -> Reply:
+    what = ADVOCACY_NAMES[record.kind][0] if record.kind is not None else "advocacy"
+    of = f" of {record.account}" if record.account else ""
+    if record.outcome is Recorded.DONE:
+        return Reply(heading=f"Recorded: {what}{of}")
+    if record.outcome is Recorded.ALREADY:
+        by = f" by {record.recorded_by}" if record.recorded_by else ""
+        on = f" on {record.recorded_on:%Y-%m-%d}" if record.recorded_on else ""
+        return Reply(heading=f"Already recorded{by}{on}: {what}{of}")
+    headings = {
+        Recorded.NOT_FOUND: "That follow-up no longer exists",
+        Recorded.NOT_A_PROMOTER: "Advocacy is recorded on a promoter's follow-up",
+        Recorded.NO_ACCOUNT: "Match this answer to an account first: advocacy counts per account",
+        Recorded.INVALID: f"Not recorded: {record.detail or 'pick what they did'}",
+    }
+    return Reply(heading=headings[record.outcome])
+
+
+async def _record(
+    request: ActionRequest, context: BotContext, follow_up_id: int, member: Member
+) -> Reply:
+    kind = request.payload.get("advocacy_kind", "").strip()
+    if not kind:
+        return Reply(heading="Pick what they did")
+    record = await context.db.write(
+        functools.partial(
+            record_advocacy,
+            follow_up_id=follow_up_id,
+            member=member,
+            kind=kind,
+            note=request.payload.get("advocacy_note"),
+            now=context.now(),
+        )
+    )
+    if record.outcome is Recorded.DONE:
+        context.outbox_changed()
+    return _recorded(record)
+
+
 async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply:
     follow_up_id = _follow_up_id(request)
     if follow_up_id is None:
@@ -60,6 +103,8 @@ async def act_on_follow_up(request: ActionRequest, context: BotContext) -> Reply
             heading="Only the CS team can take follow-ups",
             paragraphs=("Ask an admin to add you to the team (`closeloop import team`).",),
         )
+    if request.action_id == ADVOCACY:
+        return await _record(request, context, follow_up_id, member)
     now = context.now()
     payload = request.payload
     if request.action_id == CLAIM:

@@ -1,5 +1,9 @@
 """`health <account>`: an account's health score, what drives it and how it moved.
 
+`health validity [segment]` asks instead whether the score deserves belief: how it did on
+past renewals (`bot.handlers.validity`). Every health answer carries "This score looks
+wrong", which records who disagreed and why.
+
 How it moved is shown twice: the headline's changes over 7 and 30 days, and a line of the
 last quarter, a point a week from the stored daily snapshots, drawn against the health
 bands so a reader sees how near the next band the account is. Without stored history the
@@ -16,6 +20,7 @@ from bot.account_choice import chosen_account, which_account
 from bot.actions import details_action
 from bot.charts import band_thresholds, number
 from bot.context import BotContext
+from bot.handlers.validity import VALIDITY, looks_wrong_action, validity_command
 from bot.inbound import CommandRequest
 from bot.reply import Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone, Trend
 from metrics_core.accounts.lookup import AccountRef
@@ -24,7 +29,8 @@ from metrics_core.health.report import HISTORY_DAYS, AccountHealth, HealthPoint,
 from metrics_core.health.scorecard import Band, HealthResult
 
 BAND_TONE = {Band.GREEN: Tone.GOOD, Band.YELLOW: Tone.WARNING, Band.RED: Tone.BAD}
-USAGE = "health <account>"
+USAGE = "health <account> | health validity [segment]"
+ACCOUNT_USAGE = "health <account>"
 LOW_COVERAGE = 0.5
 NO_HISTORY = (
     "No health history to chart yet: the service stores every account's health once a "
@@ -44,7 +50,10 @@ def _trend(value: float | None) -> Trend | None:
 
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
     if not request.args:
-        return which_account(USAGE)
+        return which_account(ACCOUNT_USAGE)
+    words = request.args.split()
+    if words[0].lower() == VALIDITY:
+        return await validity_command(words[1:], context)
     today = context.today()
     # One trip: the account and its (usually cached) health are read together.
     report = await context.db.read(
@@ -61,7 +70,8 @@ def health_answer(text: str, report: AccountHealth, today: dt.date, bands: Bands
     if report.health is None:
         return not_a_customer(account, today)
     reply = health_reply(account, report.health, report.history, bands)
-    return dataclasses.replace(reply, actions=(details_action(account.external_id),))
+    actions = (details_action(account.external_id), looks_wrong_action(account.external_id))
+    return dataclasses.replace(reply, actions=actions)
 
 
 def not_a_customer(account: AccountRef, today: dt.date) -> Reply:

@@ -1,8 +1,12 @@
 """`kpis [period] [segment]`: the numbers a CS leader is held to, for a period.
 
-Every part of the answer covers the period and segment asked: retention over the
-period, cost to retain over the same days, the books as they stood at its end and the
-touchpoints of its last months. A number whose input nobody gave (no CS cost recorded)
+The answer opens with the chain in three lines, from what the team does to what it earns:
+Activities (touchpoints with customers), Leading indicators (adoption, health and the
+share in red, NPS with its interval) and Lagging outcomes (GRR, NRR, logo churn,
+expansion, cost to retain, advocacy); the details of the outcomes follow. Every part of
+the answer covers the period and segment asked: retention over the period, cost to
+retain over the same days, the books as they stood at its end and the touchpoints of its
+last months. A number whose input nobody gave (no CS cost recorded)
 says what is missing and how to provide it instead of being computed from zero. A chart
 of NRR and GRR by quarter, up to the period's last quarter, shows where the period's
 numbers sit in the trend; its quarters use the headline's definition, so `kpis 2026-q3`
@@ -16,14 +20,16 @@ import functools
 
 from bot.args import PERIOD_FORMS, Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
-from bot.formatting import echoed, money, percent
+from bot.formatting import count, echoed, interval, money, percent, signed
+from bot.handlers.value import advocacy_table, by_segment_text, tally_text
 from bot.inbound import CommandRequest
 from bot.reply import Chart, ChartKind, Fact, Metric, Outcome, Reply, Series, Table, Tone
 from metrics_core.config import Config
 from metrics_core.revenue.efficiency import CostToRetain
-from metrics_core.revenue.kpis import KpiReport, QuarterRetention, kpi_report
+from metrics_core.revenue.kpis import Activities, KpiReport, Leading, QuarterRetention, kpi_report
 from metrics_core.revenue.renewals import AtStake
 from metrics_core.store.models import Segment
+from metrics_core.value.advocacy import AdvocacyCounts
 
 USAGE = "kpis [period] [segment]"
 DEFAULT_DAYS = 365
@@ -142,6 +148,22 @@ def _clv(value: float | None, config: Config) -> str:
     )
 
 
+def _advocacy(advocacy: AdvocacyCounts) -> tuple[Fact, ...]:
+    """Referrals and the other acts of advocacy of the period, by kind and segment."""
+    if advocacy.total.total == 0:
+        return (
+            Fact(
+                "Advocacy",
+                "none recorded in the period (a promoter's alert has a Record advocacy "
+                "button; `closeloop import advocacy FILE` loads more)",
+            ),
+        )
+    text = tally_text(advocacy.total)
+    if len(advocacy.by_segment) > 1:
+        text += f" ({by_segment_text(advocacy)})"
+    return (Fact("Advocacy", text),)
+
+
 def _ahead(ahead: AtStake, currency: str) -> tuple[Fact, ...]:
     """The ARR at stake in renewals due soon: where the period's retention goes next."""
     if ahead.due == 0:
@@ -196,6 +218,81 @@ def _retention_chart(quarters: tuple[QuarterRetention, ...], scope: str) -> Char
     )
 
 
+ACTIVITIES, LEADING, LAGGING = "Activities", "Leading indicators", "Lagging outcomes"
+"""The three stages, in the order the answer reads them: what the team does, how customers
+respond, what it earns."""
+
+
+def _activities(activities: Activities) -> str:
+    if activities.total == 0:
+        return (
+            "no touchpoints recorded in the period; import them with "
+            "`closeloop import activities FILE`"
+        )
+    kinds = (
+        (activities.calls, "call"),
+        (activities.qbrs, "QBR"),
+        (activities.trainings, "training"),
+        (activities.emails, "email"),
+    )
+    per = activities.csms or 1
+    totals = ", ".join(count(n, noun) for n, noun in kinds)
+    each = ", ".join(f"{n / per:,.0f} {noun}s" for n, noun in kinds)
+    return f"{totals} with customers, by {count(activities.csms, 'CSM')}; per CSM {each}"
+
+
+def _leading(leading: Leading) -> str:
+    parts = []
+    if leading.snapshot_day is None or leading.average_health is None:
+        parts.append("no health snapshot stored for the period, so no adoption or health")
+    else:
+        day = _day(leading.snapshot_day)
+        if leading.adoption is not None:
+            parts.append(
+                f"adoption {leading.adoption:.0f}/100 on average "
+                f"({count(leading.adoption_customers, 'customer')} with feature data)"
+            )
+        else:
+            parts.append("adoption not known (no feature data)")
+        parts.append(
+            f"health {leading.average_health:.0f}/100 on average, {leading.red:,} of "
+            f"{count(leading.customers, 'customer')} "
+            f"({percent(leading.red / leading.customers)}) in the red band, on {day}"
+        )
+    result = leading.nps
+    if result.score is None:
+        parts.append("no NPS answers in the period")
+    else:
+        parts.append(
+            f"NPS {signed(result.score)} ({interval(result.ci_low, result.ci_high)}, "
+            f"n = {result.n}; {result.promoters} promoters, {result.detractors} detractors)"
+        )
+    return "; ".join(parts)
+
+
+def _lagging(data: KpiReport, currency: str) -> str:
+    result, crc = data.retention, data.cost_to_retain
+    churned = result.churned_accounts / result.accounts if result.accounts else None
+    cost = (
+        f"cost to retain {percent(crc.ratio)}"
+        if crc.ratio is not None
+        else "cost to retain not known (no CS cost recorded)"
+        if crc.covered_days == 0
+        else f"cost to retain not known ({crc.missing})"
+    )
+    parts = [
+        f"GRR {percent(result.grr)}",
+        f"NRR {percent(result.nrr)}",
+        f"logo churn {percent(churned)} ({result.churned_accounts} of "
+        f"{count(result.accounts, 'account')})",
+        f"expansion {money(result.expansion, currency)}",
+        cost,
+    ]
+    if data.advocacy is not None:
+        parts.append(f"{count(data.advocacy.total.total, 'act')} of advocacy")
+    return "; ".join(parts)
+
+
 def _books_table(data: KpiReport, scope: str, currency: str) -> Table:
     return Table(
         ("CSM", "Accounts", "ARR"),
@@ -226,7 +323,13 @@ def kpis_reply(
             tone=_tone(result.logo_retention, 0.9, 0.8),
         ),
     )
+    stages = (
+        *((Fact(ACTIVITIES, _activities(data.activities)),) if data.activities else ()),
+        *((Fact(LEADING, _leading(data.leading)),) if data.leading else ()),
+        Fact(LAGGING, _lagging(data, currency)),
+    )
     facts = (
+        *stages,
         Fact(
             "Starting ARR",
             f"{money(result.start_arr, currency)} across {result.accounts:,} accounts",
@@ -246,12 +349,17 @@ def kpis_reply(
         ),
         Fact("Customer lifetime value", _clv(data.lifetime_value, config)),
         Fact("Cost to retain", _cost_to_retain(data.cost_to_retain, scope, period)),
+        *(_advocacy(data.advocacy) if data.advocacy is not None else ()),
         *(_ahead(data.ahead, currency) if data.ahead is not None else ()),
     )
     tables = []
     if data.books:
         tables.append(_books_table(data, scope, currency))
+    if data.advocacy is not None and data.advocacy.by_csm:
+        tables.append(advocacy_table(data.advocacy, f"Advocacy by CSM — {scope}, {period.label}"))
     notes = [
+        "Read top down: activities are what the team does, leading indicators how customers "
+        "respond, lagging outcomes what it earns.",
         "NRR and GRR cover the accounts that had ARR at the start; GRR never exceeds 100 %.",
         "Cost-to-retain benchmark: median about 6 %, 25th percentile 3 %, 75th 10 % "
         "(a survey cited at the Customer Success Festival, 2022).",

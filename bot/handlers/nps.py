@@ -9,6 +9,9 @@ the story without whether the unhappy customers behind it were called back.
 The monthly trend is also drawn, a bar a month, with a summary that gives each month's n:
 months without answers get no bar (an NPS of 0 is a score, not an absence) and months too
 thin for an interval say so, so a swing built on three answers is not read as news.
+
+`nps insights [segment]` asks what the score is worth instead: whether the NPS band
+foretold churn, contraction or expansion at past renewals (`bot.handlers.nps_insights`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bot.args import Period, parse_scope, period_problem, trailing
 from bot.context import BotContext
 from bot.formatting import interval
 from bot.handlers.followups import closed_loop_line
+from bot.handlers.nps_insights import INSIGHTS, insights_command
 from bot.inbound import CommandRequest
 from bot.reply import Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone
 from metrics_core.surveys.nps import NpsResult
@@ -32,7 +36,7 @@ from metrics_core.surveys.scores import (
     TrendPoint,
 )
 
-USAGE = "nps [account | segment] [period]"
+USAGE = "nps [account | segment] [period] | nps insights [segment]"
 DEFAULT_DAYS = 90
 
 
@@ -77,6 +81,9 @@ def _interval_note() -> str:
 
 
 async def nps_command(request: CommandRequest, context: BotContext) -> Reply:
+    words = request.args.split()
+    if words and words[0].lower() == INSIGHTS:
+        return await insights_command(words[1:], context)
     today = context.today()
     asked = parse_scope(request.args, today)
     if (problem := period_problem(asked, today)) is not None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.actions import CLAIM, CLOSE, REASSIGN, details_action
+from bot.actions import ADVOCACY, CLAIM, CLOSE, REASSIGN, details_action
 from bot.formatting import money
 from bot.handlers.health import BAND_TONE
+from bot.handlers.value import ADVOCACY_NAMES, advocacy_name
+from bot.messages.playbooks import playbook_message
 from bot.reply import Action, Choice, Fact, Field, Form, Metric, Reply, Tone, Visibility
 from bot.reply_codec import decode
 from metrics_core.accounts.team import Member
@@ -27,7 +29,14 @@ from metrics_core.delivery.alert_facts import (
 from metrics_core.delivery.outbox import Due
 from metrics_core.digests.subscriptions import DIGEST
 from metrics_core.followups.work import ALERT, ESCALATION, REMINDER, FollowUpView
-from metrics_core.store.models import SCORE_RANGES, AnswerBand, FollowUpStatus, Segment
+from metrics_core.playbooks.runs import PLAYBOOK_MESSAGES
+from metrics_core.store.models import (
+    SCORE_RANGES,
+    AdvocacyKind,
+    AnswerBand,
+    FollowUpStatus,
+    Segment,
+)
 
 _BAND_TONE = {
     AnswerBand.DETRACTOR: Tone.BAD,
@@ -61,8 +70,26 @@ def reassign_form(members: list[Member]) -> Form:
     )
 
 
+def advocacy_form() -> Form:
+    """What "Record advocacy" asks: what the promoter did, and a note. The fields are named
+    apart from Close's, since Teams shows both forms' inputs on the one card."""
+    return Form(
+        title="Record advocacy",
+        submit="Record",
+        fields=(
+            Field(
+                "advocacy_kind",
+                "What did they do?",
+                choices=tuple(Choice(kind.value, advocacy_name(kind)) for kind in AdvocacyKind),
+            ),
+            Field("advocacy_note", "Note", multiline=True, optional=True),
+        ),
+    )
+
+
 def follow_up_actions(view: FollowUpView, config: Config) -> tuple[Action, ...]:
-    """Claim while open, reassign and close until closed, and the account either way."""
+    """Claim while open, reassign and close until closed, and the account either way; a
+    promoter's with an account can record their advocacy, before or after the close."""
     payload = {"follow_up": str(view.id)}
     actions: list[Action] = []
     if view.status is FollowUpStatus.OPEN:
@@ -70,6 +97,8 @@ def follow_up_actions(view: FollowUpView, config: Config) -> tuple[Action, ...]:
     if view.status is not FollowUpStatus.CLOSED:
         actions.append(Action(REASSIGN, "Reassign", payload))
         actions.append(Action(CLOSE, "Close", payload, form=close_form(config.follow_ups.outcomes)))
+    if view.band is AnswerBand.PROMOTER and view.account_id is not None:
+        actions.append(Action(ADVOCACY, "Record advocacy", payload, form=advocacy_form()))
     if view.account_external_id:
         actions.append(details_action(view.account_external_id))
     return tuple(actions)
@@ -144,6 +173,9 @@ def survey_alert(alert: SurveyAlertFacts, config: Config) -> Reply:
             "(`/followups unmatched`). Add the contact or the account's domain to match it."
         )
     facts.append(Fact("Answered", _when(view.submitted_at)))
+    if view.advocacy:
+        recorded = ", ".join(ADVOCACY_NAMES[kind][0] for kind in view.advocacy)
+        facts.append(Fact("Advocacy recorded", recorded[0].upper() + recorded[1:]))
     suggestion = _suggestion(view)
     if suggestion and view.status is not FollowUpStatus.CLOSED:
         notes.append(suggestion)
@@ -224,6 +256,8 @@ def alert_reply(facts: AlertFacts, config: Config, now: dt.datetime) -> Reply:
         return decode(due.details["reply"])
     if due.kind in ACCOUNT_ALERTS:
         return _account_alert(due, facts.account, config)
+    if due.kind in PLAYBOOK_MESSAGES:
+        return playbook_message(due, facts.run, config, now)
     if facts.follow_up is None:
         return Reply(heading="This follow-up no longer exists", visibility=Visibility.CHANNEL)
     if due.kind == ALERT:

@@ -19,6 +19,7 @@ from typing import Any
 from bot.actions import open_action
 from bot.charts import band_thresholds, number
 from bot.formatting import count, interval, likelihood, money, percent, signed
+from bot.messages.playbooks import overdue_fact
 from bot.reply import Action, Chart, ChartKind, Fact, Metric, Reply, Series, Table, Tone, Trend
 from metrics_core.config import Bands, Config
 from metrics_core.digests.facts import (
@@ -205,6 +206,21 @@ def _overdue(facts: DigestFacts, now: dt.datetime) -> Table | None:
     )
 
 
+def _promises(facts: DigestFacts) -> Table | None:
+    """Promises of the success plans past their target date, not delivered: value owed."""
+    promises = facts.promises
+    if promises is None or not promises.overdue:
+        return None
+    return Table(
+        ("Account", "Promise", "Owner", "Overdue"),
+        tuple(
+            (p.account, p.title, p.owner, count(p.days_overdue or 0, "day"))
+            for p in promises.overdue
+        ),
+        title=f"Promises overdue, not delivered ({promises.count})",
+    )
+
+
 def _health_trend(trend: tuple[tuple[dt.date, float], ...], bands: Bands) -> Chart:
     """The book's average health, day by day: the shape of the week behind the numbers."""
     values = tuple(round(value, 1) for _, value in trend)
@@ -323,7 +339,12 @@ def build_digest(facts: DigestFacts, *, config: Config, now: dt.datetime) -> Dig
     renewal_facts, renewal_table = _renewals(facts, currency)
     overdue = _overdue(facts, now)
     nps_line = _nps_line(facts, days)
-    tables = (*risks.tables, *movers, *(t for t in (overdue, renewal_table) if t is not None))
+    promised = _promises(facts)
+    tables = (
+        *risks.tables,
+        *movers,
+        *(t for t in (overdue, promised, renewal_table) if t is not None),
+    )
     paragraphs = tuple(p for p in (nps_line,) if p)
     quiet = []
     missing = [c.day for c in facts.compared if not c.available]
@@ -332,6 +353,11 @@ def build_digest(facts: DigestFacts, *, config: Config, now: dt.datetime) -> Dig
     quiet.extend(risks.quiet)
     if not facts.overdue:
         quiet.append("no follow-ups past SLA")
+    if facts.promises is not None and not facts.promises.count:
+        quiet.append("no promises overdue")
+    plays = overdue_fact(facts.overdue_plays)
+    if facts.overdue_plays is not None and plays is None:
+        quiet.append("no playbook plays overdue")
     if not facts.renewals.due:
         quiet.append(f"no renewals in {RENEWAL_HORIZONS[-1]} days")
     if nps_line is None:
@@ -351,7 +377,7 @@ def build_digest(facts: DigestFacts, *, config: Config, now: dt.datetime) -> Dig
         heading=heading,
         metrics=_kpis(facts, currency),
         paragraphs=paragraphs,
-        facts=renewal_facts,
+        facts=(*renewal_facts, *((plays,) if plays is not None else ())),
         tables=tables,
         charts=charts,
         notes=tuple(notes),

@@ -1,7 +1,8 @@
 """The home screen (Slack's App Home): the viewer's own book of business at a glance.
 
-Worst health first, then what is at risk, what renews soon and what still waits for a
-follow-up: the order a CSM works through a morning.
+Worst health first, then what is at risk, what renews soon, what still waits for a
+follow-up and the playbook runs they own (overdue plays first): the order a CSM works
+through a morning.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from bot.context import BotContext
 from bot.formatting import likelihood, money
 from bot.identity import team_member
 from bot.inbound import Actor
+from bot.messages.playbooks import home_runs
 from bot.reply import Fact, Metric, Reply, Table, Tone
 from metrics_core.followups.work import OpenFollowUp
 from metrics_core.health.portfolio import Book, book
+from metrics_core.playbooks.runs import open_runs
 
 ROWS = 10
 RENEWAL_DAYS = 90
@@ -44,7 +47,11 @@ async def home(actor: Actor, context: BotContext) -> list[Reply]:
             renewal_days=RENEWAL_DAYS,
         )
     )
-    return book_replies(member.name, held, context.config.revenue.currency)
+    now = context.now()
+    runs = await context.db.read(
+        functools.partial(open_runs, now=now, owner_id=member.id, limit=ROWS)
+    )
+    return [*book_replies(member.name, held, context.config.revenue.currency), home_runs(runs, now)]
 
 
 def book_replies(name: str, held: Book, currency: str) -> list[Reply]:

@@ -20,6 +20,7 @@ from metrics_core.delivery.account_alerts import HEALTH_BAND, USAGE_DROP
 from metrics_core.delivery.outbox import Due
 from metrics_core.followups.work import ALERT, FollowUpView, follow_up_view
 from metrics_core.health.scorecard import Band, account_health
+from metrics_core.playbooks.runs import PLAYBOOK_MESSAGES, RunView, run_view
 from metrics_core.revenue.rates import account_arr
 from metrics_core.store.models import Account
 
@@ -54,6 +55,8 @@ class AlertFacts:
     due: Due
     follow_up: SurveyAlertFacts | None = None
     account: AccountStanding | None = None
+    run: RunView | None = None
+    """The playbook run a checklist, reminder or escalation is about."""
 
 
 def _standing(
@@ -97,6 +100,9 @@ def survey_alert_facts(
 def alert_facts(session: Session, *, due: Due, now: dt.datetime, config: Config) -> AlertFacts:
     """What the message of `due` shows when sent at `now`."""
     today = now.date()
+    if due.kind in PLAYBOOK_MESSAGES:
+        run_id = due.details.get("run")
+        return AlertFacts(due, run=run_view(session, int(run_id)) if run_id is not None else None)
     if due.kind in ACCOUNT_ALERTS:
         account = (
             _standing(session, due.account_id, today, config, with_health=False)

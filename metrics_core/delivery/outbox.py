@@ -117,6 +117,26 @@ def touch(session: Session, *, follow_up_id: int, kinds: tuple[str, ...], now: d
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def touch_keyed(session: Session, *, prefix: str, now: dt.datetime) -> int:
+    """What the messages whose key starts with `prefix` show changed: edit them; how many.
+
+    For messages about something other than a follow-up (a playbook run and its
+    reminders), which name their subject in their key rather than in a column.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.key.startswith(prefix, autoescape=True))
+        .values(
+            version=Delivery.version + 1,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def withdraw(session: Session, *, follow_up_ids: Sequence[int]) -> int:
     """Take back the messages about these follow-ups that were never posted; how many.
 

@@ -42,6 +42,7 @@ from sqlalchemy.types import String, Text
 from metrics_core.config import Config
 from metrics_core.digests.subscriptions import Scope, cadence_days
 from metrics_core.health.scorecard import Band, compared_day, health_change
+from metrics_core.playbooks.overdue import OverduePlays, overdue_plays
 from metrics_core.revenue.rates import RetentionResult, arr_by_account, retention
 from metrics_core.revenue.renewals import arr_at_stake
 from metrics_core.store.frames import movements, survey_responses
@@ -59,6 +60,7 @@ from metrics_core.store.models import (
     TeamMember,
 )
 from metrics_core.surveys.nps import NpsResult, nps
+from metrics_core.value.outcomes import OverduePromises, overdue_promises
 
 _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]
 
@@ -272,6 +274,12 @@ class DigestFacts:
     nps: NpsResult
     trend: tuple[tuple[dt.date, float], ...]
     """The scope's average health per snapshot day, oldest first."""
+    overdue_plays: OverduePlays | None = None
+    """Playbook plays past due in the scope's open runs; None when no run is open there
+    (no playbook runs, so there is nothing to count)."""
+    promises: OverduePromises | None = None
+    """Success-plan outcomes past their target date and not delivered, the most overdue
+    first; None when the scope has no success plans on record (nothing to be late on)."""
 
 
 def _in_scope(statement: _S, scope: Scope) -> _S:
@@ -736,6 +744,19 @@ def gather(
     else:
         risks, remembered = _new_risks(accounts, earlier, previous, config, limit)
     overdue = _overdue(session, scope, config, now)
+    promises = overdue_promises(
+        session,
+        as_of,
+        segment=scope.segment if scope.kind is DigestScope.SEGMENT else None,
+        owner_id=scope.owner_id if scope.kind is DigestScope.OWNER else None,
+        limit=limit,
+    )
+    plays = overdue_plays(
+        session,
+        now,
+        segment=scope.segment if scope.kind is DigestScope.SEGMENT else None,
+        owner_id=scope.owner_id if scope.kind is DigestScope.OWNER else None,
+    )
     return DigestFacts(
         cadence=cadence,
         scope=scope,
@@ -754,6 +775,8 @@ def gather(
         overdue_count=len(overdue),
         nps=nps(answers["score"]),
         trend=tuple(_trend(session, as_of, scope)),
+        overdue_plays=plays if plays.open_runs else None,
+        promises=promises if promises.promised else None,
     )
 
 

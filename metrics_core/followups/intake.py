@@ -1,7 +1,9 @@
 """Storing a survey answer from a webhook and owing its alerts, in one transaction.
 
 The caller (the webhook route) commits, then answers 2xx: an answer is never
-acknowledged unless it and its outbox rows are stored, and never stored without them.
+acknowledged unless it and its outbox rows are stored, and never stored without them. The
+detractor and promoter playbooks it fires start in the same transaction
+(`metrics_core.playbooks.triggers.start_answer_runs`).
 
 Re-deliveries are decided by the database. The answer row is unique on (provider,
 provider response id) and the follow-up on its answer, both inserted with "on conflict
@@ -24,6 +26,7 @@ from metrics_core.delivery import outbox
 from metrics_core.delivery.routing import AnswerFacts, survey_targets
 from metrics_core.delivery.targets import Target
 from metrics_core.followups.work import ALERT
+from metrics_core.playbooks.triggers import start_answer_runs
 from metrics_core.revenue.rates import account_arr
 from metrics_core.store import input_versions
 from metrics_core.store.db import insert_or_ignore
@@ -49,6 +52,8 @@ class Intake:
     created: bool
     changed: bool
     alerts: int
+    playbook_runs: int = 0
+    """Detractor or promoter playbook runs the answer started (each owes its owner a message)."""
 
 
 def _facts(session: Session, response: SurveyResponse, today: dt.date) -> AnswerFacts:
@@ -140,6 +145,7 @@ def record_answer(
         select(FollowUp.id).where(FollowUp.survey_response_id == response.id)
     )
     needs_follow_up = bool(targets) or facts.band in config.follow_ups.sla_bands
+    had_follow_up = follow_up_id is not None
     if follow_up_id is None and needs_follow_up:
         follow_up_id = insert_or_ignore(
             session,
@@ -158,8 +164,10 @@ def record_answer(
                 select(FollowUp.id).where(FollowUp.survey_response_id == response.id)
             )
     alerts = 0
+    previous_band = None
     if follow_up_id is not None:
         follow_up = session.get_one(FollowUp, follow_up_id)
+        previous_band = follow_up.band if had_follow_up else None
         follow_up.band = facts.band
         follow_up.account_id = response.account_id
         if changed and not created:
@@ -174,4 +182,17 @@ def record_answer(
                 account_id=response.account_id,
                 now=now,
             )
-    return Intake(response.id, follow_up_id, created, changed, alerts)
+    runs = (
+        start_answer_runs(
+            session,
+            survey_response_id=response.id,
+            follow_up_id=follow_up_id,
+            config=config,
+            now=now,
+            fallback=fallback,
+        )
+        # A new answer, or one whose band changed: not a later comment on the same answer.
+        if created or (changed and previous_band != facts.band)
+        else 0
+    )
+    return Intake(response.id, follow_up_id, created, changed, alerts, runs)

@@ -7,6 +7,7 @@ who owns it and how it ended.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from metrics_core.accounts.team import Member
 from metrics_core.delivery import outbox
 from metrics_core.store.models import (
     Account,
+    AdvocacyEvent,
+    AdvocacyKind,
     AnswerBand,
     FollowUp,
     FollowUpStatus,
@@ -232,6 +235,17 @@ class FollowUpView:
     closed_at: dt.datetime | None
     outcome: str | None
     note: str | None
+    advocacy: tuple[AdvocacyKind, ...] = ()
+    """The kinds of advocacy recorded on it (a promoter's), in the enum's order."""
+
+
+def _advocacy(session: Session, follow_up_id: int) -> tuple[AdvocacyKind, ...]:
+    recorded = set(
+        session.scalars(
+            select(AdvocacyEvent.kind).where(AdvocacyEvent.follow_up_id == follow_up_id)
+        )
+    )
+    return tuple(kind for kind in AdvocacyKind if kind in recorded)
 
 
 def follow_up_view(session: Session, follow_up_id: int) -> FollowUpView | None:
@@ -266,4 +280,9 @@ def follow_up_view(session: Session, follow_up_id: int) -> FollowUpView | None:
         .outerjoin(account_owner, account_owner.id == Account.owner_id)
         .where(FollowUp.id == follow_up_id)
     ).first()
-    return None if row is None else FollowUpView(*tuple(row))
+    if row is None:
+        return None
+    view = FollowUpView(*tuple(row))
+    if view.band is not AnswerBand.PROMOTER:
+        return view
+    return dataclasses.replace(view, advocacy=_advocacy(session, follow_up_id))

@@ -30,9 +30,11 @@ from sqlalchemy.exc import DBAPIError
 from metrics_core.importing import (
     accounts,
     activities,
+    advocacy,
     contacts,
     contracts,
     cs_costs,
+    success_plans,
     surveys,
     team,
     tickets,
@@ -65,6 +67,8 @@ _IMPORTERS: dict[str, KindImporter] = {
     "surveys": surveys.IMPORTER,
     "activities": activities.IMPORTER,
     "cs_costs": cs_costs.IMPORTER,
+    "success_plans": success_plans.IMPORTER,
+    "advocacy": advocacy.IMPORTER,
 }
 
 

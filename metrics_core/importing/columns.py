@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from metrics_core.store.models import (
     SCORE_RANGES,
     ActivityKind,
+    AdvocacyKind,
     LifecycleStage,
+    OutcomeStatus,
     Segment,
     SurveyKind,
     TeamRole,
@@ -31,6 +33,8 @@ KINDS: tuple[str, ...] = (
     "surveys",
     "activities",
     "cs_costs",
+    "success_plans",
+    "advocacy",
 )
 
 FEATURE_PREFIX = "feature_"
@@ -189,6 +193,55 @@ COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
             "The segment the cost serves; empty = the whole team, counted only without a "
             "segment filter",
         ),
+    ),
+    "success_plans": (
+        ColumnSpec("external_id", True, "text", "Your id of the promised outcome; identifies it"),
+        ColumnSpec("account_external_id", True, "text", _ACCOUNT_REF),
+        ColumnSpec("title", True, "text", "What was promised, e.g. Month-end close in 3 days"),
+        ColumnSpec(
+            "owner_email",
+            False,
+            "email",
+            "The team member who owns the promise; empty = the account's owner",
+        ),
+        ColumnSpec("promised_on", True, "date", "When it was promised, usually the sale"),
+        ColumnSpec("target_date", True, "date", "When it is due, not before promised_on"),
+        ColumnSpec(
+            "status",
+            False,
+            enum_kind(OutcomeStatus),
+            f"Default {OutcomeStatus.ON_TRACK}; past its target date and not "
+            f"{OutcomeStatus.DELIVERED} it counts as overdue",
+        ),
+        ColumnSpec(
+            "delivered_on",
+            False,
+            "date",
+            f"When it was delivered: required when status is {OutcomeStatus.DELIVERED}, "
+            "and only then",
+        ),
+        ColumnSpec(
+            "acknowledged_on",
+            False,
+            "date",
+            "When the customer acknowledged the value delivered; not before delivered_on",
+        ),
+        ColumnSpec("note", False, "text", "Free-text note"),
+    ),
+    "advocacy": (
+        ColumnSpec(
+            "external_id",
+            True,
+            "text",
+            "Your id of the act; identifies it (ids starting follow-up: are kept for chat)",
+        ),
+        ColumnSpec("account_external_id", True, "text", _ACCOUNT_REF),
+        ColumnSpec("kind", True, enum_kind(AdvocacyKind), "What the customer did for you"),
+        ColumnSpec("occurred_on", True, "date", "When it happened (YYYY-MM-DD)"),
+        ColumnSpec(
+            "csm_email", False, "email", "The team member credited; empty = the account's owner"
+        ),
+        ColumnSpec("note", False, "text", "Free-text note"),
     ),
 }
 

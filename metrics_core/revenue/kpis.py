@@ -1,8 +1,15 @@
 """The numbers a CS leader is held to, for a period and segment: the `kpis` answer.
 
-Every part covers the period and segment asked: retention over the period, cost to
-retain over the same days, the books as they stood at its end and the touchpoints of its
-last months. A period that runs up to today also looks ahead, at the ARR at stake in
+The answer reads as a chain in three stages, from what the team does to what it earns:
+activities (calls, QBRs, trainings and emails with customers), leading indicators (how
+customers respond: adoption, health and NPS) and lagging outcomes (retention, expansion,
+cost to retain, and the referrals and other advocacy customers gave).
+
+Every part covers the period and segment asked: activities, NPS, advocacy and retention
+over the period, cost to retain over the same days, adoption and health as the last
+stored snapshot of the period says (health is not recomputed for past days: history is
+what the daily snapshots kept), the books as they stood at its end and the touchpoints of
+its last months. A period that runs up to today also looks ahead, at the ARR at stake in
 renewals due soon, by the definition `renewals` and digests use. Beside the period, NRR
 and GRR by calendar quarter up to the period's last quarter show the trend, each quarter
 by the same `retention` as the headline, so a quarter asked on its own reads the same
@@ -15,10 +22,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metrics_core.churn.risk import RiskModel
 from metrics_core.config import Config
+from metrics_core.health.scorecard import Band
 from metrics_core.revenue.efficiency import (
     CostToRetain,
     activity_counts,
@@ -28,8 +37,10 @@ from metrics_core.revenue.efficiency import (
 )
 from metrics_core.revenue.rates import RetentionResult, clv, retention
 from metrics_core.revenue.renewals import AtStake, at_stake
-from metrics_core.store.frames import movements
-from metrics_core.store.models import Segment
+from metrics_core.store.frames import movements, survey_responses
+from metrics_core.store.models import Account, HealthSnapshot, Segment, SurveyKind
+from metrics_core.surveys.nps import NpsResult, nps
+from metrics_core.value.advocacy import AdvocacyCounts, advocacy_counts
 
 AHEAD_DAYS = 90
 """How far a period that runs up to today looks ahead at renewals."""
@@ -57,6 +68,46 @@ class Touches:
     qbrs: int
     trainings: int
     emails: int
+
+
+@dataclass(frozen=True, slots=True)
+class Activities:
+    """Touchpoints with customers over the whole period, by kind, and how many CSMs held them.
+
+    Only touchpoints recorded with a team member count, as in the per-month table.
+    """
+
+    calls: int
+    qbrs: int
+    trainings: int
+    emails: int
+    csms: int
+    """Team members with at least one touchpoint in the period."""
+
+    @property
+    def total(self) -> int:
+        return self.calls + self.qbrs + self.trainings + self.emails
+
+
+@dataclass(frozen=True, slots=True)
+class Leading:
+    """How customers respond: adoption and health from the period's last stored snapshot,
+    and NPS over the period."""
+
+    snapshot_day: dt.date | None
+    """The latest health snapshot on or before the period's last known day; None when
+    there is none, and then no adoption or health is given."""
+    customers: int
+    """Customers in that snapshot (in the segment)."""
+    average_health: float | None
+    red: int
+    """Customers in the red band."""
+    adoption: float | None
+    """The average adoption score (0–100: the share of the product's features used in the
+    usage window, full marks at `health.adoption.full_marks_feature_share`)."""
+    adoption_customers: int
+    """Customers with feature data, whom the adoption average covers."""
+    nps: NpsResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +147,12 @@ class KpiReport:
     """Up to `QUARTERS` calendar quarters, oldest first, ending with the quarter of the
     period's last known day; only quarters whose whole cohort is on record (they open after
     the first recorded ARR movement, with customers in the segment) are listed."""
+    activities: Activities | None = None
+    """The first stage: touchpoints over the whole period."""
+    leading: Leading | None = None
+    """The second stage: adoption, health and NPS."""
+    advocacy: AdvocacyCounts | None = None
+    """Part of the third stage: referrals and other advocacy in the period."""
 
 
 def _months(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
@@ -149,6 +206,62 @@ def quarterly_retention(
     return tuple(quarters)
 
 
+def _activities(counts: pd.DataFrame) -> Activities:
+    """Totals of `activity_counts` rows (per CSM and month) over the whole period."""
+    return Activities(
+        calls=int(counts["call"].sum()),
+        qbrs=int(counts["qbr"].sum()),
+        trainings=int(counts["training"].sum()),
+        emails=int(counts["email"].sum()),
+        csms=int(counts["csm"].nunique()),
+    )
+
+
+def _leading(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    last_day: dt.date,
+    segment: Segment | None,
+) -> Leading:
+    """Adoption and health on the last snapshot day up to `last_day`; NPS over [start, end)."""
+    day_query = select(func.max(HealthSnapshot.day)).where(HealthSnapshot.day <= last_day)
+    snapshot_day = session.scalar(day_query)
+    scores: list[float] = []
+    adoption: list[float] = []
+    red = 0
+    if snapshot_day is not None:
+        statement = (
+            select(HealthSnapshot.score, HealthSnapshot.band, HealthSnapshot.components)
+            .join(Account, Account.id == HealthSnapshot.account_id)
+            .where(HealthSnapshot.day == snapshot_day)
+        )
+        if segment is not None:
+            statement = statement.where(Account.segment == segment)
+        for score, band, components in session.execute(statement):
+            scores.append(float(score))
+            red += band == Band.RED.value
+            value = (components or {}).get("adoption")
+            if value is not None:
+                adoption.append(float(value))
+    answers = survey_responses(
+        session,
+        dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
+        dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC),
+        kind=SurveyKind.NPS,
+        segment=segment.value if segment else None,
+    )
+    return Leading(
+        snapshot_day=snapshot_day,
+        customers=len(scores),
+        average_health=sum(scores) / len(scores) if scores else None,
+        red=red,
+        adoption=sum(adoption) / len(adoption) if adoption else None,
+        adoption_customers=len(adoption),
+        nps=nps(answers["score"]),
+    )
+
+
 def kpi_report(
     session: Session,
     *,
@@ -172,7 +285,10 @@ def kpi_report(
     books_on = known_end - dt.timedelta(days=1)
     touch_start, touch_end = touch_window(start, known_end)
     team = books(session, books_on, segment=segment)
-    touches = activity_counts(session, touch_start, touch_end, segment=segment)
+    counts = activity_counts(session, start, known_end, segment=segment)
+    # The touchpoint table's months are whole months of the period (or its first part
+    # month), so they are the period's counts from the first month of the window on.
+    touches = counts[counts["month"] >= f"{touch_start:%Y-%m}"]
     return KpiReport(
         retention=result,
         lifetime_value=clv(
@@ -203,4 +319,7 @@ def kpi_report(
         if model is not None
         else None,
         quarters=quarterly_retention(moves, books_on, known_end, segment_value),
+        activities=_activities(counts),
+        leading=_leading(session, start, known_end, books_on, segment),
+        advocacy=advocacy_counts(session, start, known_end, segment=segment),
     )

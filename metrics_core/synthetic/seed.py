@@ -9,6 +9,10 @@ sequences are moved past them afterwards so ordinary inserts carry on from there
 Each generator has its own random stream derived from the seed, so tuning how tickets
 are drawn never reshuffles usage, and usage blocks are independent of each other.
 
+The demo team's usage-drop playbook runs (`synthetic.playbooks`) start while usage is
+drawn, so what their plays did shows in the usage drawn after them; all runs are written
+last, with those the stored answers, scores and touchpoints fire.
+
 The last three months of survey answers are the exception to bulk writing: they arrive through
 the survey webhook's intake and the team follows them up (`synthetic.followups`), in the
 same transaction, after the bulk tables they read.
@@ -34,11 +38,13 @@ from metrics_core.store.models import Base
 from metrics_core.synthetic.accounts import FEATURES, AccountPlan, plan_accounts, segment_counts
 from metrics_core.synthetic.activities import plan_activities, plan_cs_costs
 from metrics_core.synthetic.followups import replay, split_answers
+from metrics_core.synthetic.playbooks import PlaybookHistory
 from metrics_core.synthetic.surveys import plan_surveys
 from metrics_core.synthetic.team import plan_team
 from metrics_core.synthetic.text import Picker
 from metrics_core.synthetic.tickets import plan_tickets
 from metrics_core.synthetic.usage import usage_block
+from metrics_core.synthetic.value import seed_value
 from metrics_core.synthetic.window import Window
 
 ProgressCallback = Callable[[str, int], None]
@@ -67,6 +73,8 @@ _STREAMS = {
     "activities": 6,
     "costs": 7,
     "followups": 8,
+    "playbooks": 10,
+    "value": 12,
 }
 
 
@@ -250,9 +258,11 @@ def seed_database(
         tables.write("arr_movements", movements)
         tables.write("renewals", renewals)
 
+        history = PlaybookHistory(plan, lambda *more: _rng(seed, "playbooks", *more))
         for block, begin in enumerate(range(0, accounts, USAGE_BLOCK_ACCOUNTS)):
             rows = np.arange(begin, min(begin + USAGE_BLOCK_ACCOUNTS, accounts), dtype=np.int64)
-            tables.write("usage_daily", usage_block(plan, rows, _rng(seed, "usage", block)))
+            usage = usage_block(history.world, rows, _rng(seed, "usage", block))
+            tables.write("usage_daily", history.usage(rows, usage, block))
         product_features.record(connection, dict.fromkeys(FEATURES, window.first))
         watermarks.advance(connection, watermarks.USAGE, as_of)
 
@@ -271,6 +281,8 @@ def seed_database(
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)  # the replay inserts the ordinary way
         replay(connection, recent, plan, team, _rng(seed, "followups"), advance=tables.add)
+        seed_value(connection, plan, _rng(seed, "value"), tables.write)
+        history.write(connection, tables.write)
         input_versions.bump(connection)
         written = dict(tables.written)
     return SeedSummary(

@@ -11,16 +11,19 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from adapters.bootstrap import Container, build
 from adapters.entrypoints.http import build_app
 from adapters.settings import Settings
 from bot.catalog import build_registry
 from metrics_core.store import migrate
-from metrics_core.store.db import make_engine
+from metrics_core.store.db import Database, make_engine
+from metrics_core.store.models import ScoreFeedback, TeamMember
 from metrics_core.synthetic import seed_database
 from tests.e2e.slack_requests import (
     SECRET,
@@ -32,6 +35,7 @@ from tests.e2e.slack_requests import (
     sign,
     slash,
     socket_command,
+    submit_form,
 )
 from tests.fakes.slack_api import FakeSlack, _free_port
 
@@ -93,7 +97,7 @@ async def test_health_is_acked_at_once_and_answered_privately(
     assert answer.body["response_type"] == "ephemeral"
     assert answer.body["text"]  # the fallback for notifications
     labels = [b["text"]["text"] for b in buttons(answer)]
-    assert labels == ["Account details", "Refresh", "Share in channel"]
+    assert labels == ["Account details", "This score looks wrong", "Refresh", "Share in channel"]
 
 
 @pytest.mark.parametrize("name", [*build_registry().names(), "closeloop"])
@@ -121,7 +125,11 @@ async def test_share_posts_in_channel_and_refresh_replaces(service: str, slack: 
     assert shared.body["response_type"] == "in_channel"
     assert shared.body["replace_original"] is False
     assert header(shared) == "Acme Corp — health"
-    assert [b["text"]["text"] for b in buttons(shared)] == ["Account details", "Refresh"]
+    assert [b["text"]["text"] for b in buttons(shared)] == [
+        "Account details",
+        "This score looks wrong",
+        "Refresh",
+    ]
     await post(service, click("closeloop.refresh", payload, slack.response_url("r")))
     _, refreshed = await slack.wait_for("respond", 2)
     assert refreshed.body["replace_original"] is True
@@ -252,6 +260,47 @@ async def test_ambiguous_names_offer_buttons_that_answer(
     await post(service, click(retail["action_id"], chosen, slack.response_url("p")))
     _, answer = await slack.wait_for("respond", 2)
     assert header(answer) == "Globex Retail — health"
+
+
+async def test_score_looks_wrong_asks_in_a_modal_stores_it_and_thanks_privately(
+    service: str, slack: FakeSlack, seeded_db: str
+) -> None:
+    await post(service, slash("/health", "acme", slack.response_url()))
+    (answer,) = await slack.wait_for("respond")
+    wrong = next(b for b in buttons(answer) if b["text"]["text"] == "This score looks wrong")
+    value = json.loads(wrong["value"])
+    await post(service, click(wrong["action_id"], value, slack.response_url("w")))
+    (opened,) = await slack.wait_for("views.open")
+    view = opened.body["view"]
+    direction, reason = view["blocks"]
+    assert [o["value"] for o in direction["element"]["options"]] == ["too_high", "too_low"]
+    assert reason["optional"] and reason["element"]["multiline"]
+    values: dict[str, dict[str, Any]] = {
+        "direction": {
+            "direction": {"type": "static_select", "selected_option": {"value": "too_low"}}
+        },
+        "reason": {"reason": {"type": "plain_text_input", "value": "They just renewed early"}},
+    }
+    status, _, _ = await post(service, submit_form(view, values, "U0CSM1"))
+    assert status == 200
+    (told,) = await slack.wait_for("chat.postEphemeral")
+    assert told.body["user"] == "U0CSM1" and told.body["channel"] == "C111"
+    assert told.body["text"].startswith("Thanks — noted that Acme Corp's health looks too low")
+    assert len(slack.of("respond")) == 1  # the health answer itself was left as it was
+    database = Database(make_engine(seeded_db))
+    try:
+        with database.reading() as session:
+            (stored,) = session.execute(
+                select(
+                    ScoreFeedback.direction,
+                    ScoreFeedback.reason,
+                    ScoreFeedback.user_ref,
+                    TeamMember.slack_user_id,
+                ).join(TeamMember, TeamMember.id == ScoreFeedback.team_member_id)
+            ).all()
+    finally:
+        database.close()
+    assert tuple(stored) == ("too_low", "They just renewed early", "slack:U0CSM1", "U0CSM1")
 
 
 async def test_app_home_welcomes_someone_outside_the_team(service: str, slack: FakeSlack) -> None:

@@ -138,6 +138,7 @@ async def test_health_by_mention_in_a_channel_replies_in_the_thread(
     assert teams.heading(card) == "Acme Corp — health"
     assert [b["title"] for b in teams.buttons(card)] == [
         "Account details",
+        "This score looks wrong",
         "Refresh",
         "Share in channel",
     ]

@@ -63,7 +63,9 @@ async def test_help_lists_every_command(router: Router) -> None:
         "nps",
         "renewals",
         "kpis",
+        "value",
         "followups",
+        "playbooks",
         "digest",
         "help",
     ]

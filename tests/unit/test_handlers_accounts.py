@@ -43,6 +43,7 @@ from metrics_core.health.report import (
     health_report,
 )
 from metrics_core.health.scorecard import Band, Component, HealthResult
+from metrics_core.playbooks.runs import RunList, open_runs
 from metrics_core.revenue.cohorts import SbgFit
 from metrics_core.revenue.renewals import (
     DueRenewal,
@@ -577,8 +578,10 @@ async def test_home_shows_the_book_risks_renewals_and_follow_ups_from_one_read()
         renewing_arr=120_000.0,
         waiting=(waiting,),
     )
-    reader = FakeReader({member_by_chat_id: DANA, book: held})
-    summary, at_risk, renewals, followups = await home(ME, offline_context(reader, today=TODAY))
+    reader = FakeReader({member_by_chat_id: DANA, book: held, open_runs: RunList((), 0, 0)})
+    summary, at_risk, renewals, followups, playbooks = await home(
+        ME, offline_context(reader, today=TODAY)
+    )
     assert summary.heading == "Dana Whitfield's book"
     assert [(m.label, m.value) for m in summary.metrics] == [
         ("Accounts", "2"),
@@ -594,7 +597,8 @@ async def test_home_shows_the_book_risks_renewals_and_follow_ups_from_one_read()
     assert _facts(renewals) == {"ARR up for renewal": "$120k"}
     assert renewals.tables[0].rows == (("Acme Corp", "2027-01-04", "$120k", "35", "55 %"),)
     assert followups.tables[0].rows == (("Acme Corp", "NPS 4", "2026-11-18"),)
-    member_read, book_read = reader.asked
+    assert playbooks.paragraphs == ("No open runs.",)
+    member_read, book_read, _ = reader.asked
     assert member_read.query is member_by_chat_id
     assert "U0CSM1" in member_read.arguments.values()
     assert book_read.query is book
@@ -603,10 +607,11 @@ async def test_home_shows_the_book_risks_renewals_and_follow_ups_from_one_read()
 
 async def test_an_empty_book_says_nothing_is_assigned_and_nothing_waits() -> None:
     held = Book(0, 0.0, None, 0, (), 0.5, (), 90, (), 0.0, ())
-    reader = FakeReader({member_by_chat_id: DANA, book: held})
-    summary, followups = await home(ME, offline_context(reader, today=TODAY))
+    reader = FakeReader({member_by_chat_id: DANA, book: held, open_runs: RunList((), 0, 0)})
+    summary, followups, playbooks = await home(ME, offline_context(reader, today=TODAY))
     assert summary.paragraphs == ("No customers are assigned to you.",)
     assert followups.paragraphs == ("Nothing is waiting.",)
+    assert playbooks.paragraphs == ("No open runs.",)
 
 
 async def test_someone_not_on_the_team_is_welcomed_without_reading_a_book() -> None:

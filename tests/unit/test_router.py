@@ -66,7 +66,7 @@ async def test_unknown_command_suggests_the_closest(reader: FakeReader) -> None:
     reply = await _router(reader, build_registry()).handle(CommandRequest.parse("helth acme", ME))
     assert "helth" in reply.heading
     assert "Did you mean `health`?" in reply.paragraphs[0]
-    assert reply.tables[0].rows[0][0] == "health <account>"
+    assert reply.tables[0].rows[0][0] == "health <account> | …"
     assert reply.outcome is Outcome.PROBLEM
 
 
@@ -177,7 +177,10 @@ async def test_help_for_one_command_shows_every_form(reader: FakeReader) -> None
     churn = await router.handle(CommandRequest.parse("help churn", ME))
     assert churn.tables[0].rows == (("churn <account>",), ("churn top [N]",))
     nps = await router.handle(CommandRequest.parse("/closeloop help nps", ME))
-    assert nps.tables[0].rows == (("nps [account | segment] [period]",),)
+    assert nps.tables[0].rows == (
+        ("nps [account | segment] [period]",),
+        ("nps insights [segment]",),
+    )
     unknown = await router.handle(CommandRequest.parse("help frobnicate", ME))
     assert unknown.outcome is Outcome.PROBLEM
     assert "frobnicate" in unknown.heading

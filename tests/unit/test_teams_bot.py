@@ -25,11 +25,13 @@ from bot.handlers.help import welcome
 from bot.inbound import CommandRequest
 from bot.reply import Reply
 from bot.router import Router
+from metrics_core.accounts.team import Member, member_by_chat_id
 from metrics_core.churn.daily_model import RiskModels
 from metrics_core.config import Config
 from metrics_core.delivery import conversation_references as conversations
 from metrics_core.followups.intake import record_answer
 from metrics_core.health.cache import HealthCache
+from metrics_core.health.feedback import Direction, FeedbackResult, Stored, record_feedback
 from metrics_core.store.db import Database
 from metrics_core.store.models import (
     ConversationReference,
@@ -37,11 +39,13 @@ from metrics_core.store.models import (
     FollowUpStatus,
     SurveyKind,
     TeamMember,
+    TeamRole,
 )
 from metrics_core.surveys.answers import SurveyAnswer
 from metrics_core.synthetic import seed_database
 from tests.e2e import teams_activities as teams
 from tests.e2e.teams_activities import CHANNEL, DANA, MARCO, OUTSIDER, TIMEZONE
+from tests.fakes.reader import FakeReader
 from tests.unit.test_teams_render import schema_errors
 
 SERVICE = "https://smba.trafficmanager.net/amer/"
@@ -139,7 +143,12 @@ async def test_health_in_a_personal_chat_answers_with_a_card(
     shown = card(answer)
     assert shown["version"] == "1.5"
     assert teams.heading(shown) == "Acme Corp — health"
-    assert titles(shown) == ["Account details", "Refresh", "Share in channel"]
+    assert titles(shown) == [
+        "Account details",
+        "This score looks wrong",
+        "Refresh",
+        "Share in channel",
+    ]
     assert answer.summary and "Acme Corp" in answer.summary  # the notification's words
     with seeded.reading() as session:
         stored = conversations.find(session, f"user:{DANA}")
@@ -256,6 +265,37 @@ async def test_close_takes_the_form_inputs_merged_into_the_data(
             "resolved",
             "Called Jane",
         )
+
+
+async def test_score_looks_wrong_takes_the_card_inputs_and_thanks_the_clicker_alone(
+    sqlite_db: Database,
+) -> None:
+    """The form's inputs sit on the health card: the press brings them, and the card stays.
+
+    What is stored is read from a fake (the stored row is the Slack end-to-end test's); here
+    the question is what Teams sends and shows.
+    """
+    recorded = FeedbackResult(Stored.RECORDED, "Acme Corp", 81.0, "green")
+    dana = Member(1, "Dana Whitfield", TeamRole.CSM)
+    reader = FakeReader({member_by_chat_id: dana, record_feedback: recorded})
+    config = Config()
+    context = BotContext(
+        db=reader,
+        config=config,
+        registry=build_registry(),
+        risk=RiskModels(config),
+        health=HealthCache(config),
+    )
+    adapter = TestAdapter(CloseloopBot(Router(context), sqlite_db, app_id=None).on_turn)
+    data = {"account": "ACME", "direction": "too_high", "reason": "Champion left"}
+    sent = await turn(adapter, teams.invoke("closeloop.score_wrong", data, service_url=SERVICE))
+    answer = invoke_answer(sent)
+    assert answer.body["type"] == "application/vnd.microsoft.activity.message"
+    assert answer.body["value"].startswith("Thanks — noted that Acme Corp's health looks too high")
+    assert [a for a in sent if a.type == "message"] == []  # the health card is left as it was
+    stored = reader.asked[-1].arguments
+    assert (stored["user_ref"], stored["member_id"]) == (f"teams:{DANA}", dana.id)
+    assert (stored["direction"], stored["reason"]) == (Direction.TOO_HIGH, "Champion left")
 
 
 async def test_the_actor_comes_from_the_activity_never_from_card_data(

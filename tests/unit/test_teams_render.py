@@ -691,6 +691,8 @@ COMMANDS = [
     "renewals 90",
     "kpis",
     "kpis enterprise 2026-q3",
+    "value",
+    "value acme",
     "followups",
     "followups mine",
     "followups unmatched",
