@@ -33,7 +33,7 @@ import aiohttp
 import pytest
 import yaml
 
-from tests.e2e.slack_requests import SECRET, header, post, slash
+from tests.e2e.slack_requests import SECRET, header, slash
 from tests.fakes.slack_api import FakeSlack, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,7 +213,7 @@ async def test_the_image_runs_its_command_and_answers_slack_as_a_user(
     assert _listening_addresses(running.port) == {"0.0.0.0"}  # noqa: S104
 
     # The demo data, asked for with CLOSELOOP_DEMO=1, answers a signed slash command.
-    status, _, _ = await post(
+    status, _, _ = await slack.command(
         f"{running.base}/slack/events", slash("/health", "acme", slack.response_url("image"))
     )
     assert status == 200

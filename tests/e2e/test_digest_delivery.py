@@ -22,7 +22,7 @@ from metrics_core.health.daily import take_snapshot
 from metrics_core.store import migrate
 from metrics_core.store.db import Database, make_engine
 from metrics_core.synthetic import seed_database
-from tests.e2e.slack_requests import SECRET, post, slash
+from tests.e2e.slack_requests import SECRET, slash
 from tests.fakes.slack_api import FakeSlack, _free_port
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -94,7 +94,7 @@ async def test_a_channel_subscribes_by_slash_command_and_gets_its_digest_once(
 ) -> None:
     events, container = service
     # The subscriber's time zone comes from their Slack profile (users.info).
-    await post(events, slash("/digest", "subscribe daily 09:00", slack.response_url()))
+    await slack.command(events, slash("/digest", "subscribe daily 09:00", slack.response_url()))
     (answer,) = await slack.wait_for("respond")
     text = str(answer.body["blocks"])
     assert "Digest #1 scheduled" in text
@@ -133,10 +133,10 @@ async def test_a_channel_subscribes_by_slash_command_and_gets_its_digest_once(
     await asyncio.sleep(0.5)
     assert len(slack.of("chat.postMessage")) == 1
 
-    await post(events, slash("/digest", "list", slack.response_url("l")))
+    await slack.command(events, slash("/digest", "list", slack.response_url("l")))
     _, listed = await slack.wait_for("respond", 2)
     assert "#1" in str(listed.body["blocks"])
-    await post(events, slash("/digest", "unsubscribe 1", slack.response_url("u")))
+    await slack.command(events, slash("/digest", "unsubscribe 1", slack.response_url("u")))
     _, _, stopped = await slack.wait_for("respond", 3)
     assert "Digest #1 stopped" in str(stopped.body["blocks"])
     await _until(lambda: container.scheduler.scheduler.get_job(job_id) is None)
@@ -146,7 +146,7 @@ async def test_preview_answers_only_the_asker(
     service: tuple[str, Container], slack: FakeSlack
 ) -> None:
     events, _ = service
-    await post(events, slash("/digest", "preview mine", slack.response_url()))
+    await slack.command(events, slash("/digest", "preview mine", slack.response_url()))
     (answer,) = await slack.wait_for("respond")
     assert answer.body["response_type"] == "ephemeral"
     assert "Daily digest · Dana Whitfield's book" in str(answer.body["blocks"])
@@ -171,6 +171,6 @@ async def test_bad_digest_requests_say_what_is_wrong(
     service: tuple[str, Container], slack: FakeSlack, text: str, says: str
 ) -> None:
     events, _ = service
-    await post(events, slash("/digest", text, slack.response_url()))
+    await slack.command(events, slash("/digest", text, slack.response_url()))
     (answer,) = await slack.wait_for("respond")
     assert says in str(answer.body["blocks"])

@@ -134,7 +134,9 @@ async def test_slack_down_for_a_while_delivers_each_alert_edit_and_digest_once(
     (alert,) = slack.messages(ALERTS)
     follow_up = json.loads(button(alert, "Claim")["value"])["follow_up"]
     # The app was used before the outage (so slack-bolt has checked its token).
-    assert (await post(service.events, slash("/digest", "list", slack.response_url("l"))))[0] == 200
+    assert (await slack.command(service.events, slash("/digest", "list", slack.response_url("l"))))[
+        0
+    ] == 200
     await slack.wait_for("respond")
 
     # Slack goes down: the next call of any method is rate limited, the next two posts

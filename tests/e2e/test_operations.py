@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.loop_service import ALERTS, generic, settings_env
 from tests.e2e.served import Served
-from tests.e2e.slack_requests import post, slash
+from tests.e2e.slack_requests import slash
 from tests.fakes.slack_api import FakeSlack
 from tests.webhook_signing import GENERIC_SECRET, generic_payload
 
@@ -63,7 +63,9 @@ async def test_one_request_id_follows_a_survey_answer_to_its_alert(
 async def test_metrics_count_commands_alerts_and_the_outbox(
     served: Served, slack: FakeSlack
 ) -> None:
-    status, _, _ = await post(served.events, slash("/health", "acme", slack.response_url("m")))
+    status, _, _ = await slack.command(
+        served.events, slash("/health", "acme", slack.response_url("m"))
+    )
     assert status == 200
     await slack.answer_to("m")
     body = generic_payload(score=2, comment="Great support")

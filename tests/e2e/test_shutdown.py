@@ -19,7 +19,7 @@ from metrics_core.store.models import Delivery, DeliveryStatus
 from tests import webhook_signing as vendors
 from tests.e2e.loop_service import ALERTS, deliver, generic, settings_env
 from tests.e2e.served import Served
-from tests.e2e.slack_requests import header, post, slash
+from tests.e2e.slack_requests import header, slash
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -45,7 +45,9 @@ async def test_sigterm_lets_the_answer_and_the_alert_under_way_finish(
     status, _ = await deliver(served.webhook, body, generic(body))
     assert status == 200
     events = f"http://127.0.0.1:{served.port}/slack/events"
-    status, _, seconds = await post(events, slash("/digest", "list", slack.response_url("d")))
+    status, _, seconds = await slack.command(
+        events, slash("/digest", "list", slack.response_url("d"))
+    )
     assert status == 200 and seconds < 3  # acknowledged; the answer follows
     await slack.wait_for("chat.postMessage")
     await slack.wait_for("users.info")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from adapters.bootstrap import Container, build
 from adapters.entrypoints.http import build_app
+from adapters.platforms.slack import app as slack_app
 from adapters.settings import Settings
 from bot.catalog import build_registry
 from metrics_core.store import migrate
@@ -89,10 +90,13 @@ async def vector_service(seeded_db: str, slack: FakeSlack) -> AsyncIterator[str]
 async def test_health_is_acked_at_once_and_answered_privately(
     service: str, slack: FakeSlack
 ) -> None:
-    status, _, seconds = await post(service, slash("/health", "acme", slack.response_url()))
+    status, _, seconds = await slack.command(
+        service, slash("/health", "acme", slack.response_url())
+    )
     assert status == 200
     assert seconds < 3  # Slack's acknowledgement window
     (answer,) = await slack.wait_for("respond")
+    assert answer.via == "ack"  # ready at once: the acknowledgement carries it
     assert header(answer) == "Acme Corp — health"
     assert answer.body["response_type"] == "ephemeral"
     assert answer.body["text"]  # the fallback for notifications
@@ -103,15 +107,34 @@ async def test_health_is_acked_at_once_and_answered_privately(
 @pytest.mark.parametrize("name", [*build_registry().names(), "closeloop"])
 async def test_every_command_answers(service: str, slack: FakeSlack, name: str) -> None:
     text = {"health": "acme", "churn": "acme", "closeloop": "help"}.get(name, "")
-    status, _, _ = await post(service, slash(f"/{name}", text, slack.response_url()))
+    status, _, _ = await slack.command(service, slash(f"/{name}", text, slack.response_url()))
     assert status == 200
     (answer,) = await slack.wait_for("respond", within=30)
     assert header(answer)
     assert "Something went wrong" not in header(answer)
 
 
+async def test_an_answer_slower_than_the_ack_budget_is_acked_then_sent_to_the_response_url(
+    service: str, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's three seconds are kept for slow answers: the acknowledgement comes empty at
+    the budget and the answer follows at the response_url."""
+    monkeypatch.setattr(slack_app, "ACK_BUDGET_SECONDS", 0.2)
+    slack.delays["users.info"] = 0.6  # /digest reads the user's time zone from Slack first
+    status, body, seconds = await slack.command(
+        service, slash("/digest", "list", slack.response_url("slow"))
+    )
+    assert status == 200
+    assert body == ""
+    assert 0.2 <= seconds < 0.6
+    answer = await slack.answer_to("slow")
+    assert answer.via == "response_url"
+    assert header(answer)
+    assert len(slack.of("respond")) == 1  # once, not also in the acknowledgement
+
+
 async def test_unknown_and_ambiguous_accounts(service: str, slack: FakeSlack) -> None:
-    await post(service, slash("/health", "zzzz-nothing-like-it", slack.response_url()))
+    await slack.command(service, slash("/health", "zzzz-nothing-like-it", slack.response_url()))
     (none,) = await slack.wait_for("respond")
     assert header(none).startswith("⚠️ No account matches")
     assert not buttons(none)  # nothing to share or refresh
@@ -248,7 +271,7 @@ async def test_ambiguous_names_offer_buttons_that_answer(
                     )
                 )
     db.close()
-    await post(service, slash("/health", "globex", slack.response_url()))
+    await slack.command(service, slash("/health", "globex", slack.response_url()))
     (question,) = await slack.wait_for("respond")
     assert "matches" in header(question)
     picks = [b for b in buttons(question) if b["action_id"].startswith("closeloop.pick")]
@@ -265,7 +288,7 @@ async def test_ambiguous_names_offer_buttons_that_answer(
 async def test_score_looks_wrong_asks_in_a_modal_stores_it_and_thanks_privately(
     service: str, slack: FakeSlack, seeded_db: str
 ) -> None:
-    await post(service, slash("/health", "acme", slack.response_url()))
+    await slack.command(service, slash("/health", "acme", slack.response_url()))
     (answer,) = await slack.wait_for("respond")
     wrong = next(b for b in buttons(answer) if b["text"]["text"] == "This score looks wrong")
     value = json.loads(wrong["value"])
@@ -312,7 +335,7 @@ async def test_app_home_welcomes_someone_outside_the_team(service: str, slack: F
 
 
 async def test_account_details_button(service: str, slack: FakeSlack) -> None:
-    await post(service, slash("/churn", "acme", slack.response_url()))
+    await slack.command(service, slash("/churn", "acme", slack.response_url()))
     (churn,) = await slack.wait_for("respond")
     details = next(b for b in buttons(churn) if b["text"]["text"] == "Account details")
     await post(
@@ -361,7 +384,7 @@ async def test_an_unreachable_slack_api_fails_cleanly(seeded_db: str, slack: Fak
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         url = f"http://127.0.0.1:{port}/slack/events"
-        status, body, _ = await post(url, slash("/health", "acme", slack.response_url()))
+        status, body, _ = await slack.command(url, slash("/health", "acme", slack.response_url()))
         assert status >= 500
         assert "xoxb" not in body
         assert SECRET not in body

@@ -29,6 +29,7 @@ class Call:
     body: dict[str, Any]
     headers: dict[str, str]
     token: str = ""  # for "respond": the response_url's token, i.e. whose answer it is
+    via: str = "response_url"  # for "respond": or "ack", the answer in the acknowledgement
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class FakeSlack:
     # The failure plan, consumed in order, and every Web API request as answered.
     _failures: list[Failure] = field(default_factory=list)
     log: list[Attempt] = field(default_factory=list)
+    # Socket Mode envelopes pushed, by id: their response_url's token, for answers in acks.
+    _envelopes: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> str:
         app = web.Application()
@@ -282,8 +285,39 @@ class FakeSlack:
         await connection.send_json({"type": "hello", "num_connections": 1})
         async for message in connection:
             if message.type.name == "TEXT":
-                self.acks.append(json.loads(message.data))
+                ack = json.loads(message.data)
+                self.acks.append(ack)
+                token = self._envelopes.get(str(ack.get("envelope_id")), "")
+                self._shown_from_ack(ack.get("payload"), token)
         return connection
+
+    def _token_of(self, response_url: str) -> str:
+        prefix = f"{self.base_url}/respond/"
+        return response_url[len(prefix) :] if response_url.startswith(prefix) else ""
+
+    def _shown_from_ack(self, payload: Any, token: str) -> None:
+        """A message in a slash command's acknowledgement is what Slack shows for it, as if
+        it had come to the response_url: recorded as a "respond" call, `via="ack"`."""
+        if isinstance(payload, dict) and (payload.get("text") or payload.get("blocks")):
+            self.calls.append(Call("respond", payload, {}, token, via="ack"))
+
+    async def command(self, url: str, body: str, **options: Any) -> tuple[int, str, float]:
+        """Send a signed slash command to `url` as Slack does: (status, body, seconds).
+
+        An answer carried by the acknowledgement shows in the conversation like one sent to
+        the response_url later, so tests read both the same way (`wait_for("respond")`).
+        """
+        from tests.e2e.slack_requests import post  # which imports this module's Call
+
+        status, text, seconds = await post(url, body, **options)
+        if status == 200 and text.strip():
+            try:
+                payload = json.loads(text)
+            except ValueError:
+                payload = {"text": text}
+            response_url = dict(parse_qsl(body)).get("response_url", "")
+            self._shown_from_ack(payload, self._token_of(response_url))
+        return status, text, seconds
 
     async def push(self, envelope: dict[str, Any], within: float = 10.0) -> None:
         """Send an envelope over the first Socket Mode connection, once one exists."""
@@ -292,6 +326,9 @@ class FakeSlack:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("nobody connected over Socket Mode")
             await asyncio.sleep(0.01)
+        response_url = (envelope.get("payload") or {}).get("response_url")
+        if isinstance(response_url, str) and "envelope_id" in envelope:
+            self._envelopes[str(envelope["envelope_id"])] = self._token_of(response_url)
         await self._sockets[0].send_json(envelope)
 
     def of(self, method: str) -> list[Call]:

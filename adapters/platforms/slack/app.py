@@ -4,12 +4,20 @@ Everything Slack-shaped stays here: a slash command becomes a `CommandRequest`, 
 an `ActionRequest`, and the `Reply` that comes back is rendered to Block Kit. What a
 click comes to is the router's decision (`bot.clicks`); this module only translates it:
 a form becomes a modal, an answer a message to the response_url that replaces the
-clicked one or not. Slack wants an acknowledgement within three seconds, so every
-listener acks first and answers through the request's response_url when the work is done.
+clicked one or not.
+
+Slack wants an acknowledgement within three seconds. Bolt runs each listener before it
+answers the HTTP request (`process_before_response`), so a slash command whose answer is
+ready within `ACK_BUDGET_SECONDS` answers in the acknowledgement itself: one round trip,
+and no 10 ms polling for the ack. An answer that takes longer is acknowledged empty at the
+budget and sent to the response_url when it is done. Clicks, form submissions and events
+acknowledge at once and do their work in a task of their own (their answers cannot ride
+on the acknowledgement: Slack ignores a body there).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -48,6 +56,9 @@ log = logging.getLogger(__name__)
 # Our buttons' action ids, with the ":n" suffix the renderer adds to repeated ones.
 OUR_ACTIONS = re.compile("^(" + "|".join(re.escape(a) for a in ACTION_IDS) + r")(:\d+)?$")
 FORM_CALLBACK = "closeloop.form"
+ACK_BUDGET_SECONDS = 2.0
+"""How long a slash command's answer may take and still ride on the acknowledgement.
+Slack allows three seconds from its side, network both ways included; the rest is margin."""
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
@@ -126,9 +137,9 @@ def build_slack_app(
     knows, so a request that did not come over the socket cannot pass, even if something
     ever handed one to this app.
 
-    Listeners answer after the acknowledgement, in tasks of their own: `work` keeps them,
-    so that a shutdown lets them finish. Events are processed once each, retries included
-    (`SlackEvents`).
+    A slash command answers in its acknowledgement when it can (see the module); what
+    outlives the acknowledgement runs in tasks kept by `work`, so that a shutdown lets them
+    finish. Events are processed once each, retries included (`SlackEvents`).
     """
     work = work if work is not None else InFlight()
     events = SlackEvents(context.db, work)
@@ -136,12 +147,11 @@ def build_slack_app(
         client=client,
         signing_secret=signing_secret or secrets.token_hex(32),
         request_verification_enabled=True,
-        process_before_response=False,
+        process_before_response=True,
     )
     app.middleware(events.middleware)
 
-    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        await ack()
+    async def command_answer(command: dict[str, Any]) -> dict[str, Any]:
         name = command["command"].lstrip("/")
         actor = _actor(command.get("user_id"), command.get("user_name"))
         if _needs_timezone(registry, name, command.get("text", "")) and actor.user_id:
@@ -152,16 +162,31 @@ def build_slack_app(
             actor=actor,
             conversation=command.get("channel_id"),
         )
-        reply = await router.handle(request)
-        await _answer(responses, command.get("response_url"), respond, _message(reply))
+        return _message(await router.handle(request))
+
+    async def answer_later(answering: asyncio.Task[dict[str, Any]], url: str | None) -> None:
+        message = await answering
+        await _answer(responses, url, None, message)
+
+    async def on_command(ack: Any, command: dict[str, Any]) -> None:
+        answering = asyncio.ensure_future(command_answer(command))
+        done, _ = await asyncio.wait({answering}, timeout=ACK_BUDGET_SECONDS)
+        if answering not in done:
+            await ack()
+            work.spawn(answer_later(answering, command.get("response_url")))
+            return
+        error = answering.exception()
+        if error is None:
+            await ack(answering.result())
+            return
+        # The router answers every failure of a command itself; this is a failure to render.
+        log.error("a slash command could not be answered", exc_info=error)
+        await ack()
 
     for name in (UMBRELLA, *registry.names()):
-        app.command(f"/{name}")(work.tracked(on_command))
+        app.command(f"/{name}")(on_command)
 
-    async def on_action(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any
-    ) -> None:
-        await ack()
+    async def act(body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any) -> None:
         user = body.get("user", {})
         action_id = action["action_id"].split(":", 1)[0]
         # Only an ephemeral message is the clicker's own; any other (an alert, a digest, a
@@ -193,10 +218,15 @@ def build_slack_app(
         message = {**_message(click.reply), "replace_original": replace}
         await _answer(responses, body.get("response_url"), respond, message)
 
-    app.action(OUR_ACTIONS)(work.tracked(on_action))
-
-    async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+    async def on_action(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any
+    ) -> None:
         await ack()
+        work.spawn(act(body, action, respond, client))
+
+    app.action(OUR_ACTIONS)(on_action)
+
+    async def submit(body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         try:
             sent = json.loads(view.get("private_metadata") or "{}")
             payload = {str(k): str(v) for k, v in dict(sent.get("payload") or {}).items()}
@@ -224,7 +254,11 @@ def build_slack_app(
                 channel=user.get("id"), text=message.text, blocks=message.blocks
             )
 
-    app.view(FORM_CALLBACK)(work.tracked(on_form))
+    async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        await ack()
+        work.spawn(submit(body, view, client))
+
+    app.view(FORM_CALLBACK)(on_form)
 
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") != "home":

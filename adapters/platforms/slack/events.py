@@ -131,17 +131,22 @@ class SlackEvents:
         """Handle `event_type` with `listener(event, client)`, once per event."""
         self._types.add(event_type)
 
-        async def run(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
-            self.work.adopt()
-            event_id = self.event_id(body)
+        async def process(
+            event: dict[str, Any], client: AsyncWebClient, event_id: str | None
+        ) -> None:
             try:
                 await listener(event, client)
             except Exception:
+                log.exception("Slack event %s could not be processed", event_id)
                 if event_id is not None:
                     await self._record(seen_events.release, event_id)
-                raise
+                return
             if event_id is not None:
                 await self._record(seen_events.finish, event_id)
+
+        async def run(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+            # Bolt acknowledges when this returns: the work goes on in a task of its own.
+            self.work.spawn(process(event, client, self.event_id(body)))
 
         run.__name__ = run.__qualname__ = f"on_{event_type}"  # bolt logs listeners by name
         app.event(event_type)(run)
