@@ -6,11 +6,10 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from metrics_core.importing import values
-from metrics_core.importing.kind import KindImporter, Progress, length, present_columns
+from metrics_core.importing.kind import KindImporter, Progress, length, store_account_rows
 from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
-from metrics_core.importing.references import account_ids, team_member_ids
-from metrics_core.importing.upsert import Counts, Target, upsert
+from metrics_core.importing.upsert import Counts
 from metrics_core.store.models import Activity, ActivityKind, Base
 
 _TABLE = Base.metadata.tables[Activity.__tablename__]
@@ -36,19 +35,16 @@ def check(rows: Rows, log: ProblemLog) -> pd.DataFrame:
 def store(
     connection: Connection, rows: Rows, frame: pd.DataFrame, log: ProblemLog, progress: Progress
 ) -> Counts:
-    accounts = account_ids(
-        connection, rows, log, "account_external_id", frame["account_external_id"]
-    )
-    members = team_member_ids(connection, rows, log, "csm_email", frame["csm_email"])
-    log.raise_if_any()
-    table_frame = frame[["external_id", "kind", "occurred_at"]].assign(
-        account_id=accounts.astype("int64")
-    )
-    optional = present_columns(
-        frame.assign(team_member_id=members), rows, {"team_member_id": "csm_email", "note": "note"}
-    )
-    return upsert(
-        connection, Target(_TABLE, ("external_id",)), table_frame.join(optional), progress=progress
+    return store_account_rows(
+        connection,
+        rows,
+        frame,
+        log,
+        progress,
+        table=_TABLE,
+        columns=("external_id", "kind", "occurred_at"),
+        member=("team_member_id", "csm_email"),
+        optional={"note": "note"},
     )
 
 

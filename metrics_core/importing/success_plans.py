@@ -13,11 +13,10 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from metrics_core.importing import values
-from metrics_core.importing.kind import KindImporter, Progress, length, present_columns
+from metrics_core.importing.kind import KindImporter, Progress, length, store_account_rows
 from metrics_core.importing.problems import ProblemLog
 from metrics_core.importing.reading import Rows
-from metrics_core.importing.references import account_ids, team_member_ids
-from metrics_core.importing.upsert import Counts, Target, model_default, upsert
+from metrics_core.importing.upsert import Counts, model_default
 from metrics_core.store.models import Base, OutcomeStatus, SuccessOutcome
 
 _TABLE = Base.metadata.tables[SuccessOutcome.__tablename__]
@@ -97,27 +96,21 @@ def check(rows: Rows, log: ProblemLog) -> pd.DataFrame:
 def store(
     connection: Connection, rows: Rows, frame: pd.DataFrame, log: ProblemLog, progress: Progress
 ) -> Counts:
-    accounts = account_ids(
-        connection, rows, log, "account_external_id", frame["account_external_id"]
-    )
-    owners = team_member_ids(connection, rows, log, "owner_email", frame["owner_email"])
-    log.raise_if_any()
-    table_frame = frame[["external_id", "title", "promised_on", "target_date"]].assign(
-        account_id=accounts.astype("int64")
-    )
-    optional = present_columns(
-        frame.assign(owner_id=owners),
+    return store_account_rows(
+        connection,
         rows,
-        {
-            "owner_id": "owner_email",
+        frame,
+        log,
+        progress,
+        table=_TABLE,
+        columns=("external_id", "title", "promised_on", "target_date"),
+        member=("owner_id", "owner_email"),
+        optional={
             "status": "status",
             "delivered_on": "delivered_on",
             "acknowledged_on": "acknowledged_on",
             "note": "note",
         },
-    )
-    return upsert(
-        connection, Target(_TABLE, ("external_id",)), table_frame.join(optional), progress=progress
     )
 
 
