@@ -32,8 +32,9 @@ PLAY_DONE = "closeloop.play_done"
 PLAY_SKIP = "closeloop.play_skip"
 RUN_DROP = "closeloop.run_drop"
 PLAYBOOK_ACTIONS: Final = frozenset({PLAY_DONE, PLAY_SKIP, RUN_DROP})
-"""The buttons of a playbook run's checklist: mark a play done, skip it (with a note), or
-drop the run (with a note). They hold only the run and the play's number."""
+"""The buttons of a playbook run's checklist: mark a play done (with a note, which may be
+empty), skip it (with a note), or drop the run (with a note). They hold only the run and the
+play's number."""
 
 FOLLOW_UP_ACTIONS: Final = frozenset({CLAIM, REASSIGN, CLOSE, ADVOCACY})
 """The buttons of a survey alert: they act on its follow-up, and the alert everyone sees is

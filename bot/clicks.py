@@ -76,8 +76,12 @@ def answered(form: Form, payload: Mapping[str, str]) -> bool:
     """Whether `payload` already holds every required answer of `form`.
 
     A platform that shows a form on the message itself (a Teams card's inputs) sends the
-    answers with the press; the form is asked only when they are missing.
+    answers with the press; the form is asked only when they are missing. A form whose
+    every answer is optional (Done's note) is answered once the press carries any of its
+    fields, even blank: a press without them did not show it, and it is asked.
     """
+    if form.fields and all(field.optional for field in form.fields):
+        return any(field.name in payload for field in form.fields)
     return all(field.optional or payload.get(field.name, "").strip() for field in form.fields)
 
 

@@ -16,7 +16,8 @@ from bot.context import BotContext
 from bot.formatting import count, interval, percent
 from bot.handlers.validity import day, scope_name, segment_asked
 from bot.reply import Chart, ChartKind, Fact, Reply, Series, Table
-from metrics_core.revenue.outcomes import AT_RENEWAL_DAYS, Rate, RenewalOutcome
+from metrics_core.proportions import Rate
+from metrics_core.revenue.outcomes import AT_RENEWAL_DAYS, RenewalOutcome
 from metrics_core.store.models import AnswerBand
 from metrics_core.surveys.insights import (
     ANSWER_LEAD_DAYS,
@@ -153,7 +154,7 @@ def insights_reply(report: NpsInsights) -> Reply:
         f"Band: the account's latest NPS answer {WINDOW}. Outcome: churned, or the ARR "
         f"change taking effect within {AT_RENEWAL_DAYS} days of the renewal (contracted, "
         "expanded; otherwise flat). Rates: Agresti–Coull 95 % intervals; differences: "
-        "Agresti–Caffo."
+        "Newcombe's hybrid score interval."
     )
     if not report.answered:
         return Reply(

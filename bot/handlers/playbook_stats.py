@@ -32,10 +32,10 @@ from metrics_core.playbooks.effectiveness import (
     PlaybookEffect,
     PlaybookStats,
     PlayEffect,
-    Rate,
     RateComparison,
     playbook_effectiveness,
 )
+from metrics_core.proportions import Rate
 from metrics_core.store.models import Segment
 
 STATS = "stats"
@@ -97,7 +97,7 @@ def _rate(rate: Rate) -> str:
     """`56 % (85 of 151)`: a rate is never shown without what it is a share of."""
     if rate.share is None:
         return "no runs yet"
-    return f"{percent(rate.share, 0)} ({rate.hits} of {rate.n})"
+    return f"{percent(rate.share, 0)} ({rate.events} of {rate.n})"
 
 
 def _points(value: float) -> str:
@@ -117,10 +117,11 @@ def _short(groups: tuple[tuple[str, int], ...], need: int) -> str:
 def _rate_difference(
     comparison: RateComparison, need: int, names: tuple[str, str] = ("finished", "unfinished")
 ) -> str:
-    if comparison.difference is None or comparison.low is None or comparison.high is None:
+    change = comparison.difference
+    if change is None:
         return _short(((names[0], comparison.done.n), (names[1], comparison.not_done.n)), need)
-    bounds = interval(comparison.low * 100, comparison.high * 100, lambda v: signed(v), label="")
-    return f"{_points(comparison.difference * 100)} (95 % CI {bounds})"
+    bounds = interval(change.ci_low * 100, change.ci_high * 100, lambda v: signed(v), label="")
+    return f"{_points(change.estimate * 100)} (95 % CI {bounds})"
 
 
 def _mean(n: int, mean: float | None) -> str:
@@ -372,15 +373,14 @@ def _one_reply(stats: PlaybookStats, effect: PlaybookEffect) -> Reply:
     if effect.plays:
         tables.append(_plays_table(effect.plays, need))
     sustained = outcomes.sustained
+    change = sustained.difference
     tone = Tone.NEUTRAL
-    if sustained.low is not None and sustained.high is not None:
-        tone = Tone.GOOD if sustained.low > 0 else Tone.BAD if sustained.high < 0 else Tone.NEUTRAL
+    if change is not None and change.clear:
+        tone = Tone.GOOD if change.estimate > 0 else Tone.BAD
     metrics = (
         Metric(
             "Sustained recovery, finished vs not",
-            "not enough data yet"
-            if sustained.difference is None
-            else _points(sustained.difference * 100),
+            "not enough data yet" if change is None else _points(change.estimate * 100),
             tone=tone,
             detail=_versus(sustained),
         ),

@@ -8,8 +8,8 @@ where the lists' "Open" buttons lead. `stats` is whether the playbooks worked
 
 The buttons (Done, Skip, Drop run) act as the person who pressed them, looked up by their
 chat id when they press; the run's owner, managers and admins may (anyone on the CS team
-while the run has no owner), as `metrics_core.playbooks.runs` decides. Skip and Drop ask
-a note first.
+while the run has no owner), as `metrics_core.playbooks.runs` decides. Each asks a note
+first: Skip and Drop must say why, Done may say what was done.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bot.identity import not_on_team, team_member
 from bot.inbound import ActionRequest, CommandRequest
 from bot.messages.playbooks import (
     account_reply,
+    done_form,
     drop_form,
     list_reply,
     note_field,
@@ -130,8 +131,11 @@ def _number(request: ActionRequest, name: str) -> int | None:
 
 
 def playbook_form(request: ActionRequest) -> Form | None:
-    """What a checklist button asks first: a note to skip a play or drop the run."""
+    """What a checklist button asks first: a note to mark a play done (it may be empty),
+    to skip it or to drop the run."""
     position = _number(request, "play")
+    if request.action_id == PLAY_DONE and position is not None:
+        return done_form(position)
     if request.action_id == PLAY_SKIP and position is not None:
         return skip_form(position)
     if request.action_id == RUN_DROP:
@@ -183,8 +187,7 @@ async def act_on_playbook(request: ActionRequest, context: BotContext) -> Reply:
             outcome=Outcome.PROBLEM,
         )
     now = context.now()
-    asks = request.action_id in (PLAY_SKIP, RUN_DROP)
-    note = request.payload.get(note_field(request.action_id, position) if asks else "note")
+    note = request.payload.get(note_field(request.action_id, position))
     if request.action_id == RUN_DROP:
         change = await context.db.write(
             functools.partial(drop_run, run_id=run_id, member=member, note=note, now=now)

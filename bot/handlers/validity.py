@@ -54,7 +54,7 @@ from metrics_core.health.validity import (
     ValidityReport,
     health_validity,
 )
-from metrics_core.revenue.outcomes import Rate
+from metrics_core.proportions import Rate
 from metrics_core.store.models import Segment
 
 VALIDITY = "validity"

@@ -24,14 +24,13 @@ from bot.context import BotContext
 from bot.formatting import count, interval, percent
 from bot.inbound import CommandRequest
 from bot.reply import Fact, Metric, Reply, Table, Tone
+from metrics_core.proportions import MIN_N_FOR_INTERVAL, Rate
 from metrics_core.store.models import AdvocacyKind, OutcomeStatus
 from metrics_core.value.advocacy import KINDS, Act, AdvocacyCounts, Tally
 from metrics_core.value.outcomes import Promise
 from metrics_core.value.report import (
-    MIN_N_FOR_INTERVAL,
     AccountValue,
     PortfolioValue,
-    Share,
     value_report,
 )
 
@@ -70,9 +69,9 @@ def tally_text(tally: Tally) -> str:
     return ", ".join(parts) or "none"
 
 
-def share_text(shared: Share, noun: str) -> str:
+def share_text(shared: Rate, noun: str) -> str:
     """`41 of 52 delivered (79 %, 95 % CI 66–88 %)`, or with too few for an interval."""
-    if shared.whole == 0:
+    if shared.n == 0:
         return f"nothing {noun}"
     bounds = (
         interval(
@@ -85,7 +84,7 @@ def share_text(shared: Share, noun: str) -> str:
         if shared.ci_low is not None
         else f"too few for an interval (fewer than {MIN_N_FOR_INTERVAL})"
     )
-    return f"{shared.part:,} of {shared.whole:,} {noun} ({percent(shared.share, 0)}, {bounds})"
+    return f"{shared.events:,} of {shared.n:,} {noun} ({percent(shared.share, 0)}, {bounds})"
 
 
 async def value_command(request: CommandRequest, context: BotContext) -> Reply:
@@ -275,12 +274,12 @@ def portfolio_value_reply(value: PortfolioValue, period: Period) -> Reply:
         Metric(
             "Value acknowledged",
             percent(acknowledged.share, 0),
-            detail=f"{acknowledged.part} of {acknowledged.whole} delivered in the period",
+            detail=f"{acknowledged.events} of {acknowledged.n} delivered in the period",
         ),
         Metric(
             "Delivered on time",
             percent(on_time.share, 0),
-            detail=f"{on_time.part} of {on_time.whole} delivered in the period",
+            detail=f"{on_time.events} of {on_time.n} delivered in the period",
         ),
         Metric("Advocacy", f"{advocacy.total.total:,}", detail="acts in the period"),
     )

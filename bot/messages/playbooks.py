@@ -46,9 +46,23 @@ def run_command(run_id: int) -> str:
 
 
 def note_field(action_id: str, position: int | str | None = None) -> str:
-    """The name of the note a Skip or Drop button's form asks, one per button: Teams shows
-    every button's form on the one card, where two inputs must not share a name."""
-    return "drop_note" if action_id == RUN_DROP else f"skip_note_{position}"
+    """The name of the note a Done, Skip or Drop button's form asks, one per button: Teams
+    shows every button's form on the one card, where two inputs must not share a name."""
+    if action_id == RUN_DROP:
+        return "drop_note"
+    return f"{'done' if action_id == PLAY_DONE else 'skip'}_note_{position}"
+
+
+def done_form(position: int) -> Form:
+    """Done asks a note as Skip does, but it may be left empty: what was done is worth
+    keeping beside the play, yet a play that speaks for itself needs no explanation."""
+    return Form(
+        title=f"Play {position} done",
+        submit="Done",
+        fields=(
+            Field(note_field(PLAY_DONE, position), "What was done?", multiline=True, optional=True),
+        ),
+    )
 
 
 def skip_form(position: int) -> Form:
@@ -196,7 +210,10 @@ def run_actions(run: RunView) -> tuple[Action, ...]:
     if run.status is PlaybookRunStatus.OPEN:
         for play in run.todo[:PLAY_BUTTONS]:
             payload = {"run": str(run.id), "play": str(play.position)}
-            actions.append(Action(PLAY_DONE, f"Done #{play.position}", payload, primary=True))
+            done = done_form(play.position)
+            actions.append(
+                Action(PLAY_DONE, f"Done #{play.position}", payload, primary=True, form=done)
+            )
             skip = skip_form(play.position)
             actions.append(Action(PLAY_SKIP, f"Skip #{play.position}", payload, form=skip))
         actions.append(Action(RUN_DROP, "Drop run", {"run": str(run.id)}, form=drop_form()))

@@ -22,15 +22,16 @@ How the history is replayed, in one definition:
 - Renewals too early in the history for such a checkpoint (or of accounts that were not
   customers yet at it) are counted, not scored.
 
-Statistics: rates with Agresti–Coull intervals (`Rate`); the AUC of the score (lower health
-= likelier churn) with DeLong's interval on the logit scale (`roc_auc_interval`); lift of
-red = churn rate in red ÷ overall churn rate. Each component gets its own AUC over the
-renewals where it had data. The suggested weights come from a logistic regression of churn
-on the component scores with weights kept at zero or above (a health weight cannot be
-negative) and a light ridge penalty, normalised to the current weights' total; a component
-without data at a checkpoint is filled with the component's average. The suggestion is
-checked out of time: refitted on the older two-thirds of the renewals, its score is compared
-with the current one on the newest third. It is a suggestion: nothing is changed.
+Statistics: rates with Agresti–Coull intervals (`metrics_core.proportions.Rate`); the AUC of
+the score (lower health = likelier churn) with DeLong's interval on the logit scale
+(`roc_auc_interval`); lift of red = churn rate in red ÷ overall churn rate. Each component
+gets its own AUC over the renewals where it had data. The suggested weights come from a
+logistic regression of churn on the component scores with weights kept at zero or above (a
+health weight cannot be negative) and a light ridge penalty, normalised to the current
+weights' total; a component without data at a checkpoint is filled with the component's
+average. The suggestion is checked out of time: refitted on the older two-thirds of the
+renewals, its score is compared with the current one on the newest third. It is a
+suggestion: nothing is changed.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ from metrics_core.config import COMPONENTS, Config
 from metrics_core.health.feedback import FeedbackSummary, feedback_summary
 from metrics_core.health.inputs import account_inputs
 from metrics_core.health.scorecard import Band, score_columns
-from metrics_core.revenue.outcomes import LOOKBACK_DAYS, DecidedRenewal, Rate, decided_renewals
+from metrics_core.proportions import Rate
+from metrics_core.revenue.outcomes import LOOKBACK_DAYS, DecidedRenewal, decided_renewals
 from metrics_core.store.models import Segment
 
 LEAD_DAYS = 60

@@ -25,8 +25,9 @@ it was skipped or never done. Every outcome is measured from the day the trigger
 A run counts for an outcome only once it is old enough: its horizon has passed (usage:
 within the data delivered so far), its renewal is decided. Each comparison carries both
 groups' counts; below `MIN_RUNS` in either group there is no difference, only counts,
-and the answer says "not enough data yet". Rates have Wilson intervals, differences of
-rates Newcombe's hybrid score interval and differences of means Welch's t interval
+and the answer says "not enough data yet". Rates and their differences are the product's
+one definition (`metrics_core.proportions`: Agresti–Coull intervals, Newcombe's hybrid
+score interval for a difference); differences of means have Welch's t interval
 (`metrics_core.surveys.scores`). Owners choose which runs they finish, so finished and
 unfinished runs are comparable, not randomised: a difference is an association, not
 proof that the plays caused it.
@@ -49,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from metrics_core.config import Config
 from metrics_core.playbooks.runs import due_day
+from metrics_core.proportions import Difference, Rate, difference
 from metrics_core.store import watermarks
 from metrics_core.store.models import (
     Account,
@@ -64,11 +66,7 @@ from metrics_core.store.models import (
     Segment,
     UsageDaily,
 )
-from metrics_core.surveys.scores import (
-    newcombe_difference_interval,
-    welch_difference,
-    wilson_interval,
-)
+from metrics_core.surveys.scores import welch_difference
 
 MIN_RUNS = 10
 """Fewest runs in each group before a difference (and its interval) is shown."""
@@ -95,32 +93,16 @@ class RunGroup(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Rate:
-    """`hits` of `n` runs, with a 95 % Wilson interval (None when n is 0)."""
-
-    hits: int
-    n: int
-    low: float | None
-    high: float | None
-
-    @property
-    def share(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
-
-@dataclass(frozen=True, slots=True)
 class RateComparison:
     """One yes/no outcome in the runs that did the work (`done`) and those that did not.
 
-    `difference` (done − not done, as a fraction) and its Newcombe interval are None
-    until both groups have `MIN_RUNS` runs.
+    `difference` (done − not done, as a fraction, with its interval) is None until both
+    groups have `MIN_RUNS` runs.
     """
 
     done: Rate
     not_done: Rate
-    difference: float | None
-    low: float | None
-    high: float | None
+    difference: Difference | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,22 +509,16 @@ def _plays(session: Session, run_ids: Sequence[int]) -> pd.DataFrame:
 
 
 def _rate(values: pd.Series) -> Rate:
+    """Runs with the outcome among the runs old enough for it (1.0/0.0; NaN: not yet)."""
     known = values.dropna()
-    n = len(known)
-    hits = int(known.sum())
-    if n == 0:
-        return Rate(0, 0, None, None)
-    low, high = wilson_interval(hits, n)
-    return Rate(hits, n, low, high)
+    return Rate.of(int(known.sum()), len(known))
 
 
 def _compare_rates(values: pd.Series, done: pd.Series) -> RateComparison:
     yes, no = _rate(values[done]), _rate(values[~done])
     if min(yes.n, no.n) < MIN_RUNS:
-        return RateComparison(yes, no, None, None, None)
-    low, high = newcombe_difference_interval(yes.hits, yes.n, no.hits, no.n)
-    difference = yes.hits / yes.n - no.hits / no.n
-    return RateComparison(yes, no, difference, low, high)
+        return RateComparison(yes, no, None)
+    return RateComparison(yes, no, difference(yes, no))
 
 
 def _mean(values: pd.Series) -> Mean:

@@ -17,10 +17,11 @@ Definitions (one each):
   the latest is what the CSM reads (the health scorecard's sentiment uses it too).
   Renewals without such an answer are a row of their own ("no answer").
 - Per band: churn, contraction and expansion rates over all of the band's renewals, each
-  with its count and Agresti–Coull interval.
+  with its count and Agresti–Coull interval (`metrics_core.proportions.Rate`).
 - Whether the band separates an outcome: the difference between promoters' and detractors'
-  rates with its Agresti–Caffo interval. Below `MIN_PER_BAND` renewals in either band the
-  report says there are too few to tell, however large the difference looks.
+  rates with Newcombe's hybrid score interval (`metrics_core.proportions.difference`).
+  Below `MIN_PER_BAND` renewals in either band the report says there are too few to tell,
+  however large the difference looks.
 """
 
 from __future__ import annotations
@@ -35,14 +36,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from metrics_core.proportions import Difference, Rate, difference
 from metrics_core.revenue.outcomes import (
     LOOKBACK_DAYS,
     DecidedRenewal,
-    Difference,
-    Rate,
     RenewalOutcome,
     decided_renewals,
-    difference,
 )
 from metrics_core.store.models import Account, AnswerBand, Segment, SurveyKind, SurveyResponse
 from metrics_core.surveys.scores import band_of

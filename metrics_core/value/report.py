@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metrics_core.accounts.lookup import AccountRef, Resolution, resolve_account
+from metrics_core.proportions import Rate
 from metrics_core.store.models import Account, Segment, SuccessOutcome
-from metrics_core.surveys.scores import CSAT_MIN_N, agresti_coull_interval
 from metrics_core.value.advocacy import (
     Act,
     AdvocacyCounts,
@@ -39,7 +39,6 @@ from metrics_core.value.outcomes import (
     summarise,
 )
 
-MIN_N_FOR_INTERVAL = CSAT_MIN_N
 """Fewest delivered outcomes whose acknowledged share gets an interval: the same share
 arithmetic (Agresti–Coull) and minimum as CSAT's satisfied share."""
 OVERDUE_SHOWN = 10
@@ -68,28 +67,6 @@ class OwnerOverdue:
 
 
 @dataclass(frozen=True, slots=True)
-class Share:
-    """A count of a count, with its 95 % interval (None below `MIN_N_FOR_INTERVAL`)."""
-
-    part: int
-    whole: int
-    ci_low: float | None
-    ci_high: float | None
-
-    @property
-    def share(self) -> float | None:
-        return self.part / self.whole if self.whole else None
-
-
-def share(part: int, whole: int) -> Share:
-    """`part` of `whole` with an Agresti–Coull interval once `whole` is large enough."""
-    if whole < MIN_N_FOR_INTERVAL:
-        return Share(part, whole, None, None)
-    low, high = agresti_coull_interval(part, whole)
-    return Share(part, whole, low, high)
-
-
-@dataclass(frozen=True, slots=True)
 class PortfolioValue:
     as_of: dt.date
     start: dt.date
@@ -100,9 +77,9 @@ class PortfolioValue:
     """Accounts with a success plan, in scope."""
     summary: PlanSummary
     """Every outcome in scope as it stands today (overdue, open, delivered ever)."""
-    acknowledged: Share
+    acknowledged: Rate
     """Of the outcomes delivered in the period, those the customer acknowledged."""
-    on_time: Share
+    on_time: Rate
     """Of the outcomes delivered in the period, those delivered by their target date."""
     overdue: tuple[Promise, ...]
     """The most overdue, at most `OVERDUE_SHOWN`."""
@@ -161,8 +138,8 @@ def portfolio_value(
         segment=segment,
         accounts=int(accounts or 0),
         summary=summarise(promises),
-        acknowledged=share(sum(p.acknowledged for p in delivered), len(delivered)),
-        on_time=share(sum(p.on_time for p in delivered), len(delivered)),
+        acknowledged=Rate.of(sum(p.acknowledged for p in delivered), len(delivered)),
+        on_time=Rate.of(sum(p.on_time for p in delivered), len(delivered)),
         overdue=tuple(overdue[:OVERDUE_SHOWN]),
         by_owner=_by_owner(overdue),
         advocacy=advocacy_counts(session, start, end, segment=segment),

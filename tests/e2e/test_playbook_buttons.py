@@ -1,5 +1,5 @@
 """A playbook run's checklist end to end: posted to its owner in Slack, worked through signed
-Slack clicks and its Skip modal, a Teams invoke, and the playground's click route.
+Slack clicks and their Done and Skip modals, a Teams invoke, and the playground's click route.
 
 One service (aiohttp, slack-bolt, botbuilder's adapter, the playground and the dispatcher,
 as `serve` runs them) on a small book made by hand: Dana (a CSM known in Slack) owns Acme
@@ -123,7 +123,8 @@ async def test_the_checklist_is_worked_from_slack_teams_and_the_playground(
     checklist = await _shown(slack, "Playbook: Health turned red — Acme Corp")
     assert button_labels(checklist)[:3] == ["Done #1", "Skip #1", "Done #2"]
 
-    # Done #1 on that message: a line for Dana, and the message edited in place.
+    # Done #1 on that message asks an optional note in a modal; sent empty, it marks the
+    # play done, tells Dana alone, and the message is edited in place.
     done = button(checklist, "Done #1")
     status, _, _ = await post(
         events,
@@ -135,11 +136,17 @@ async def test_the_checklist_is_worked_from_slack_teams_and_the_playground(
         ),
     )
     assert status == 200
-    answer = await slack.answer_to("d")
-    assert answer.body["text"].startswith("Done: you marked play 1 done")
-    assert answer.body.get("replace_original") in (False, "false")
+    (opened,) = await slack.wait_for("views.open")
+    view = opened.body["view"]
+    (block,) = [b for b in view["blocks"] if b.get("type") == "input"]
+    assert block["block_id"] == "done_note_1" and block["optional"] is True
+    empty = {"done_note_1": {"done_note_1": {"type": "plain_text_input", "value": None}}}
+    assert (await post(events, submit_form(view, empty, "U0CSM1")))[0] == 200
+    (told,) = await slack.wait_for("chat.postEphemeral")
+    assert "marked play 1 done" in json.dumps(told.body)
     checklist = await _shown(slack, "by Dana Whitfield")
     assert "Done #1" not in button_labels(checklist)
+    assert _statuses(db, run_id)[1][0] is PlayStatus.DONE
 
     # Skip #2 asks why in a modal; the answer skips it and edits the message again.
     skip = button(checklist, "Skip #2")
@@ -152,19 +159,20 @@ async def test_the_checklist_is_worked_from_slack_teams_and_the_playground(
             ephemeral=False,
         ),
     )
-    (opened,) = await slack.wait_for("views.open")
+    opened = (await slack.wait_for("views.open", 2))[1]
     view = opened.body["view"]
     note = {"type": "plain_text_input", "value": "Covered in the QBR"}
     values = {"skip_note_2": {"skip_note_2": note}}
     assert (await post(events, submit_form(view, values, "U0CSM1")))[0] == 200
-    (told,) = await slack.wait_for("chat.postEphemeral")
+    told = (await slack.wait_for("chat.postEphemeral", 2))[1]
     assert "marked play 2 skipped" in json.dumps(told.body)
     checklist = await _shown(slack, "Covered in the QBR")
 
-    # Ines, a manager, presses Done #3 in Teams: the card comes back with the change.
+    # Ines, a manager, presses Done #3 in Teams with a note in the card's form: the card
+    # comes back with the change and the note, kept on the play.
     activity = teams.invoke(
         "closeloop.play_done",
-        {"run": str(run_id), "play": "3"},
+        {"run": str(run_id), "play": "3", "done_note_3": "Exec sponsor call held"},
         service_url=connector.service_url,
         user=INES,
     )
@@ -178,6 +186,7 @@ async def test_the_checklist_is_worked_from_slack_teams_and_the_playground(
     card = invoked["value"]
     assert teams.heading(card) == "Playbook: Health turned red — Acme Corp"
     assert "by Ines Manager" in teams.text_of(card)
+    assert "Exec sponsor call held" in teams.text_of(card)
     assert [b["title"] for b in teams.buttons(card)][:2] == ["Done #4", "Skip #4"]
 
     # In the playground, Drop run with its note: the answer takes the clicked card's place.
@@ -202,7 +211,11 @@ async def test_the_checklist_is_worked_from_slack_teams_and_the_playground(
         PlaybookRunStatus.DROPPED,
         [PlayStatus.DONE, PlayStatus.SKIPPED, PlayStatus.DONE, PlayStatus.TODO],
     )
+    with db.reading() as session:
+        notes = [play.note for play in session.get_one(PlaybookRun, run_id).plays]
+    assert notes == [None, "Covered in the QBR", "Exec sponsor call held", None]
     checklist = await _shown(slack, "(dropped)")  # Teams' and the playground's changes too
     assert "by Ines Manager" in text_of(checklist)
+    assert "Exec sponsor call held" in text_of(checklist)
     assert button_labels(checklist) == ["Account details"]
     assert len(slack.of("chat.postMessage")) == 1  # edited, never posted again

@@ -294,15 +294,21 @@ def test_runs_grouped_and_usage_recovery_with_its_sustained_headline(db: Databas
     assert groups == (25, 13, 10, 1, 1)
     assert effect.finished_share == pytest.approx(13 / 24)
     recovered, sustained = effect.outcomes.recovered, effect.outcomes.sustained
-    assert (recovered.done.hits, recovered.done.n) == (10, 13)
-    assert (recovered.not_done.hits, recovered.not_done.n) == (4, 10)
-    assert (sustained.done.hits, sustained.done.n) == (6, 12)
-    assert (sustained.not_done.hits, sustained.not_done.n) == (2, 10)
+    assert (recovered.done.events, recovered.done.n) == (10, 13)
+    assert (recovered.not_done.events, recovered.not_done.n) == (4, 10)
+    assert (sustained.done.events, sustained.done.n) == (6, 12)
+    assert (sustained.not_done.events, sustained.not_done.n) == (2, 10)
     # Spikes that fade count at 30 days but not as sustained recovery.
-    assert sustained.difference == pytest.approx(0.5 - 0.2)
-    assert sustained.low is not None and sustained.high is not None
-    assert -0.1 < sustained.low < 0.3 < sustained.high < 0.7
-    assert recovered.difference == pytest.approx(10 / 13 - 0.4)
+    change = sustained.difference
+    assert change is not None
+    assert change.estimate == pytest.approx(0.5 - 0.2)
+    # Newcombe's interval by hand from the Wilson limits of 6/12 (0.2538–0.7462) and 2/10
+    # (0.0567–0.5098): 0.3 − √(0.2462² + 0.3098²) to 0.3 + √(0.2462² + 0.1433²).
+    assert change.ci_low == pytest.approx(-0.0958, abs=5e-4)
+    assert change.ci_high == pytest.approx(0.5849, abs=5e-4)
+    assert not change.clear  # 12 and 10 runs: a 30-point gap may still be chance
+    assert recovered.difference is not None
+    assert recovered.difference.estimate == pytest.approx(10 / 13 - 0.4)
 
 
 def test_health_change_renewal_and_expansion(db: Database) -> None:
@@ -319,10 +325,10 @@ def test_health_change_renewal_and_expansion(db: Database) -> None:
     assert outcomes.health_90.not_done.mean == pytest.approx(-1.6)
     assert outcomes.health_90.done.n == 12  # Y's 90 days have not passed
 
-    assert (outcomes.renewed.done.hits, outcomes.renewed.done.n) == (10, 12)
-    assert (outcomes.renewed.not_done.hits, outcomes.renewed.not_done.n) == (5, 11)
-    assert (outcomes.expanded.done.hits, outcomes.expanded.done.n) == (4, 12)
-    assert (outcomes.expanded.not_done.hits, outcomes.expanded.not_done.n) == (1, 11)
+    assert (outcomes.renewed.done.events, outcomes.renewed.done.n) == (10, 12)
+    assert (outcomes.renewed.not_done.events, outcomes.renewed.not_done.n) == (5, 11)
+    assert (outcomes.expanded.done.events, outcomes.expanded.done.n) == (4, 12)
+    assert (outcomes.expanded.not_done.events, outcomes.expanded.not_done.n) == (1, 11)
 
 
 def test_plays_compared_and_filters_narrow_the_runs(db: Database) -> None:
@@ -331,10 +337,10 @@ def test_plays_compared_and_filters_narrow_the_runs(db: Database) -> None:
     enable = plays[2]
     assert (enable.done, enable.not_done) == (9, 15)  # F1–F6, N1, N2 and Y
     sustained = enable.outcomes.sustained
-    assert (sustained.done.hits, sustained.done.n) == (8, 8)
-    assert (sustained.not_done.hits, sustained.not_done.n) == (0, 14)
+    assert (sustained.done.events, sustained.done.n) == (8, 8)
+    assert (sustained.not_done.events, sustained.not_done.n) == (0, 14)
     assert sustained.done.n < MIN_RUNS
-    assert sustained.difference is None and sustained.low is None
+    assert sustained.difference is None
 
     narrowed = _read(db, playbook="usage-drop", segment=Segment.SMB)
     assert [p.key for p in narrowed.playbooks] == ["usage-drop"]
@@ -365,14 +371,14 @@ def test_the_demo_history_shows_real_results(demo: Database) -> None:
     assert share is not None and 0.5 <= share <= 0.8
     for comparison in (usage.outcomes.recovered, usage.outcomes.sustained):
         assert min(comparison.done.n, comparison.not_done.n) >= 5 * MIN_RUNS
-        assert comparison.difference is not None
-        assert comparison.low is not None and comparison.high is not None
-        assert comparison.low < comparison.difference < comparison.high
+        change = comparison.difference
+        assert change is not None
+        assert change.ci_low < change.estimate < change.ci_high
         for rate in (comparison.done, comparison.not_done):
             assert rate.share is not None and 0.15 < rate.share < 0.95
     # A spike that fades counts at 30 days, not at 90: sustained is the rarer outcome.
     recovered, sustained = usage.outcomes.recovered, usage.outcomes.sustained
-    assert sustained.done.hits / sustained.done.n < recovered.done.hits / recovered.done.n
+    assert sustained.done.events / sustained.done.n < recovered.done.events / recovered.done.n
     assert usage.outcomes.renewed.difference is not None
     assert [play.position for play in usage.plays] == [1, 2, 3]
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.workers.playbooks import PlaybookSweeps
+from bot.messages.playbooks import run_reply
 from metrics_core.accounts.team import Member
 from metrics_core.config import Config, FollowUps, Play, Playbook, Plays, Trigger
 from metrics_core.delivery.targets import Target
@@ -446,6 +447,23 @@ def test_the_owner_works_the_plays_and_the_run_completes(db: Database) -> None:
     (run,) = _runs(db)
     assert run.open_key is None and run.closed_by_id == boss.id
     assert _mark(db, run_id, 2, dana, PlayStatus.DONE).outcome is Outcome.CLOSED
+
+
+def test_a_done_note_is_kept_on_the_play_and_shown_in_the_checklist(db: Database) -> None:
+    run_id, dana, _, _ = _started(db)
+    assert _mark(db, run_id, 1, dana, PlayStatus.DONE, "  ").outcome is Outcome.DONE
+    change = _mark(db, run_id, 2, dana, PlayStatus.DONE, " Sent the plan; Jane signed off ")
+    assert change.run is not None and change.completed
+    with db.reading() as session:
+        notes = session.scalars(
+            select(PlaybookPlay.note)
+            .where(PlaybookPlay.run_id == run_id)
+            .order_by(PlaybookPlay.position)
+        ).all()
+    assert notes == [None, "Sent the plan; Jane signed off"]  # a blank note is no note
+    (table,) = run_reply(change.run, NOW).tables
+    assert table.columns[-1] == "Note"
+    assert [row[-1] for row in table.rows] == ["—", "Sent the plan; Jane signed off"]
 
 
 def test_dropping_needs_a_note_and_frees_the_account_for_a_new_run(sqlite_db: Database) -> None:

@@ -321,8 +321,8 @@ def test_the_portfolio_value_counts_what_was_promised_delivered_and_acknowledged
     by_owner = {row.owner: (row.overdue, row.accounts, row.oldest_days) for row in value.by_owner}
     assert by_owner == {"Sam Ortiz": (2, 2, 21), "Dana Whitfield": (1, 1, 80)}
     # Delivered in Q3: A5, A6 (both acknowledged, on time) and A7 (late, not acknowledged).
-    assert (value.acknowledged.part, value.acknowledged.whole) == (2, 3)
-    assert (value.on_time.part, value.on_time.whole) == (2, 3)
+    assert (value.acknowledged.events, value.acknowledged.n) == (2, 3)
+    assert (value.on_time.events, value.on_time.n) == (2, 3)
     assert value.acknowledged.ci_low is None  # three deliveries are too few for an interval
     assert value.accounts == 2
     advocacy = value.advocacy

@@ -38,7 +38,8 @@ from metrics_core.health.validity import (
     ValidityReport,
     health_validity,
 )
-from metrics_core.revenue.outcomes import Difference, Rate, RenewalOutcome
+from metrics_core.proportions import Difference, Rate
+from metrics_core.revenue.outcomes import RenewalOutcome
 from metrics_core.store.models import AnswerBand, LifecycleStage, Segment, TeamRole
 from metrics_core.surveys.insights import BandOutcomes, Comparison, NpsInsights, nps_insights
 from tests.fakes.reader import FakeReader

@@ -20,6 +20,7 @@ from metrics_core.accounts.lookup import AccountRef, Resolution
 from metrics_core.accounts.team import Member, member_by_chat_id
 from metrics_core.config import Config
 from metrics_core.delivery.alert_facts import SurveyAlertFacts
+from metrics_core.proportions import Rate
 from metrics_core.revenue.kpis import Activities, Leading, kpi_report
 from metrics_core.store.models import (
     AdvocacyKind,
@@ -45,7 +46,6 @@ from metrics_core.value.report import (
     OwnerOverdue,
     PortfolioValue,
     ValueReport,
-    share,
     value_report,
 )
 from tests.fakes.reader import FakeReader
@@ -226,8 +226,8 @@ def _portfolio(**changes: object) -> PortfolioValue:
         segment=Segment.ENTERPRISE,
         accounts=3,
         summary=summarise(PLAN),
-        acknowledged=share(3, 6),
-        on_time=share(5, 6),
+        acknowledged=Rate.of(3, 6),
+        on_time=Rate.of(5, 6),
         overdue=(LATE,),
         by_owner=(OwnerOverdue("Dana Whitfield", 1, 1, 21),),
         advocacy=ADVOCACY_COUNTS,
@@ -267,7 +267,7 @@ async def test_the_portfolio_names_who_owes_what_and_how_much_value_was_acknowle
 
 
 async def test_a_share_of_a_few_deliveries_says_so_instead_of_an_interval() -> None:
-    few = _portfolio(acknowledged=share(2, 3), on_time=share(0, 0))
+    few = _portfolio(acknowledged=Rate.of(2, 3), on_time=Rate.of(0, 0))
     reply = await _ask("value", FakeReader({value_report: ValueReport(None, portfolio=few)}))
     facts = _facts(reply)
     assert facts["Acknowledged value"] == (

@@ -254,6 +254,10 @@ def test_the_checklist_shows_each_play_and_offers_buttons_for_those_due_first() 
     assert PLAY_BUTTONS == 3 and any("plays due first" in note for note in reply.notes)
     skip = next(a for a in reply.actions if a.action_id == PLAY_SKIP)
     assert dict(skip.payload) == {"run": "12", "play": "2"} and skip.form is not None
+    done = next(a for a in reply.actions if a.action_id == PLAY_DONE)
+    assert dict(done.payload) == {"run": "12", "play": "2"} and done.form is not None
+    (note,) = done.form.fields
+    assert (note.name, note.optional) == ("done_note_2", True)
 
 
 def test_a_finished_run_has_no_buttons_left_but_the_account() -> None:
@@ -276,7 +280,15 @@ def test_the_longest_checklist_fits_slack_and_teams() -> None:
     assert len(card) < 70_000
     # Teams shows every button's form on the card: no two inputs may share a name.
     inputs = re.findall(r'"type": "Input\.\w+"[^{}]*?"id": "([^"]+)"', card)
-    assert sorted(inputs) == ["drop_note", "skip_note_1", "skip_note_2", "skip_note_3"]
+    assert sorted(inputs) == [
+        "done_note_1",
+        "done_note_2",
+        "done_note_3",
+        "drop_note",
+        "skip_note_1",
+        "skip_note_2",
+        "skip_note_3",
+    ]
 
 
 # --- `/playbooks` ----------------------------------------------------------------------
@@ -391,13 +403,20 @@ def _done_reader(change: RunChange) -> FakeReader:
     return FakeReader({member_by_chat_id: DANA, mark_play: change, runs.drop_run: change})
 
 
-async def test_done_on_your_own_copy_shows_the_checklist_again() -> None:
+async def test_done_asks_an_optional_note_and_marks_the_play_without_one() -> None:
     after = view(
         plays=(play(1, 2, PlayStatus.DONE, done_at=NOW, done_by="Dana Whitfield"), play(2, 3))
     )
     reader = _done_reader(RunChange(runs.Outcome.DONE, after))
     router = Router(offline_context(reader, today=TODAY))
-    pressed = await router.click(_press(PLAY_DONE, Visibility.PRIVATE, play="1"))
+    # A bare press (Slack's button, the playground's) asks the note first, writing nothing.
+    asked = await router.click(_press(PLAY_DONE, Visibility.PRIVATE, play="1"))
+    assert isinstance(asked, ShowForm)
+    (field,) = asked.form.fields
+    assert (field.name, field.optional) == ("done_note_1", True)
+    assert reader.asked == []
+    # Its form sent back empty (a Teams card's inputs come with the press) marks the play.
+    pressed = await router.click(_press(PLAY_DONE, Visibility.PRIVATE, play="1", done_note_1=""))
     assert isinstance(pressed, Answer) and pressed.delivery is Delivery.REPLACE
     assert pressed.reply.paragraphs[0] == "You marked play 1 done."
     assert pressed.reply.tables[0].rows[0][3] == "done 25 Nov by Dana Whitfield"
@@ -405,13 +424,28 @@ async def test_done_on_your_own_copy_shows_the_checklist_again() -> None:
     assert marked.query is mark_play
     assert (marked.arguments["run_id"], marked.arguments["position"]) == (12, 1)
     assert (marked.arguments["member"], marked.arguments["status"]) == (DANA, PlayStatus.DONE)
+    assert not marked.arguments["note"]
+
+
+async def test_a_done_note_is_passed_on_and_shown_in_the_checklist() -> None:
+    noted = play(1, 2, PlayStatus.DONE, done_at=NOW, done_by="Dana Whitfield", note="Called Jane")
+    reader = _done_reader(RunChange(runs.Outcome.DONE, view(plays=(noted, play(2, 3)))))
+    router = Router(offline_context(reader, today=TODAY))
+    answered = await router.submit(_press(PLAY_DONE, None, play="1", done_note_1="Called Jane"))
+    assert reader.asked[1].arguments["note"] == "Called Jane"
+    (table,) = answered.reply.tables
+    assert table.columns[-1] == "Note"
+    assert [row[-1] for row in table.rows] == ["Called Jane", "—"]
 
 
 async def test_done_on_the_owners_message_answers_with_a_line() -> None:
     reader = _done_reader(RunChange(runs.Outcome.DONE, view()))
     router = Router(offline_context(reader, today=TODAY))
-    pressed = await router.click(_press(PLAY_DONE, Visibility.CHANNEL, play="2"))
+    pressed = await router.click(
+        _press(PLAY_DONE, Visibility.CHANNEL, play="2", done_note_2="Called Jane")
+    )
     assert isinstance(pressed, Answer) and pressed.delivery is Delivery.NOTICE
+    assert reader.asked[1].arguments["note"] == "Called Jane"
     assert pressed.reply.heading == "Done: you marked play 2 done."
 
 
@@ -420,7 +454,7 @@ async def test_a_refusal_is_a_notice_naming_why() -> None:
         runs.Outcome.NOT_ALLOWED, view(), "only its owner or a manager can change it"
     )
     router = Router(offline_context(_done_reader(refused), today=TODAY))
-    pressed = await router.click(_press(PLAY_DONE, Visibility.PRIVATE, play="2"))
+    pressed = await router.click(_press(PLAY_DONE, Visibility.PRIVATE, play="2", done_note_2=""))
     assert isinstance(pressed, Answer) and pressed.delivery is Delivery.NOTICE
     assert pressed.reply.outcome is Outcome.PROBLEM
     assert pressed.reply.heading == (
@@ -446,7 +480,7 @@ async def test_skip_and_drop_ask_why_first_and_then_act() -> None:
 async def test_only_the_cs_team_works_playbooks() -> None:
     reader = FakeReader({member_by_chat_id: None})
     pressed = await Router(offline_context(reader, today=TODAY)).click(
-        _press(PLAY_DONE, Visibility.PRIVATE, play="1")
+        _press(PLAY_DONE, Visibility.PRIVATE, play="1", done_note_1="")
     )
     assert isinstance(pressed, Answer)
     assert pressed.reply.heading == "Only the CS team can work playbooks"

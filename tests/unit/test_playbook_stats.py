@@ -1,8 +1,8 @@
-"""`playbooks stats` without a database: the interval helpers, the arguments, the answer.
+"""`playbooks stats` without a database: the Welch helper, the arguments, the answer.
 
-The helpers are checked against published values (Newcombe 1998, Table II, method 10) and
-against scipy's own Welch interval; the answer is built from results made by hand, with
-the fake reader standing in for the query.
+The difference of two means is checked against scipy's own Welch interval (differences of
+rates are `metrics_core.proportions`', tested in test_proportions.py); the answer is built
+from results made by hand, with the fake reader standing in for the query.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from metrics_core.playbooks.effectiveness import (
     PlaybookEffect,
     PlaybookStats,
     PlayEffect,
-    Rate,
     RateComparison,
     playbook_effectiveness,
 )
+from metrics_core.proportions import Rate, difference
 from metrics_core.store.models import Segment
-from metrics_core.surveys.scores import newcombe_difference_interval, welch_difference
+from metrics_core.surveys.scores import welch_difference
 from tests.fakes.reader import FakeReader
 from tests.routing import offline_context
 from tests.unit.test_slack_render import check_message
@@ -39,30 +39,7 @@ TODAY = dt.date(2026, 12, 6)
 ME = Actor(Platform.SLACK, "U0CSM1")
 
 
-# --- the interval helpers ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("a", "n_a", "b", "n_b", "low", "high"),
-    [
-        # Newcombe (1998), Table II, method 10 (hybrid score), examples (a), (b), (d), (h).
-        (56, 70, 48, 80, 0.0524, 0.3339),
-        (9, 10, 3, 10, 0.1705, 0.8090),
-        (5, 56, 0, 29, -0.0381, 0.1926),
-        (10, 10, 0, 10, 0.6075, 1.0000),
-    ],
-)
-def test_newcombe_interval_matches_the_published_values(
-    a: int, n_a: int, b: int, n_b: int, low: float, high: float
-) -> None:
-    found_low, found_high = newcombe_difference_interval(a, n_a, b, n_b)
-    assert found_low == pytest.approx(low, abs=1e-4)
-    assert found_high == pytest.approx(high, abs=1e-4)
-
-
-def test_newcombe_interval_refuses_impossible_counts() -> None:
-    with pytest.raises(ValueError, match="successes"):
-        newcombe_difference_interval(5, 4, 1, 10)
+# --- the Welch helper ---------------------------------------------------------------------
 
 
 def test_welch_difference_agrees_with_scipy() -> None:
@@ -80,16 +57,11 @@ def test_welch_difference_agrees_with_scipy() -> None:
 # --- results made by hand ------------------------------------------------------------------
 
 
-def _rate(hits: int, n: int) -> Rate:
-    return Rate(hits, n, 0.0 if n else None, 1.0 if n else None)
-
-
 def _rates(done: tuple[int, int], not_done: tuple[int, int]) -> RateComparison:
-    if min(done[1], not_done[1]) < MIN_RUNS:
-        return RateComparison(_rate(*done), _rate(*not_done), None, None, None)
-    difference = done[0] / done[1] - not_done[0] / not_done[1]
-    low, high = newcombe_difference_interval(*done, *not_done)
-    return RateComparison(_rate(*done), _rate(*not_done), difference, low, high)
+    yes, no = Rate.of(*done), Rate.of(*not_done)
+    if min(yes.n, no.n) < MIN_RUNS:
+        return RateComparison(yes, no, None)
+    return RateComparison(yes, no, difference(yes, no))
 
 
 NO_HEALTH = MeanComparison(Mean(0, None), Mean(0, None), None, None, None)

@@ -1,10 +1,10 @@
-"""The statistics behind `health validity` and `nps insights`, on data with known answers.
+"""The statistics behind `health validity`, on data with known answers.
 
-The AUC interval and the difference of two rates must keep their promise at the numbers of
-renewals a CS team has: a 95 % interval that covers the truth about 95 % of the time. The
-AUC interval is checked by simulation on binormal scores whose true AUC is known; the
-difference interval exactly, by summing over every possible pair of outcomes. In both, the
-plain Wald interval fails the same check, which shows the check can fail.
+The AUC interval must keep its promise at the numbers of renewals a CS team has: a 95 %
+interval that covers the truth about 95 % of the time. It is checked by simulation on
+binormal scores whose true AUC is known, where the plain Wald interval fails the same
+check, which shows the check can fail. Rates and differences of rates (`nps insights`,
+the churn rate of a band) are `metrics_core.proportions`', tested in test_proportions.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from metrics_core.churn.evaluation import (
     roc_auc_interval,
 )
 from metrics_core.health.validity import fit_weights, weighted_health
-from metrics_core.revenue.outcomes import MIN_N_FOR_INTERVAL, Rate, difference
 
 AVERAGE_FROM = 0.93
 NO_CELL_BELOW = 0.89
@@ -102,64 +101,6 @@ def test_the_auc_interval_keeps_its_promise_where_the_plain_one_does_not(churned
     assert min(ours) >= NO_CELL_BELOW - 0.02  # 300 samples: ±0.02 of sampling noise
     if churned == 12:
         assert min(plain) < NO_CELL_BELOW - 0.02
-
-
-# --- rates and their differences --------------------------------------------------------------
-
-
-def test_a_rate_has_its_count_and_an_interval_only_from_enough_renewals() -> None:
-    few = Rate.of(1, MIN_N_FOR_INTERVAL - 1)
-    assert few.share == pytest.approx(1 / (MIN_N_FOR_INTERVAL - 1)) and few.ci_low is None
-    rate = Rate.of(3, 4 * MIN_N_FOR_INTERVAL)
-    assert rate.ci_low is not None and rate.ci_high is not None
-    assert rate.ci_low < rate.share < rate.ci_high  # type: ignore[operator]
-    assert Rate.of(0, 0).share is None
-    with pytest.raises(ValueError, match="0 <= events <= n"):
-        Rate.of(5, 4)
-
-
-def _coverage(n1: int, n2: int, p1: float, p2: float, *, ours: bool) -> float:
-    """Exact coverage: every pair of outcomes weighted by its binomial probability."""
-    first = stats.binom.pmf(np.arange(n1 + 1), n1, p1)
-    second = stats.binom.pmf(np.arange(n2 + 1), n2, p2)
-    covered = 0.0
-    for a in range(n1 + 1):
-        for b in range(n2 + 1):
-            if ours:
-                found = difference(Rate(a, n1), Rate(b, n2))
-                assert found is not None
-                low, high = found.ci_low, found.ci_high
-            else:
-                q1, q2 = a / n1, b / n2
-                half = 1.96 * math.sqrt(q1 * (1 - q1) / n1 + q2 * (1 - q2) / n2)
-                low, high = q1 - q2 - half, q1 - q2 + half
-            covered += first[a] * second[b] * (low <= p1 - p2 <= high)
-    return covered
-
-
-def test_the_difference_interval_keeps_its_promise_where_the_plain_one_does_not() -> None:
-    """Promoters against detractors at 10–40 renewals a band, rates from 5 % to 60 %."""
-    cells = [
-        (n1, n2, p1, p2)
-        for n1, n2 in ((10, 10), (10, 30), (20, 20), (40, 15))
-        for p1 in (0.05, 0.2, 0.5)
-        for p2 in (0.05, 0.3, 0.6)
-    ]
-    ours = [_coverage(*cell, ours=True) for cell in cells]
-    plain = [_coverage(*cell, ours=False) for cell in cells]
-    assert np.mean(ours) >= AVERAGE_FROM and min(ours) >= NO_CELL_BELOW
-    assert min(plain) < NO_CELL_BELOW
-
-
-def test_a_difference_by_hand_and_when_it_is_clear() -> None:
-    promoters, detractors = Rate.of(6, 10), Rate.of(1, 10)
-    found = difference(promoters, detractors)
-    assert found is not None
-    assert found.estimate == pytest.approx(0.5)
-    assert found.clear and found.ci_low < 0.5 < found.ci_high
-    same = difference(Rate.of(3, 10), Rate.of(3, 10))
-    assert same is not None and same.estimate == 0 and not same.clear
-    assert difference(Rate.of(0, 0), detractors) is None
 
 
 # --- the weights a backtest prefers -----------------------------------------------------------
