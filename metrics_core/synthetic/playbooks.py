@@ -52,6 +52,7 @@ data as that day's snapshot would be.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -63,7 +64,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
-from metrics_core.config import Config, Playbook
+from metrics_core.config import Config, Playbook, Plays
 from metrics_core.health.inputs import account_inputs
 from metrics_core.health.scorecard import band_for, score_frame
 from metrics_core.health.usage_signals import YEAR_IN_WEEKS_DAYS, drops_from_sums
@@ -94,8 +95,14 @@ from metrics_core.synthetic.window import (
     as_int,
 )
 
-DEMO_CONFIG = Config(playbooks=starter_playbooks())
-"""The demo's configuration for playbooks: the starter ones, default thresholds."""
+
+@functools.cache
+def demo_config() -> Config:
+    """The demo's configuration for playbooks: the starter ones, default thresholds.
+
+    Read when first asked for, not at import: it reads and validates the packaged file."""
+    return Config(playbooks=starter_playbooks())
+
 
 # --- what the plays do in the synthetic world --------------------------------------------
 
@@ -139,7 +146,7 @@ RED_SCORED_BELOW = 0.7
 CHECK_DAYS = 7
 """The history's health scores are weekly, on the days `CHECK_DAYS` apart that end the day
 before the as-of day: scoring every day of a year would take most of the seed's time."""
-ESCALATE_AFTER = dt.timedelta(days=DEMO_CONFIG.plays.escalate_after_overdue_days)
+ESCALATE_AFTER = dt.timedelta(days=Plays().escalate_after_overdue_days)
 REMIND_AFTER = dt.timedelta(minutes=20)
 """The overdue sweep runs every few minutes."""
 SWEEP_TIME = dt.time(0, 30)
@@ -307,10 +314,10 @@ class PlaybookHistory:
         self,
         plan: AccountPlan,
         streams: Callable[..., np.random.Generator],
-        config: Config = DEMO_CONFIG,
+        config: Config | None = None,
     ) -> None:
         self.world = HelpedPlan.of(plan)
-        self.config = config
+        self.config = config or demo_config()
         self._streams = streams
         self._picker = Picker(streams(0))
         self._window = plan.window

@@ -71,7 +71,7 @@ from metrics_core.store.models import (
     UsageDaily,
 )
 from metrics_core.surveys.scores import band_of
-from metrics_core.synthetic.playbooks import DEMO_CONFIG
+from metrics_core.synthetic.playbooks import demo_config
 from metrics_core.synthetic.surveys import ACME_NPS_SCORE
 from tests import factories as f
 from tests.integration.conftest import DEMO_AS_OF
@@ -363,7 +363,7 @@ def test_a_book_without_runs_lists_the_configured_playbooks_empty(db: Database) 
 def test_the_demo_history_shows_real_results(demo: Database) -> None:
     """`playbooks stats` on the demo: enough finished and unfinished runs for differences."""
     with demo.reading() as session:
-        stats_ = playbook_effectiveness(session, as_of=DEMO_AS_OF, config=DEMO_CONFIG)
+        stats_ = playbook_effectiveness(session, as_of=DEMO_AS_OF, config=demo_config())
     effects = {effect.key: effect for effect in stats_.playbooks}
     assert sum(1 for effect in effects.values() if effect.runs >= 100) >= 4
     usage = effects["usage-drop"]
@@ -405,7 +405,7 @@ def test_the_demo_runs_agree_with_the_stored_data(demo: Database) -> None:
         drops = [run for run in runs if run.playbook == "usage-drop"][::40]
         for run in drops:
             day = run.triggered_at.date()
-            measured = usage_drops(session, day, DEMO_CONFIG, [run.account_id])
+            measured = usage_drops(session, day, demo_config(), [run.account_id])
             assert bool(measured.loc[run.account_id, "flagged"])
             change = float(measured.loc[run.account_id, "change"])
             assert -change == pytest.approx(run.trigger_details["drop"], abs=1e-3)
