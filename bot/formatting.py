@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 from typing import Final
 
+from metrics_core.proportions import Difference
+
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
@@ -80,6 +82,13 @@ def interval(
     if low is None or high is None:
         return TOO_FEW_FOR_INTERVAL
     return f"{label}{show(low)}{sep}{show(high)}{unit}"
+
+
+def rate_difference(change: Difference) -> str:
+    """`+15 pts (95 % CI +3 to +26)`: how far apart two rates are, in percentage points,
+    with the interval of the difference; one wording for every comparison of rates."""
+    bounds = interval(change.ci_low * 100, change.ci_high * 100)
+    return f"{signed(change.estimate * 100, 0, ' pts')} ({bounds})"
 
 
 def likelihood(probability: float | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 
 from bot.context import BotContext
-from bot.formatting import count, interval, percent
+from bot.formatting import count, interval, percent, rate_difference
 from bot.handlers.validity import day, scope_name, segment_asked
 from bot.reply import Chart, ChartKind, Fact, Reply, Series, Table
 from metrics_core.proportions import Rate
@@ -84,11 +84,9 @@ def comparison_sentence(comparison: Comparison) -> str:
             f"{title}: too few renewals to tell — {promoters.n} of promoters and "
             f"{detractors.n} of detractors; it takes {MIN_PER_BAND} of each."
         )
-    change = comparison.difference
-    points = interval(change.ci_low * 100, change.ci_high * 100, unit=" points")
     rates = (
         f"promoters {_of(promoters)}, detractors {_of(detractors)}: a difference of "
-        f"{change.estimate * 100:+.0f} points ({points})"
+        f"{rate_difference(comparison.difference)}"
     )
     if verdict is Verdict.SEPARATES:
         return f"{title}: {rates}. Here the NPS band does foretell who {verb}."

@@ -20,7 +20,7 @@ import functools
 
 from bot.args import parse_segment
 from bot.context import BotContext
-from bot.formatting import count, echoed, interval, percent, signed
+from bot.formatting import count, echoed, interval, percent, rate_difference, signed
 from bot.inbound import CommandRequest
 from bot.reply import Chart, ChartKind, Fact, Metric, Outcome, Reply, Series, Table, Tone
 from metrics_core.playbooks.effectiveness import (
@@ -120,8 +120,7 @@ def _rate_difference(
     change = comparison.difference
     if change is None:
         return _short(((names[0], comparison.done.n), (names[1], comparison.not_done.n)), need)
-    bounds = interval(change.ci_low * 100, change.ci_high * 100, lambda v: signed(v), label="")
-    return f"{_points(change.estimate * 100)} (95 % CI {bounds})"
+    return rate_difference(change)
 
 
 def _mean(n: int, mean: float | None) -> str:
