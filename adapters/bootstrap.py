@@ -31,6 +31,7 @@ from adapters.workers.inflight import InFlight
 from adapters.workers.leader import leadership_for
 from adapters.workers.playbooks import PlaybookSweeps
 from adapters.workers.scheduler import DigestScheduler
+from bot.answers import AnswerCache
 from bot.catalog import build_registry
 from bot.context import BotContext
 from bot.reply import Outcome
@@ -144,6 +145,7 @@ def _context(
         registry=build_registry(),
         risk=core.risk,
         health=HealthCache(core.config),
+        answers=AnswerCache(core.db.changes),
         now=clock,
         today=lambda: clock().date(),
     )

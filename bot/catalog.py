@@ -21,6 +21,7 @@ def build_registry() -> CommandRegistry:
             "An account's health score (0–100), what drives it and how it moved",
             health.health_command,
             brief="health <account> | …",
+            shared_answer=health.about_one_account,
         ),
         Command(
             "churn",

@@ -29,6 +29,10 @@ class Command:
     brief: str = ""
     """The usage shortened for the `help` list, which must read at 100 columns; empty when
     the usage is short already. `help <name>` shows the whole usage."""
+    shared_answer: Callable[[str], bool] | None = None
+    """Whether the answer to these words depends on nothing but them, the day and the stored
+    data (not on who asks, their time zone or the clock): such answers are kept in memory
+    and reused until the database changes (`bot.answers`). None: never reused."""
 
 
 class CommandRegistry:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from bot.answers import AnswerCache
 from bot.commands import CommandRegistry
 from bot.reply import Outcome
 from metrics_core.churn.daily_model import RiskModels
@@ -47,6 +48,8 @@ class BotContext:
     registry: CommandRegistry
     risk: RiskModels
     health: HealthCache
+    answers: AnswerCache = field(default_factory=AnswerCache)
+    """Whole answers reused while the database is unchanged (by default: never reused)."""
     today: Callable[[], dt.date] = utc_today
     now: Callable[[], dt.datetime] = utc_now
     outbox_changed: Callable[[], None] = _nothing

@@ -6,6 +6,7 @@ which own the click protocol described in `bot.clicks`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ from bot.actions import (
     with_standard_actions,
 )
 from bot.clicks import Answer, Click, Delivery, ShowForm, answered, delivery
+from bot.commands import Command
 from bot.context import BotContext
 from bot.handlers.details import account_details
 from bot.handlers.follow_up_actions import act_on_follow_up, follow_up_form
@@ -78,21 +80,60 @@ class Router:
         """
         if (refused := _too_long(request)) is not None:
             return refused
-        if request.command == UMBRELLA:
-            request = CommandRequest.parse(request.args, request.actor, request.conversation)
-        if not request.command:
-            request = CommandRequest.parse(HELP, request.actor, request.conversation)
+        request = self._plain(request)
         command = self.context.registry.get(request.command)
         if command is None:
             reply = unknown_command(request.command, self.context.registry)
             self.context.answered("unknown", reply.outcome, 0.0)
             return reply
         started = time.perf_counter()
+        question = self._question(command, request)
+        if question is not None:
+            reply = await self.context.answers.answer(question, lambda: self._run(command, request))
+        else:
+            reply = await self._run(command, request)
+        self.context.answered(command.name, reply.outcome, time.perf_counter() - started)
+        return reply
+
+    def remembered(self, request: CommandRequest) -> Reply | None:
+        """The answer `handle` would give, if it is in memory and still right; else None.
+
+        Without awaiting anything: an adapter that must answer within a budget can answer
+        at once, and start work against the clock only for what must be computed.
+        """
+        if _too_long(request) is not None:
+            return None
+        request = self._plain(request)
+        command = self.context.registry.get(request.command)
+        if command is None or (question := self._question(command, request)) is None:
+            return None
+        reply = self.context.answers.remembered(question)
+        if reply is not None:
+            self.context.answered(command.name, reply.outcome, 0.0)
+        return reply
+
+    @staticmethod
+    def _plain(request: CommandRequest) -> CommandRequest:
+        """The command meant: `/closeloop health acme` is `/health acme`; nothing is help."""
+        if request.command == UMBRELLA:
+            request = CommandRequest.parse(request.args, request.actor, request.conversation)
+        if not request.command:
+            request = CommandRequest.parse(HELP, request.actor, request.conversation)
+        return request
+
+    def _question(
+        self, command: Command, request: CommandRequest
+    ) -> tuple[str, str, dt.date] | None:
+        """What identifies an answer that may be reused (`Command.shared_answer`), or None."""
+        if command.shared_answer is None or not command.shared_answer(request.args):
+            return None
+        return (command.name, request.args, self.context.today())
+
+    async def _run(self, command: Command, request: CommandRequest) -> Reply:
         try:
             reply = await command.handler(request, self.context)
         except Exception:
             reply = _failed(f"`{request.command}`")
-        self.context.answered(command.name, reply.outcome, time.perf_counter() - started)
         if not command.read_only:
             return reply
         return with_standard_actions(reply, f"{request.command} {request.args}".strip())

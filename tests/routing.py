@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.answers import AnswerCache
 from bot.catalog import build_registry
 from bot.context import BotContext, Reader
 from bot.router import Router
@@ -16,7 +17,7 @@ from metrics_core.churn.risk import Method, RiskModel
 from metrics_core.clock import utc_now, utc_today
 from metrics_core.config import Config
 from metrics_core.health.cache import HealthCache
-from metrics_core.store.db import Database
+from metrics_core.store.db import Database, is_sqlite
 
 
 def context_for(
@@ -25,8 +26,12 @@ def context_for(
     *,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
+    answers: AnswerCache | None = None,
 ) -> BotContext:
-    """A context on `db`; `now` alone also fixes today (its UTC date)."""
+    """A context on `db`; `now` alone also fixes today (its UTC date). Answers are kept in
+    memory as the service keeps them, but only on SQLite, where a commit is seen at once;
+    on PostgreSQL a commit is seen when its notification arrives, so a test that writes
+    and asks at once would race it (tests that mean to, pass `answers`)."""
     settings = config or Config()
     day = today or (now.date() if now is not None else None)
     return BotContext(
@@ -35,6 +40,7 @@ def context_for(
         registry=build_registry(),
         risk=RiskModels(settings),
         health=HealthCache(settings),
+        answers=answers or (AnswerCache(db.changes) if is_sqlite(db.engine) else AnswerCache()),
         today=(lambda: day) if day is not None else utc_today,
         now=(lambda: now) if now is not None else utc_now,
     )

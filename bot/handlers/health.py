@@ -48,6 +48,13 @@ def _trend(value: float | None) -> Trend | None:
     return Trend.UP if value >= 1 else Trend.DOWN if value <= -1 else Trend.FLAT
 
 
+def about_one_account(args: str) -> bool:
+    """`health <account>`: its answer is the account's stored data seen on a day, whoever
+    asks (`Command.shared_answer`). `health validity` is not: it counts feedback too."""
+    words = args.split(maxsplit=1)
+    return bool(words) and words[0].lower() != VALIDITY
+
+
 async def health_command(request: CommandRequest, context: BotContext) -> Reply:
     if not request.args:
         return which_account(ACCOUNT_USAGE)

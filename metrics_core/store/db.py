@@ -27,6 +27,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from metrics_core.store.changes import Changes, watch
+
 T = TypeVar("T")
 
 Query: TypeAlias = Callable[[Session], T]
@@ -126,6 +128,15 @@ class Database:
         self._write = sessionmaker(writer, expire_on_commit=False)
         self._workers = workers
         self._executor: ThreadPoolExecutor | None = None
+        self._changes: Changes | None = None
+
+    @property
+    def changes(self) -> Changes:
+        """What tells, without a query, whether the database may have changed (made on
+        first use: a command-line run that never asks starts no listener)."""
+        if self._changes is None:
+            self._changes = watch(self.engine)
+        return self._changes
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
@@ -168,6 +179,9 @@ class Database:
         return await loop.run_in_executor(self._pool(), context.run, run)
 
     def close(self) -> None:
+        if self._changes is not None:
+            self._changes.close()
+            self._changes = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

@@ -6,7 +6,8 @@ So a computed answer stays right until one of those inputs is written. Every wri
 that changes them bumps `Account.inputs_version` in the same transaction: a CSV import,
 a survey webhook, seeding and storing snapshots. A reader that remembers the version it
 computed with knows, from one indexed read, whether it may answer from memory, and every
-replica of the service sees the bump the moment it commits.
+replica of the service sees the bump the moment it commits. The bump is also announced
+(`metrics_core.store.changes`), so whole answers kept in memory know to stop being reused.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from metrics_core.store.changes import announce
 from metrics_core.store.models import Account
 
 
@@ -34,6 +36,7 @@ def bump(connection: Connection | Session, account_ids: Iterable[int] | None = N
             return
         statement = statement.where(Account.id.in_(ids))
     connection.execute(statement.execution_options(synchronize_session=False))
+    announce(connection)
 
 
 @functools.cache

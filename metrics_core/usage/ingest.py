@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from metrics_core.accounts.respondents import Directory, load_directory
 from metrics_core.health import product_features
-from metrics_core.store import watermarks
+from metrics_core.store import changes, watermarks
 from metrics_core.store.models import (
     Account,
     Base,
@@ -606,6 +606,9 @@ def _bump_inputs(driver: _Driver, accounts: Collection[int]) -> None:
             driver.rows_affected(f"{sql} = ANY(%s)", [chunk])
         else:
             driver.rows_affected(f"{sql} IN ({driver.marks(len(chunk))})", chunk)
+    if driver.postgres and ordered:
+        # As `changes.announce`: replicas keeping whole answers learn at the commit.
+        driver.rows(f"SELECT pg_notify('{changes.CHANNEL}', current_schema())", [])
 
 
 def _watermark_before(driver: _Driver, through: dt.date) -> bool:

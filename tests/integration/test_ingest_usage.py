@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -163,6 +164,21 @@ def test_events_roll_up_into_the_days_health_reads(db: Database, book: dict[str,
     assert detail(after, "adoption") == "2 of 2 features used in 30 days"
     assert detail(after, "usage").endswith(f"(usage data through {YESTERDAY:%Y-%m-%d})")
     assert next(c.score for c in after.components if c.name == "usage") is not None
+
+
+def test_delivered_events_tell_every_replica_that_answers_changed(
+    db: Database, book: dict[str, int]
+) -> None:
+    """Answers kept in memory (`bot.answers`) are dropped when events arrive: SQLite's
+    commit counter moves, PostgreSQL sends the notification replicas listen for."""
+    deadline = time.monotonic() + 5
+    while (before := db.changes.generation()) is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # PostgreSQL's listener connects on first use
+    assert before is not None
+    deliver(db, group("g-1", "u-ann", "ACME"), track("t-1", YESTERDAY))
+    while db.changes.generation() == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert db.changes.generation() not in (before, None)
 
 
 def test_events_of_today_count_but_the_day_under_way_is_not_delivered_yet(
