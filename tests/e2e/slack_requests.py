@@ -31,6 +31,28 @@ async def post(
     signature: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, str, float]:
+    status, text, seconds, _ = await post_for_type(
+        url,
+        body,
+        content_type=content_type,
+        timestamp=timestamp,
+        signature=signature,
+        headers=headers,
+    )
+    return status, text, seconds
+
+
+async def post_for_type(
+    url: str,
+    body: str,
+    *,
+    content_type: str = "application/x-www-form-urlencoded",
+    timestamp: str | None = None,
+    signature: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str, float, str]:
+    """`post`, and the media type of the answer (Slack reads a JSON body as a message only
+    when it is marked as JSON)."""
     timestamp = timestamp or str(int(time.time()))
     sent = {
         "Content-Type": content_type,
@@ -40,7 +62,7 @@ async def post(
     }
     started = time.perf_counter()
     async with aiohttp.ClientSession() as client, client.post(url, data=body, headers=sent) as r:
-        return r.status, await r.text(), time.perf_counter() - started
+        return r.status, await r.text(), time.perf_counter() - started, r.content_type
 
 
 def slash(command: str, text: str, response_url: str, user: str = "U0CSM1") -> str:

@@ -307,14 +307,13 @@ class FakeSlack:
         An answer carried by the acknowledgement shows in the conversation like one sent to
         the response_url later, so tests read both the same way (`wait_for("respond")`).
         """
-        from tests.e2e.slack_requests import post  # which imports this module's Call
+        from tests.e2e.slack_requests import post_for_type  # which imports this module's Call
 
-        status, text, seconds = await post(url, body, **options)
+        status, text, seconds, media_type = await post_for_type(url, body, **options)
         if status == 200 and text.strip():
-            try:
-                payload = json.loads(text)
-            except ValueError:
-                payload = {"text": text}
+            # As Slack reads it: a JSON body is a message only when marked as JSON; any
+            # other body is the text of the message, braces and all.
+            payload = json.loads(text) if media_type == "application/json" else {"text": text}
             response_url = dict(parse_qsl(body)).get("response_url", "")
             self._shown_from_ack(payload, self._token_of(response_url))
         return status, text, seconds

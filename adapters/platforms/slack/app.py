@@ -87,6 +87,35 @@ def _message(reply: Reply) -> dict[str, Any]:
     return {"text": rendered.text, "blocks": rendered.blocks, "response_type": response_type}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Answer:
+    message: dict[str, Any]
+    body: str
+    """The message as the JSON an acknowledgement carries."""
+
+
+class _Rendered:
+    """Each reply rendered once: the router hands back the very same `Reply` while it keeps
+    an answer in memory (`bot.answers`), and rendering Block Kit and the JSON of it cost
+    more than the rest of such an answer. Keyed by the reply's identity, with the reply
+    held, so an identity is never reused while remembered."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._held: dict[int, tuple[Reply, _Answer]] = {}
+
+    def __call__(self, reply: Reply) -> _Answer:
+        held = self._held.get(id(reply))
+        if held is not None and held[0] is reply:
+            return held[1]
+        message = _message(reply)
+        answer = _Answer(message, json.dumps(message))
+        if len(self._held) >= self._capacity:
+            self._held.pop(next(iter(self._held)))
+        self._held[id(reply)] = (reply, answer)
+        return answer
+
+
 def _needs_timezone(registry: CommandRegistry, name: str, text: str) -> bool:
     if name == UMBRELLA:
         name = text.strip().partition(" ")[0].lstrip("/").lower()
@@ -151,25 +180,33 @@ def build_slack_app(
     )
     app.middleware(events.middleware)
 
-    async def command_answer(command: dict[str, Any]) -> dict[str, Any]:
-        name = command["command"].lstrip("/")
-        actor = _actor(command.get("user_id"), command.get("user_name"))
-        if _needs_timezone(registry, name, command.get("text", "")) and actor.user_id:
-            actor = dataclasses.replace(actor, timezone=await _timezone(client, actor.user_id))
-        request = CommandRequest(
-            command=name,
+    rendered = _Rendered()
+
+    def command_request(command: dict[str, Any]) -> CommandRequest:
+        return CommandRequest(
+            command=command["command"].lstrip("/"),
             args=command.get("text", "").strip(),
-            actor=actor,
+            actor=_actor(command.get("user_id"), command.get("user_name")),
             conversation=command.get("channel_id"),
         )
-        return _message(await router.handle(request))
 
-    async def answer_later(answering: asyncio.Task[dict[str, Any]], url: str | None) -> None:
-        message = await answering
-        await _answer(responses, url, None, message)
+    async def command_answer(request: CommandRequest) -> _Answer:
+        actor = request.actor
+        if _needs_timezone(registry, request.command, request.args) and actor.user_id:
+            actor = dataclasses.replace(actor, timezone=await _timezone(client, actor.user_id))
+        return rendered(await router.handle(dataclasses.replace(request, actor=actor)))
+
+    async def answer_later(answering: asyncio.Task[_Answer], url: str | None) -> None:
+        answer = await answering
+        await _answer(responses, url, None, answer.message)
 
     async def on_command(ack: Any, command: dict[str, Any]) -> None:
-        answering = asyncio.ensure_future(command_answer(command))
+        request = command_request(command)
+        known = router.remembered(request)
+        if known is not None:
+            await ack(rendered(known).body)  # asked before, nothing changed since
+            return
+        answering = asyncio.ensure_future(command_answer(request))
         done, _ = await asyncio.wait({answering}, timeout=ACK_BUDGET_SECONDS)
         if answering not in done:
             await ack()
@@ -177,7 +214,9 @@ def build_slack_app(
             return
         error = answering.exception()
         if error is None:
-            await ack(answering.result())
+            # Bolt sends a text-only acknowledgement as the body itself, and marks a body
+            # that is a JSON object as such: the message goes out as JSON made once.
+            await ack(answering.result().body)
             return
         # The router answers every failure of a command itself; this is a failure to render.
         log.error("a slash command could not be answered", exc_info=error)
