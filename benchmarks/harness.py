@@ -572,11 +572,17 @@ class Plan:
     sizes: list[int]
     databases: list[str] = field(default_factory=lambda: ["SQLite"])
     scale: float = 1.0
+    book: str | None = None
+    """A book seeded beforehand (its database URL), measured instead of seeding one."""
 
 
 def run(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> list[Measurement]:
     """Every case of the plan on every book; each book is seeded once and dropped after."""
     wanted = [name for name in CASES if name in plan.cases]
+    if plan.book is not None:
+        with tempfile.TemporaryDirectory(prefix="closeloop-bench-") as tmp:
+            book = seeded_book(plan.book, plan.scale, Path(tmp))
+            return _measure(book, [name for name in wanted if name != "seed"], progress)
     results: list[Measurement] = []
     for database in plan.databases:
         for accounts in plan.sizes:
@@ -585,17 +591,57 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> list[Me
                 seeded = _run_child("seed", book)
                 if "seed" in wanted:
                     results += seeded
-                if NEEDS_SNAPSHOT & set(wanted) and "snapshot" not in wanted:
-                    _run_child("snapshot", book)
-                for name in wanted:
-                    if name == "seed":
-                        continue
-                    progress(f"{name} on {accounts:,} accounts ({database}) …")
-                    prepare = CASES[name].prepare
-                    if prepare is not None:
-                        prepare(book)
-                    results += _run_child(name, book)
+                results += _measure(book, [name for name in wanted if name != "seed"], progress)
     return results
+
+
+def _measure(book: Book, names: list[str], progress: Callable[[str], None]) -> list[Measurement]:
+    """The cases on a seeded book, in the order given (readers before writers)."""
+    results: list[Measurement] = []
+    if NEEDS_SNAPSHOT & set(names) and "snapshot" not in names:
+        _run_child("snapshot", book)
+    for name in names:
+        progress(f"{name} on {book.accounts:,} accounts ({book.database}) …")
+        prepare = CASES[name].prepare
+        if prepare is not None:
+            prepare(book)
+        results += _run_child(name, book)
+    return results
+
+
+def seeded_book(url: str, scale: float, workdir: Path) -> Book:
+    """A book seeded beforehand (`closeloop seed --days 365 --seed 7 --as-of 2026-11-20`
+    into an empty database), as the harness would have seeded it: the same cases can be
+    run on it without seeding a large book again. The cases write to it: give a copy."""
+    from sqlalchemy import func, select
+
+    from metrics_core.store.db import make_engine
+    from metrics_core.store.models import Account, HealthSnapshot
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            accounts = int(connection.scalar(select(func.count()).select_from(Account)) or 0)
+            snapshots = connection.scalar(select(func.count()).select_from(HealthSnapshot))
+    except Exception as error:
+        raise BenchError(
+            f"--book {url!r} cannot be read as a Closeloop database: {error}"
+        ) from None
+    finally:
+        engine.dispose()
+    if accounts == 0 or snapshots:
+        raise BenchError(
+            f"--book must be freshly seeded: it holds {accounts:,} accounts and "
+            f"{snapshots or 0:,} stored snapshots"
+        )
+    database = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    return Book(url, accounts, database, scale, workdir)
+
+
+def read_results(path: Path) -> list[Measurement]:
+    """Measurements an earlier run wrote with `--json`."""
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [Measurement(**row) for row in rows]
 
 
 INPUT_UNITS = {"requests", "events", "accounts"}

@@ -699,6 +699,20 @@ def bench(
         Path | None,
         typer.Option("--markdown", help="Also write the tables to this Markdown file."),
     ] = None,
+    book: Annotated[
+        str | None,
+        typer.Option(
+            "--book",
+            help="Measure this freshly seeded database (a copy: the cases write to it) "
+            "instead of seeding a book; its size is counted.",
+        ),
+    ] = None,
+    compare: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--compare", help="Results of earlier --json runs (other sizes) for the growth table."
+        ),
+    ] = None,
 ) -> None:
     """Run the benchmark suite and print the results against their targets."""
     import json
@@ -715,15 +729,23 @@ def bench(
     if not databases:
         raise _fail(f"--on {on!r}: use sqlite, postgresql or both", code=2)
     sizes = sorted(set(accounts or [max(50, int(harness.FULL_BOOK * scale))]))
+    if book is not None and (accounts or on != "sqlite"):
+        raise _fail("--book measures the book it names: no --accounts or --on with it", code=2)
     try:
-        if "PostgreSQL" in databases:
+        earlier = [harness.read_results(path) for path in compare or []]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise _fail(f"--compare: {error}", code=2) from None
+    try:
+        if "PostgreSQL" in databases and book is None:
             harness.postgres_server()
-        plan = harness.Plan(cases=names, sizes=sizes, databases=databases, scale=scale)
+        plan = harness.Plan(cases=names, sizes=sizes, databases=databases, scale=scale, book=book)
         results = harness.run(plan, progress=lambda line: err.print(line))
     except harness.BenchError as error:
         raise _fail(str(error)) from None
     out.print(_bench_table(results))
-    growth = harness.growth(results) if len(sizes) > 1 else []
+    together = [m for found in earlier for m in found] + results
+    sizes = sorted({m.accounts for m in together})
+    growth = harness.growth(together) if len(sizes) > 1 else []
     if growth:
         out.print(_growth_table(growth, sizes))
     if json_out is not None:

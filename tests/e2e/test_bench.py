@@ -95,3 +95,48 @@ def test_postgresql_without_a_postgresql_url_is_refused_plainly(tmp_path: Path) 
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr and "not a PostgreSQL URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.entrypoints.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_a_book_seeded_beforehand_is_measured_once_and_compared(tmp_path: Path) -> None:
+    """A large book is seeded once and measured from a copy; its growth against an earlier
+    run of another size is read from that run's results."""
+    earlier = tmp_path / "earlier.json"  # what `--json` wrote for a book of 100 accounts
+    training = {"metric": "churn model training", "unit": "s", "limit": None, "kind": "metrics"}
+    case = "metrics on 100 accounts × 365 days (SQLite)"
+    row = {"case": case, "value": 0.5, "accounts": 100, "database": "SQLite", **training}
+    earlier.write_text(json.dumps([row]))
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    seeded = _cli(
+        "seed", "--accounts", "300", "--days", "365", "--seed", "7", "--as-of", "2026-11-20",
+        env={"DATABASE_URL": url},
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    out = tmp_path / "book.json"
+    measured = _cli(
+        "bench", "--book", url, "--scale", "0.01", "--only", "seed", "--only", "metrics",
+        "--only", "snapshot", "--compare", str(earlier), "--json", str(out),
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    assert measured.returncode == 0, measured.stderr
+    rows = json.loads(out.read_text())
+    # Counted, not told; and not seeded again, so there is no seed figure.
+    assert {row["accounts"] for row in rows} == {300}
+    assert {row["kind"] for row in rows} == {"metrics", "snapshot"}
+    growth = measured.stdout[measured.stdout.rindex("Case") :]  # the second table
+    assert "100 accounts" in growth and "300 accounts" in growth
+    assert "churn model training" in growth and "for ×3 accounts" in growth
+    # The snapshot case stored snapshots: the book is no longer as seeded.
+    again = _cli("bench", "--book", url, "--scale", "0.01", "--only", "metrics")
+    assert again.returncode != 0
+    assert "freshly seeded" in again.stderr and "Traceback" not in again.stderr
