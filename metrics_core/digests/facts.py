@@ -35,17 +35,16 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, cast, func, select, type_coerce
+from sqlalchemy import Select, case, cast, func, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.types import String, Text
+from sqlalchemy.types import Text
 
 from metrics_core.config import Config
 from metrics_core.digests.subscriptions import Scope, cadence_days
-from metrics_core.health.scorecard import Band, compared_day, health_change
+from metrics_core.health.scorecard import Band, compared_day
 from metrics_core.playbooks.overdue import OverduePlays, overdue_plays
-from metrics_core.revenue.rates import RetentionResult, arr_by_account, retention
+from metrics_core.revenue.rates import RetentionResult, retention_and_arr_in_db
 from metrics_core.revenue.renewals import arr_at_stake
-from metrics_core.store.frames import movements, survey_responses
 from metrics_core.store.models import (
     Account,
     DigestCadence,
@@ -290,6 +289,53 @@ def _in_scope(statement: _S, scope: Scope) -> _S:
     return statement
 
 
+@dataclass(frozen=True, slots=True)
+class _Days:
+    """The snapshot days a digest reads, and the scope's average health on each recent one."""
+
+    snapshot_day: dt.date | None
+    compared: list[dt.date]
+    trend: list[tuple[dt.date, float]]
+    with_snapshots: frozenset[dt.date] | None = None
+    """The recent days with a snapshot in the scope, when that pass read them."""
+
+
+def _days(session: Session, as_of: dt.date, days: int, scope: Scope) -> _Days:
+    """`_snapshot_day`, `_compared_days` and `_trend`, in one pass over the recent
+    snapshots for a whole portfolio (each of them alone reads every snapshot).
+
+    The days `_compared_days` looks at lie within a week before the snapshot day, so the
+    averages per day of the last `TREND_DAYS` and the week before them hold all three
+    answers whenever the latest snapshot is within the trend's days; otherwise, and for a
+    narrower scope (whose trend is the scope's, whose days are everyone's), each is asked
+    alone.
+    """
+    since = as_of - dt.timedelta(days=TREND_DAYS)
+    if scope.kind is DigestScope.PORTFOLIO:
+        averages = _averages(session, as_of, TREND_DAYS + WEEK, scope)
+        if averages and averages[-1][0] > since:
+            latest = averages[-1][0]
+            week = compared_day(latest, WEEK)
+            if days >= WEEK:
+                compared = [week]
+            else:
+                before = [d for d, _ in averages if week < d < latest]
+                nearest = max(before) if before else compared_day(latest, days)
+                compared = [nearest, week] if nearest != week else [week]
+            return _Days(
+                latest,
+                compared,
+                [(d, a) for d, a in averages if d > since],
+                frozenset(d for d, _ in averages),
+            )
+    snapshot_day = _snapshot_day(session, as_of)
+    return _Days(
+        snapshot_day,
+        [] if snapshot_day is None else _compared_days(session, snapshot_day, days),
+        _trend(session, as_of, scope),
+    )
+
+
 def _snapshot_day(session: Session, on_or_before: dt.date) -> dt.date | None:
     return session.scalar(
         select(func.max(HealthSnapshot.day)).where(HealthSnapshot.day <= on_or_before)
@@ -314,83 +360,158 @@ def _compared_days(session: Session, snapshot_day: dt.date, days: int) -> list[d
     return [nearest, week] if nearest != week else [week]
 
 
-_SNAPSHOT_COLUMNS = [
-    "account_id",
-    "account",
-    "owner",
-    "segment",
-    "score",
-    "band",
-    "components_json",
-    "probability",
-    "driver",
-]
-_EARLIER_COLUMNS = ["account_id", "score", "band", "components_json", "probability"]
+_SNAPSHOT_COLUMNS = ["account_id", "account", "score", "band", "probability"]
+_EARLIER_COLUMNS = ["account_id", "score", "band", "probability"]
 
 
-def _snapshots(session: Session, day: dt.date | None, scope: Scope) -> pd.DataFrame:
+def _snapshots(
+    session: Session, day: dt.date | None, scope: Scope, scores_on: list[dt.date]
+) -> pd.DataFrame:
     """The scope's snapshots of `day`; none (an empty frame) when there is no such day.
 
-    The components stay as stored text: a whole portfolio's worth of JSON decoded for the
-    handful of accounts a digest shows would cost a tenth of its second.
+    Only what is decided over the whole scope: the components, owners and churn drivers
+    of the handful of accounts a digest shows are read for those (`_Shown`), as reading
+    and carrying them for a whole portfolio would cost a good part of its second.
+
+    With each account, its score on each of `scores_on` (column `then_k` for the k-th;
+    NaN without a snapshot then): a later compared day is measured on nothing else, and
+    each account's row of that day is found by its key instead of by reading the table.
     """
+    columns = [*_SNAPSHOT_COLUMNS, *(f"then_{k}" for k in range(len(scores_on)))]
     if day is None:
-        return pd.DataFrame([], columns=_SNAPSHOT_COLUMNS).set_index("account_id")
-    owner = aliased(TeamMember)
-    statement = _in_scope(
-        select(
-            HealthSnapshot.account_id,
-            Account.name,
-            owner.name,
-            type_coerce(Account.segment, String),
-            HealthSnapshot.score,
-            HealthSnapshot.band,
-            cast(HealthSnapshot.components, Text),
-            HealthSnapshot.churn_probability,
-            HealthSnapshot.churn_driver,
+        return pd.DataFrame([], columns=columns).set_index("account_id")
+    then = [aliased(HealthSnapshot) for _ in scores_on]
+    statement = select(
+        HealthSnapshot.account_id,
+        Account.name,
+        HealthSnapshot.score,
+        HealthSnapshot.band,
+        HealthSnapshot.churn_probability,
+        *(earlier.score for earlier in then),
+    ).join(Account, Account.id == HealthSnapshot.account_id)
+    for earlier, earlier_day in zip(then, scores_on, strict=True):
+        statement = statement.outerjoin(
+            earlier,
+            (earlier.account_id == HealthSnapshot.account_id) & (earlier.day == earlier_day),
         )
-        .join(Account, Account.id == HealthSnapshot.account_id)
-        .outerjoin(owner, owner.id == Account.owner_id)
-        .where(HealthSnapshot.day == day),
-        scope,
-    )
+    statement = _in_scope(statement.where(HealthSnapshot.day == day), scope)
     # Core rows as plain tuples: the ORM's per-row work costs more than the query here.
     rows = list(map(tuple, session.connection().execute(statement)))
-    return pd.DataFrame(rows, columns=_SNAPSHOT_COLUMNS).set_index("account_id")
+    return pd.DataFrame(rows, columns=columns).set_index("account_id")
 
 
-def _earlier_snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataFrame:
-    """The scope's snapshots of an earlier `day`, with only what changes are measured on."""
-    statement = _in_scope(
+def _has_snapshots(session: Session, day: dt.date, scope: Scope) -> bool:
+    """Whether any account of the scope has a snapshot of `day`."""
+    statement = _scoped(select(HealthSnapshot.account_id).where(HealthSnapshot.day == day), scope)
+    return session.scalar(statement.limit(1)) is not None
+
+
+def _scoped(statement: _S, scope: Scope) -> _S:
+    """`statement` over snapshots narrowed to `scope`, joined with the accounts only when
+    the scope needs them (every snapshot has its account; the join costs a lookup a row)."""
+    if scope.kind is DigestScope.PORTFOLIO:
+        return statement
+    return _in_scope(statement.join(Account, Account.id == HealthSnapshot.account_id), scope)
+
+
+def _earlier_snapshots(
+    session: Session, days: list[dt.date], scope: Scope
+) -> dict[dt.date, pd.DataFrame]:
+    """The scope's snapshots of earlier `days`, with only what changes are measured on.
+
+    One pass over the snapshots for all of them, each day's rows in the order a query of
+    that day alone returns them. Bands and churn risks are read for the first day only:
+    the later ones are measured on their scores alone (`_movers`), and the first is the
+    one new risks are told from (`_new_risks`).
+    """
+    # Which day a row is of, as its position in `days`: a small number per row is cheaper
+    # to carry than a date.
+    position = case({day: k for k, day in enumerate(days)}, value=HealthSnapshot.day)
+    first = HealthSnapshot.day == days[0]
+    statement = _scoped(
         select(
+            position,
             HealthSnapshot.account_id,
             HealthSnapshot.score,
-            HealthSnapshot.band,
-            cast(HealthSnapshot.components, Text),
-            HealthSnapshot.churn_probability,
-        )
-        .join(Account, Account.id == HealthSnapshot.account_id)
-        .where(HealthSnapshot.day == day),
+            case((first, HealthSnapshot.band)),
+            case((first, HealthSnapshot.churn_probability)),
+        ).where(HealthSnapshot.day.in_(days)),
         scope,
     )
     rows = list(map(tuple, session.connection().execute(statement)))  # see `_snapshots`
-    return pd.DataFrame(rows, columns=_EARLIER_COLUMNS).set_index("account_id")
+    frame = pd.DataFrame(rows, columns=["position", *_EARLIER_COLUMNS])
+    positions = frame["position"].to_numpy()
+    return {
+        day: frame.loc[positions == k, _EARLIER_COLUMNS]
+        .reset_index(drop=True)
+        .set_index("account_id")
+        for k, day in enumerate(days)
+    }
 
 
-def _components(frame: pd.DataFrame, account_id: int) -> dict[str, Any]:
-    """One account's component scores in a snapshot frame; {} when it has none there."""
-    if account_id not in frame.index:
-        return {}
-    stored = frame.at[account_id, "components_json"]
-    return dict(json.loads(stored)) if isinstance(stored, str) and stored else {}
+class _Shown:
+    """What a digest shows of the few accounts it lists, read when it lists them.
+
+    One query for all the accounts asked about at once, never one per account.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def names(self, account_ids: list[int]) -> dict[int, str]:
+        if not account_ids:
+            return {}
+        rows = self._session.connection().execute(
+            select(Account.id, Account.name).where(Account.id.in_(sorted(set(account_ids))))
+        )
+        return {int(account_id): name for account_id, name in rows}
+
+    def owners_and_drivers(
+        self, day: dt.date, account_ids: list[int]
+    ) -> dict[int, tuple[str | None, str | None]]:
+        """Each account's owner (None without one) and churn driver in `day`'s snapshot."""
+        if not account_ids:
+            return {}
+        owner = aliased(TeamMember)
+        rows = self._session.connection().execute(
+            select(HealthSnapshot.account_id, owner.name, HealthSnapshot.churn_driver)
+            .join(Account, Account.id == HealthSnapshot.account_id)
+            .outerjoin(owner, owner.id == Account.owner_id)
+            .where(
+                HealthSnapshot.day == day,
+                HealthSnapshot.account_id.in_(sorted(set(account_ids))),
+            )
+        )
+        return {int(account_id): (name, driver) for account_id, name, driver in rows}
+
+    def components(self, day: dt.date, account_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Each account's component scores on `day`; none ({}) without a snapshot then."""
+        if not account_ids:
+            return {}
+        rows = self._session.connection().execute(
+            select(HealthSnapshot.account_id, cast(HealthSnapshot.components, Text)).where(
+                HealthSnapshot.day == day,
+                HealthSnapshot.account_id.in_(sorted(set(account_ids))),
+            )
+        )
+        return {
+            int(account_id): dict(json.loads(stored)) if isinstance(stored, str) and stored else {}
+            for account_id, stored in rows
+        }
 
 
 def _trend(session: Session, as_of: dt.date, scope: Scope) -> list[tuple[dt.date, float]]:
-    statement = _in_scope(
+    return _averages(session, as_of, TREND_DAYS, scope)
+
+
+def _averages(
+    session: Session, as_of: dt.date, days: int, scope: Scope
+) -> list[tuple[dt.date, float]]:
+    """The scope's average health on each snapshot day of the `days` up to `as_of`."""
+    statement = _scoped(
         select(HealthSnapshot.day, func.avg(HealthSnapshot.score))
-        .join(Account, Account.id == HealthSnapshot.account_id)
         .where(
-            HealthSnapshot.day > as_of - dt.timedelta(days=TREND_DAYS),
+            HealthSnapshot.day > as_of - dt.timedelta(days=days),
             HealthSnapshot.day <= as_of,
         )
         .group_by(HealthSnapshot.day)
@@ -400,22 +521,38 @@ def _trend(session: Session, as_of: dt.date, scope: Scope) -> list[tuple[dt.date
     return [(day, float(average)) for day, average in session.execute(statement)]
 
 
+def _nps(session: Session, scope: Scope, window: tuple[dt.datetime, dt.datetime]) -> NpsResult:
+    """NPS of the scope's answers submitted in [window), counted per score in the database.
+
+    Unmatched answers (no account) count for the whole portfolio, not for a segment or a
+    book, as `survey_responses` has it.
+    """
+    statement = select(SurveyResponse.score, func.count()).where(
+        SurveyResponse.kind == SurveyKind.NPS,
+        SurveyResponse.submitted_at >= window[0],
+        SurveyResponse.submitted_at < window[1],
+    )
+    if scope.kind is not DigestScope.PORTFOLIO:
+        statement = _in_scope(
+            statement.join(Account, Account.id == SurveyResponse.account_id), scope
+        )
+    counted = session.execute(statement.group_by(SurveyResponse.score)).all()
+    scores = np.array([int(score) for score, _ in counted], dtype=np.int64)
+    return nps(np.repeat(scores, [int(n) for _, n in counted]))
+
+
 def _upcoming_renewals(session: Session, as_of: dt.date, scope: Scope) -> pd.DataFrame:
     horizon = as_of + dt.timedelta(days=max(RENEWAL_HORIZONS))
-    statement = _in_scope(
-        select(Renewal.account_id, Account.name, Renewal.renewal_date, Renewal.arr)
-        .join(Account, Account.id == Renewal.account_id)
-        .where(
-            Renewal.status == RenewalStatus.UPCOMING,
-            Renewal.renewal_date >= as_of,
-            Renewal.renewal_date <= horizon,
-        )
-        .order_by(Renewal.renewal_date),
-        scope,
+    statement = select(Renewal.account_id, Renewal.renewal_date, Renewal.arr).where(
+        Renewal.status == RenewalStatus.UPCOMING,
+        Renewal.renewal_date >= as_of,
+        Renewal.renewal_date <= horizon,
     )
+    if scope.kind is not DigestScope.PORTFOLIO:  # the accounts' names are read for the shown
+        statement = _in_scope(statement.join(Account, Account.id == Renewal.account_id), scope)
     frame = pd.DataFrame(
-        [tuple(r) for r in session.execute(statement)],
-        columns=["account_id", "account", "renewal_date", "arr"],
+        list(map(tuple, session.connection().execute(statement.order_by(Renewal.renewal_date)))),
+        columns=["account_id", "renewal_date", "arr"],
     )
     frame["days"] = [(day - as_of).days for day in frame["renewal_date"]]
     return frame
@@ -448,12 +585,6 @@ def _overdue(session: Session, scope: Scope, config: Config, now: dt.datetime) -
     if scope.kind is not DigestScope.PORTFOLIO:  # unmatched answers belong to no one's book
         statement = _in_scope(statement.where(Account.id.is_not(None)), scope)
     return [Overdue(r[0], r[1], r[2], r[3].value, r[4], r[5]) for r in session.execute(statement)]
-
-
-def _account_ids(session: Session, scope: Scope) -> list[int] | None:
-    if scope.kind is DigestScope.PORTFOLIO:
-        return None
-    return list(session.scalars(_in_scope(select(Account.id), scope)))
 
 
 def _owner_name(session: Session, scope: Scope) -> str | None:
@@ -509,22 +640,30 @@ class _Earlier:
     before: pd.DataFrame
 
 
-def _movers(now: pd.DataFrame, earlier: list[_Earlier], limit: int) -> Movers:
+def _changes(now: pd.Series, then: pd.Series) -> list[float]:
+    """`health_change` of each score in `now` against `then` (NaN where it has none there).
+
+    The subtraction is vectorised; the rounding stays Python's `round`, as `health_change`
+    rounds, so a move reads the same here as in the health answer.
+    """
+    difference = now.astype("float64") - then.reindex(now.index).astype("float64")
+    return [round(change, 1) for change in difference.tolist()]
+
+
+def _movers(
+    now: pd.DataFrame,
+    now_day: dt.date,
+    earlier: list[_Earlier],
+    limit: int,
+    shown: _Shown,
+) -> Movers:
     """Drops and gains of `MOVE_POINTS` or more against each compared day, biggest first."""
     compared = [e for e in earlier if e.compared.available]
     if not compared or now.empty:
         return NO_MOVERS
     spans = tuple(e.compared.days for e in compared)
     changes = pd.DataFrame(
-        {
-            k: [
-                health_change(float(score), None if pd.isna(then) else float(then))
-                for score, then in zip(
-                    now["score"], e.before["score"].reindex(now.index), strict=True
-                )
-            ]
-            for k, e in enumerate(compared)
-        },
+        {k: _changes(now["score"], e.before["score"]) for k, e in enumerate(compared)},
         index=now.index,
         dtype=float,
     ).dropna(how="all")
@@ -536,13 +675,27 @@ def _movers(now: pd.DataFrame, earlier: list[_Earlier], limit: int) -> Movers:
         {"move": values[np.arange(len(values)), by], "by": by}, index=changes.index
     )
     moved = moved[moved["move"].abs() >= MOVE_POINTS].join(now[["account", "score", "band"]])
-    sides: dict[bool, tuple[tuple[Mover, ...], int]] = {}
+    lists: dict[bool, pd.DataFrame] = {}
+    counts: dict[bool, int] = {}
     for down in (True, False):
         side = moved[moved["move"] < 0] if down else moved[moved["move"] > 0]
-        shown = side.assign(size=side["move"].abs()).sort_values(
-            ["size", "account"], ascending=[False, True]
+        counts[down] = len(side)
+        lists[down] = (
+            side.assign(size=side["move"].abs())
+            .sort_values(["size", "account"], ascending=[False, True])
+            .head(limit)
         )
-        sides[down] = (
+    listed = [int(i) for frame in lists.values() for i in frame.index]
+    now_components = shown.components(now_day, listed)
+    before_components = [
+        shown.components(
+            e.compared.day,
+            [int(i) for frame in lists.values() for i in frame.index[frame["by"] == k]],
+        )
+        for k, e in enumerate(compared)
+    ]
+    sides = {
+        down: (
             tuple(
                 Mover(
                     account=str(row["account"]),
@@ -550,17 +703,19 @@ def _movers(now: pd.DataFrame, earlier: list[_Earlier], limit: int) -> Movers:
                     band=str(row["band"]),
                     changes=tuple(_number(changes.at[account_id, k]) for k in range(len(spans))),
                     why=_biggest_change(
-                        _components(now, account_id),
-                        _components(compared[int(row["by"])].before, account_id),
+                        now_components.get(int(account_id), {}),
+                        before_components[int(row["by"])].get(int(account_id), {}),
                         down,
                     ),
                     move=float(row["move"]),
                     move_days=spans[int(row["by"])],
                 )
-                for account_id, row in shown.head(limit).iterrows()
+                for account_id, row in frame.iterrows()
             ),
-            len(side),
+            counts[down],
         )
+        for down, frame in lists.items()
+    }
     return Movers(spans, *sides[True], *sides[False])
 
 
@@ -576,10 +731,12 @@ def _earlier_ids(
 
 def _new_risks(
     accounts: pd.DataFrame,
+    day: dt.date,
     earlier: list[_Earlier],
     previous: Mapping[str, Any] | None,
     config: Config,
     limit: int,
+    shown: _Shown,
 ) -> tuple[NewRisks, Remembered]:
     high_from = config.churn.high_risk_from
     red = accounts[accounts["band"] == Band.RED.value]
@@ -606,30 +763,33 @@ def _new_risks(
     if was_red is not None:
         all_new_red = red[~red.index.isin(list(was_red))]
         entered_red_count = len(all_new_red)
+        lowest = all_new_red.sort_values("score").head(limit)
+        ids = [int(i) for i in lowest.index]
+        weakest, owners = shown.components(day, ids), shown.owners_and_drivers(day, ids)
         entered_red = tuple(
             EnteredRed(
                 account=str(row["account"]),
                 score=float(row["score"]),
-                owner=_text(row["owner"]),
-                weakest=_weakest(_components(accounts, int(account_id))),
+                owner=_text(owners.get(int(account_id), (None, None))[0]),
+                weakest=_weakest(weakest.get(int(account_id), {})),
             )
-            for account_id, row in all_new_red.sort_values("score").head(limit).iterrows()
+            for account_id, row in lowest.iterrows()
         )
     newly_high: tuple[NewlyHighRisk, ...] | None = None
     newly_high_count = 0
     if was_high is not None and risk_known:
         all_new_high = high[~high.index.isin(list(was_high))]
         newly_high_count = len(all_new_high)
+        likeliest = all_new_high.sort_values("probability", ascending=False).head(limit)
+        details = shown.owners_and_drivers(day, [int(i) for i in likeliest.index])
         newly_high = tuple(
             NewlyHighRisk(
                 account=str(row.account),
                 probability=float(row.probability),
-                owner=_text(row.owner),
-                driver=_text(row.driver),
+                owner=_text(details.get(int(account_id), (None, None))[0]),
+                driver=_text(details.get(int(account_id), (None, None))[1]),
             )
-            for row in all_new_high.sort_values("probability", ascending=False)
-            .head(limit)
-            .itertuples()
+            for account_id, row in zip(likeliest.index, likeliest.itertuples(), strict=True)
         )
     risks = NewRisks(
         high_from=high_from,
@@ -645,7 +805,9 @@ def _new_risks(
     return risks, remembered
 
 
-def _renewals(upcoming: pd.DataFrame, accounts: pd.DataFrame, limit: int) -> Renewals:
+def _renewals(
+    upcoming: pd.DataFrame, accounts: pd.DataFrame, limit: int, shown: _Shown
+) -> Renewals:
     """ARR renewing within each horizon, and the first horizon's renewals most worth a call."""
     if upcoming.empty:
         return Renewals((), (), 0)
@@ -666,10 +828,11 @@ def _renewals(upcoming: pd.DataFrame, accounts: pd.DataFrame, limit: int) -> Ren
     worth = first.sort_values(
         ["at_stake", "arr", "renewal_date"], ascending=[False, False, True]
     ).head(limit)
+    names = shown.names([int(i) for i in worth["account_id"]])
     return Renewals(
         due=tuple(due),
         worth_a_call=tuple(
-            Renewing(str(r.account), r.renewal_date, float(r.arr), _number(r.probability))
+            Renewing(names[int(r.account_id)], r.renewal_date, float(r.arr), _number(r.probability))
             for r in worth.itertuples()
         ),
         within_first=len(first),
@@ -712,37 +875,44 @@ def gather(
     """
     days = cadence_days(cadence)
     limit = config.digests.movers
-    snapshot_day = _snapshot_day(session, as_of)
-    accounts = _snapshots(session, snapshot_day, scope)
-    earlier = (
-        []
-        if snapshot_day is None
-        else [
-            _Earlier(
-                ComparedDay(day, (snapshot_day - day).days, not before.empty),
-                before,
+    known = _days(session, as_of, days, scope)
+    snapshot_day, compared_days = known.snapshot_day, known.compared
+    # The first compared day in full (what was red, at risk, the average then); the later
+    # ones (a daily digest's week) by their scores alone, read with today's snapshots.
+    first, later = compared_days[:1], compared_days[1:]
+    accounts = _snapshots(session, snapshot_day, scope, later)
+    earlier: list[_Earlier] = []
+    if snapshot_day is not None and first:
+        for day, before in _earlier_snapshots(session, first, scope).items():
+            earlier.append(
+                _Earlier(ComparedDay(day, (snapshot_day - day).days, not before.empty), before)
             )
-            for day in _compared_days(session, snapshot_day, days)
-            for before in (_earlier_snapshots(session, day, scope),)
-        ]
-    )
-    ids = _account_ids(session, scope)
-    moves = movements(session, ids, until=as_of)
-    accounts["arr"] = arr_by_account(moves, as_of + dt.timedelta(days=1)).reindex(accounts.index)
+        for k, day in enumerate(later):
+            scores = accounts.pop(f"then_{k}").dropna().to_frame("score")
+            available = (
+                day in known.with_snapshots
+                if known.with_snapshots is not None
+                else _has_snapshots(session, day, scope)
+            )
+            earlier.append(_Earlier(ComparedDay(day, (snapshot_day - day).days, available), scores))
     segment = scope.segment.value if scope.kind is DigestScope.SEGMENT and scope.segment else None
-    year = retention(moves, as_of - dt.timedelta(days=365), as_of + dt.timedelta(days=1), segment)
-    answers = survey_responses(
+    # The year's retention and each account's ARR today, summed per account in the
+    # database in one pass over the movements (the segment is a condition on the account).
+    year, arr = retention_and_arr_in_db(
         session,
-        window[0],
-        window[1],
-        kind=SurveyKind.NPS,
-        account_ids=ids if scope.kind is DigestScope.OWNER else None,
-        segment=segment,
+        as_of - dt.timedelta(days=365),
+        as_of + dt.timedelta(days=1),
+        segment,
+        accounts=Account.owner_id == scope.owner_id if scope.kind is DigestScope.OWNER else None,
     )
-    if accounts.empty:
+    accounts["arr"] = arr.reindex(accounts.index)
+    shown = _Shown(session)
+    if accounts.empty or snapshot_day is None:
         risks, remembered = NO_NEW_RISKS, Remembered(None, None)  # not known, not "none"
     else:
-        risks, remembered = _new_risks(accounts, earlier, previous, config, limit)
+        risks, remembered = _new_risks(
+            accounts, snapshot_day, earlier, previous, config, limit, shown
+        )
     overdue = _overdue(session, scope, config, now)
     promises = overdue_promises(
         session,
@@ -766,15 +936,17 @@ def gather(
         snapshot_day=snapshot_day,
         health=_health(accounts, earlier),
         compared=tuple(e.compared for e in earlier),
-        movers=_movers(accounts, earlier, limit),
+        movers=NO_MOVERS
+        if snapshot_day is None
+        else _movers(accounts, snapshot_day, earlier, limit, shown),
         risks=risks,
         remembered=remembered,
         retention=year,
-        renewals=_renewals(_upcoming_renewals(session, as_of, scope), accounts, limit),
+        renewals=_renewals(_upcoming_renewals(session, as_of, scope), accounts, limit, shown),
         overdue=tuple(overdue[:limit]),
         overdue_count=len(overdue),
-        nps=nps(answers["score"]),
-        trend=tuple(_trend(session, as_of, scope)),
+        nps=_nps(session, scope, window),
+        trend=tuple(known.trend),
         overdue_plays=plays if plays.open_runs else None,
         promises=promises if promises.promised else None,
     )

@@ -28,16 +28,23 @@ import datetime as dt
 import enum
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import Float, Select, String, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from metrics_core.store.models import ArrMovement, ArrMovementKind
+from metrics_core.store.models import Account, ArrMovement, ArrMovementKind
 
-__all__ = ["RetentionResult", "arr_by_account", "clv", "retention"]
+__all__ = [
+    "RetentionResult",
+    "arr_by_account",
+    "clv",
+    "retention",
+    "retention_and_arr_in_db",
+    "retention_in_db",
+]
 
 # Amounts are NUMERIC(14, 2): summed as floats they leave dust (0.1 + 0.2 − 0.3 ≠ 0), and
 # dust would keep a fully churned account "alive" with 2e-13 ARR. Sums are rounded to cents.
@@ -52,6 +59,7 @@ _KIND_CODES = {
 }
 _SIGN = np.array([1.0, 1.0, -1.0, -1.0])
 _REQUIRED = ("account_id", "kind", "amount", "effective_on")
+_S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +227,21 @@ def retention(
 
     effective = prepared["effective"]
     period = prepared.loc[((effective >= start_day) & (effective < end_day)).to_numpy()]
+    return _of_period(start, end, segment_value, cohort, period, outsiders_by_segment=True)
+
+
+def _of_period(
+    start: dt.date,
+    end: dt.date,
+    segment: str | None,
+    cohort: pd.Series,
+    period: pd.DataFrame,
+    *,
+    outsiders_by_segment: bool,
+) -> RetentionResult:
+    """The result from the cohort's ARR at `start` and the movements of the period
+    (account_id, code, amount; and segment, read when `outsiders_by_segment` and a
+    `segment` is asked for: the cohort has been chosen by segment already)."""
     of_cohort = period["account_id"].isin(cohort.index).to_numpy()
 
     # One column per kind, summed per cohort account, aligned with the cohort (0 if quiet).
@@ -238,6 +261,37 @@ def retention(
         .sum()
         .reindex(cohort.index, fill_value=0.0)
     )
+
+    outsiders = period.loc[~of_cohort & (period["code"] == _NEW).to_numpy()]
+    if segment is not None and outsiders_by_segment:
+        outsiders = outsiders.loc[(outsiders["segment"] == segment).to_numpy(dtype=bool)]
+    return _result(
+        start,
+        end,
+        segment,
+        cohort,
+        sums,
+        new_arr=float(outsiders["amount"].sum()),
+        new_accounts=int(outsiders["account_id"].nunique()),
+    )
+
+
+def _result(
+    start: dt.date,
+    end: dt.date,
+    segment: str | None,
+    cohort: pd.Series,
+    sums: pd.DataFrame,
+    *,
+    new_arr: float,
+    new_accounts: int,
+) -> RetentionResult:
+    """The result from the cohort's ARR at `start` and its movements in the period summed
+    per kind (columns new, expansion, contraction, churn, aligned with `cohort`).
+
+    The one place the definitions live, whether the sums come from a frame of movements
+    (`retention`) or from the database (`retention_in_db`).
+    """
     end_arr = _cents(cohort + sums["new"] + sums["expansion"] - sums["contraction"] - sums["churn"])
     retained = (end_arr > 0).to_numpy()
 
@@ -250,10 +304,6 @@ def retention(
     churn = float(churn_left[~retained].sum())
     won_back = (sums["churn"].to_numpy() > 0) & (sums["new"].to_numpy() > 0) & retained
 
-    outsiders = period.loc[~of_cohort & (period["code"] == _NEW).to_numpy()]
-    if segment_value is not None:
-        outsiders = outsiders.loc[(outsiders["segment"] == segment_value).to_numpy(dtype=bool)]
-
     start_total = round(float(cohort.sum()), CENTS)
     expansion, contraction, churn = (
         round(expansion, CENTS),
@@ -265,7 +315,7 @@ def retention(
     return RetentionResult(
         start=start,
         end=end,
-        segment=segment_value,
+        segment=segment,
         accounts=accounts,
         retained_accounts=int(retained.sum()),
         churned_accounts=int(accounts - retained.sum()),
@@ -276,8 +326,8 @@ def retention(
         churn=churn,
         end_arr=round(float(end_arr.sum()), CENTS),
         reactivated_arr=round(float(sums["new"].sum()), CENTS),
-        new_arr=round(float(outsiders["amount"].sum()), CENTS),
-        new_accounts=int(outsiders["account_id"].nunique()),
+        new_arr=round(new_arr, CENTS),
+        new_accounts=new_accounts,
         nrr=_ratio(start_total + expansion - contraction - churn, start_total),
         grr=None if grr is None else min(1.0, grr),
         logo_retention=_ratio(float(retained.sum()), float(accounts)),
@@ -349,3 +399,93 @@ def account_arr(session: Session, account_id: int, on: dt.date) -> float:
         arr_sql(on + dt.timedelta(days=1)).where(ArrMovement.account_id == account_id)
     ).first()
     return float(row.arr) if row is not None else 0.0
+
+
+def _of_accounts(statement: _S, conditions: list[Any]) -> _S:
+    """`statement` over movements, narrowed to the accounts meeting `conditions`; joined
+    with the accounts only then (every movement has its account: the whole book needs no
+    join, and the join costs a lookup per movement)."""
+    if not conditions:
+        return statement
+    return statement.join(Account, Account.id == ArrMovement.account_id).where(*conditions)
+
+
+def retention_in_db(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    accounts: Any = None,
+) -> RetentionResult:
+    """`retention` of the stored movements, with the whole-history sums done in the database.
+
+    The same answer as `retention(movements(session), start, end, segment)` (a test holds
+    the two together) without reading years of movements into Python: the database sums
+    each account's ARR at `start`, and only the period's movements are read, for
+    `_of_period` to apply the definitions. `accounts` optionally narrows the book to a
+    condition on `Account` (an owner's book, say). A movement's segment is its account's,
+    so `segment` is a condition on the account too.
+    """
+    return retention_and_arr_in_db(session, start, end, segment, accounts)[0]
+
+
+def retention_and_arr_in_db(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    accounts: Any = None,
+) -> tuple[RetentionResult, pd.Series]:
+    """`retention_in_db` and, from the same sums per account, each account's ARR at the
+    start of `end` (`arr_by_account(movements, end)` of the same accounts): a digest
+    reports both, and the database sums them in one pass over the movements."""
+    start_day, end_day = _day(start, "start"), _day(end, "end")
+    if start_day >= end_day:
+        raise ValueError(f"empty period: start {start} is not before end {end}")
+    segment_value = None if segment is None else str(segment)
+    of_accounts = []
+    if segment_value is not None:
+        of_accounts.append(Account.segment == segment_value)
+    if accounts is not None:
+        of_accounts.append(accounts)
+    adds = ArrMovement.kind.in_((ArrMovementKind.NEW, ArrMovementKind.EXPANSION))
+    signed = case((adds, ArrMovement.amount), else_=-ArrMovement.amount)
+    before = case((ArrMovement.effective_on < start, signed), else_=0)
+    per_account = _of_accounts(
+        select(
+            ArrMovement.account_id,
+            type_coerce(func.round(func.sum(before), CENTS), Float),
+            type_coerce(func.round(func.sum(signed), CENTS), Float),
+        )
+        .where(ArrMovement.effective_on < end)
+        .group_by(ArrMovement.account_id)
+        .order_by(ArrMovement.account_id),
+        of_accounts,
+    )
+    moved = _of_accounts(
+        select(
+            ArrMovement.account_id, type_coerce(ArrMovement.kind, String), ArrMovement.amount
+        ).where(ArrMovement.effective_on >= start, ArrMovement.effective_on < end),
+        of_accounts,
+    )
+    # Plain tuples straight into frames: pandas probes each SQLAlchemy Row otherwise.
+    connection = session.connection()
+    arr = pd.DataFrame(
+        list(map(tuple, connection.execute(per_account))),
+        columns=["account_id", "arr", "arr_at_end"],
+    ).set_index("account_id")
+    arr = arr.astype("float64") + 0.0  # -0.0 after a full churn reads 0.0, as `_cents` has it
+    period = pd.DataFrame(
+        list(map(tuple, connection.execute(moved))), columns=["account_id", "kind", "amount"]
+    )
+    period = pd.DataFrame(
+        {
+            "account_id": period["account_id"].to_numpy(dtype=np.int64),
+            "code": _kind_codes(period["kind"]),
+            "amount": period["amount"].to_numpy(dtype=np.float64),
+        }
+    )
+    start_arr = arr["arr"].rename("arr")
+    cohort = start_arr[start_arr > 0]
+    result = _of_period(start, end, segment_value, cohort, period, outsiders_by_segment=False)
+    return result, arr["arr_at_end"].rename("arr")

@@ -21,6 +21,7 @@ from metrics_core.store.models import (
     SurveyResponse,
     TeamMember,
 )
+from metrics_core.store.scans import unindexed
 
 MOVEMENT_COLUMNS = ("account_id", "kind", "amount", "effective_on", "segment")
 SURVEY_COLUMNS = (
@@ -54,7 +55,8 @@ def movements(
     if account_ids is not None:
         statement = statement.where(ArrMovement.account_id.in_(account_ids))
     if until is not None:
-        statement = statement.where(ArrMovement.effective_on <= until)
+        # "Up to a day" is nearly every movement: read the table in order (`unindexed`).
+        statement = statement.where(unindexed(ArrMovement.effective_on) <= until)
     # Plain tuples: pandas probes each SQLAlchemy Row for `_fields`, which costs an
     # exception per row.
     rows = list(map(tuple, session.connection().execute(statement)))

@@ -551,8 +551,7 @@ async def test_the_daily_sweep_waits_for_the_snapshot_and_runs_once_a_day(
     assert await sweeps.triggers() is None  # today's ran
 
 
-def test_digests_count_overdue_plays_in_their_scope(sqlite_db: Database) -> None:
-    db = sqlite_db
+def test_digests_count_overdue_plays_in_their_scope(db: Database) -> None:
     _started(db)
     with db.writing() as session:
         smol = factories.account(session, "SMOL", "Smol Ltd", segment=Segment.SMB, domain=None)
