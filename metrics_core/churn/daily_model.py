@@ -30,7 +30,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-from metrics_core.churn.risk import RiskModel, train
+from metrics_core.churn.risk import RiskModel, SharedTraining, train
 from metrics_core.config import Config
 from metrics_core.store.db import Query
 
@@ -82,15 +82,22 @@ class RiskModels:
             if self._kept is None or self._kept[0] <= as_of:
                 self._kept = (as_of, model)
 
-    def get(self, session: Session, as_of: dt.date) -> RiskModel:
+    def get(
+        self, session: Session, as_of: dt.date, shared: SharedTraining | None = None
+    ) -> RiskModel:
         """The model for `as_of`, trained in the caller's thread on `session` if need be.
 
         For code that is not on the event loop: the commands at a terminal, and the
-        snapshot, which `run` already runs on the worker.
+        snapshot, which `run` already runs on the worker. `shared` lets the several days
+        a backfill trains read their history once.
         """
         model = self._known(as_of)
         if model is None:
-            model = train(session, as_of, self._config)
+            model = (
+                train(session, as_of, self._config)
+                if shared is None
+                else train(session, as_of, self._config, shared)
+            )
             self._keep(as_of, model)
         return model
 

@@ -27,19 +27,23 @@ import datetime as dt
 import enum
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+from threadpoolctl import threadpool_limits
 
 from metrics_core.churn.evaluation import calibration_table, roc_auc, top_decile
 from metrics_core.churn.model import ChurnModel
 from metrics_core.config import Config
 from metrics_core.health.inputs import Inputs, account_inputs
+from metrics_core.store.db import reader
 from metrics_core.store.models import Renewal, RenewalStatus, UsageDaily
 from metrics_core.surveys.scores import wilson_interval
 
@@ -147,8 +151,41 @@ class TrainingSet:
         return TrainingSet(self.X[mask], self.y[mask], self.cuts[mask], self.renewals[mask])
 
     def known_at(self, day: dt.date) -> TrainingSet:
-        """The rows whose outcome was known by `day`: what a model trained that day saw."""
+        """The rows whose outcome was known by `day`: what a model trained that day saw.
+
+        For a set built as of a later day, this is exactly the set `training_set` builds
+        as of `day`: each row's renewal is the account's first decided one after the cut,
+        and a renewal due by `day` is also the first among those decided by `day`.
+        """
         return self.where((self.renewals <= day).to_numpy())
+
+
+_CUT_WORKERS = ThreadPoolExecutor(2, thread_name_prefix="closeloop-cuts")
+"""Threads that gather training cut-offs' inputs two at a time, each on its own connection."""
+
+
+def _cut_inputs(
+    session: Session, config: Config, cuts: Sequence[tuple[dt.date, list[int]]]
+) -> list[Inputs]:
+    """Each cut-off's inputs for its accounts, in the order given.
+
+    On a file or server database two cut-offs are gathered at once, each in a read
+    session of its own: the database does most of the work and releases Python while it
+    does, so a second one uses the second core. An in-memory database (one connection)
+    gathers them one after the other in `session`.
+    """
+    engine = session.get_bind()
+    if len(cuts) < 2 or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+        return [account_inputs(session, cut, config, ids) for cut, ids in cuts]
+
+    def gather(cut: dt.date, ids: list[int]) -> Inputs:
+        with Session(reader(engine)) as own:
+            return account_inputs(own, cut, config, ids)
+
+    # Largest first, so the two threads finish close together.
+    order = sorted(range(len(cuts)), key=lambda i: -len(cuts[i][1]))
+    pending = {i: _CUT_WORKERS.submit(gather, *cuts[i]) for i in order}
+    return [pending[i].result() for i in range(len(cuts))]
 
 
 def training_set(
@@ -163,12 +200,13 @@ def training_set(
     horizon = config.churn.horizon_days
     outcomes = _renewal_outcomes(session)
     outcomes = outcomes[outcomes["renewal_date"] <= pd.Timestamp(as_of)].dropna()
+    due = [(cut, _next_renewals(outcomes, cut, horizon)) for cut in cut_dates(history_start, as_of)]
+    due = [(cut, upcoming) for cut, upcoming in due if not upcoming.empty]
+    gathered = _cut_inputs(
+        session, config, [(cut, list(map(int, upcoming.index))) for cut, upcoming in due]
+    )
     frames, labels, cuts, renewals = [], [], [], []
-    for cut in cut_dates(history_start, as_of):
-        upcoming = _next_renewals(outcomes, cut, horizon)
-        if upcoming.empty:
-            continue
-        inputs = account_inputs(session, cut, config, list(map(int, upcoming.index)))
+    for (cut, upcoming), inputs in zip(due, gathered, strict=True):
         rows = upcoming.reindex(inputs.ids)
         frames.append(features(inputs))
         labels.append(pd.Series(rows["churned"].astype(int).to_numpy(), index=inputs.ids))
@@ -307,7 +345,9 @@ def earned_limits(y: NDArray[np.int64], p: NDArray[np.float64]) -> tuple[float, 
     return (0.0 if safest_high <= LOWEST else LOWEST), (1.0 if riskiest_low >= HIGHEST else HIGHEST)
 
 
-def _calibrate(training: TrainingSet) -> tuple[float, Calibration]:
+def _calibrate(
+    training: TrainingSet, shared: SharedTraining | None = None
+) -> tuple[float, Calibration]:
     """Regularisation and calibration chosen on the newest third of cut-offs, held out.
 
     Models are fitted on the rows decided before the held-out cut-offs begin and judged
@@ -329,7 +369,12 @@ def _calibrate(training: TrainingSet) -> tuple[float, Calibration]:
     ):
         return DEFAULT_C, Calibration()
     best: tuple[float, float, float, float, NDArray[np.float64]] | None = None
-    for model in ChurnModel.fit_each(base.X, base.y.to_numpy(), C_GRID):
+    fits = (
+        shared.fit_each(base.X, base.y.to_numpy())
+        if shared is not None
+        else ChurnModel.fit_each(base.X, base.y.to_numpy(), C_GRID)
+    )
+    for model in fits:
         c, raw = model.C, model.log_odds(held.X)
         intercept, slope = _platt(raw, held_y)
         loss = _log_loss(held_y, _sigmoid(intercept + slope * raw))
@@ -372,18 +417,63 @@ class RiskModel:
         return _sigmoid(np.asarray(logits, dtype=np.float64)), rule_drivers
 
 
-def fit_risk_model(training: TrainingSet, config: Config) -> RiskModel:
+def fit_risk_model(
+    training: TrainingSet, config: Config, shared: SharedTraining | None = None
+) -> RiskModel:
     """The method that answers: a calibrated model when the history allows, else rules.
 
     The same function trains the live model and every model the backtest replays, so
     `closeloop model evaluate` measures what chat answers with.
+
+    The fits run with one BLAS and OpenMP thread: the matrices are narrow (a few dozen
+    columns), so the solver's many small steps spend more time waking and syncing
+    threads than computing; one thread is several times faster, and the same numbers.
     """
     churned = training.churned_accounts
     if churned < config.churn.min_churned_accounts or training.y.nunique() < 2:
         return RiskModel(Method.RULES, None, len(training.y), churned)
-    c, calibration = _calibrate(training)
-    model = ChurnModel(C=c).fit(training.X, training.y.to_numpy())
+    with threadpool_limits(limits=1):
+        c, calibration = _calibrate(training, shared)
+        model = ChurnModel(C=c).fit(training.X, training.y.to_numpy())
     return RiskModel(Method.MODEL, model, len(training.y), churned, calibration)
+
+
+class SharedTraining:
+    """What the models of several days trained in one run share, so each is read once.
+
+    A backfilled snapshot trains the model of each day it scores (the day itself and the
+    days digests compare with). Their training sets differ only by the renewals decided
+    in between: the set of the newest day `newest` is read from the database once, and an
+    earlier day's is the part of it known by then (`TrainingSet.known_at`), row for row
+    what `training_set` would read for that day. Their calibration grids are usually
+    fitted on the very same rows (those decided before the held-out cut-offs), and then
+    fitted once. Only for one run over unchanged data: nothing here notices new rows.
+    """
+
+    def __init__(self, newest: dt.date) -> None:
+        self.newest = newest
+        self._data: TrainingSet | None = None
+        self._grid: tuple[pd.DataFrame, NDArray[np.int64], list[ChurnModel]] | None = None
+
+    def training_set(
+        self, session: Session, as_of: dt.date, config: Config, history_start: dt.date
+    ) -> TrainingSet:
+        """`training_set(session, as_of, …)`, from the newest day's set when it can be."""
+        if as_of > self.newest:
+            return training_set(session, as_of, config, history_start)
+        if self._data is None:
+            self._data = training_set(session, self.newest, config, history_start)
+        return self._data if as_of == self.newest else self._data.known_at(as_of)
+
+    def fit_each(self, X: pd.DataFrame, y: NDArray[np.int64]) -> list[ChurnModel]:
+        """`ChurnModel.fit_each(X, y, C_GRID)`, reused when asked again for the same rows."""
+        if self._grid is not None:
+            known_X, known_y, models = self._grid
+            if known_X.equals(X) and np.array_equal(known_y, y):
+                return models
+        models = ChurnModel.fit_each(X, y, C_GRID)
+        self._grid = (X, y, models)
+        return models
 
 
 def history_start(session: Session) -> dt.date | None:
@@ -391,11 +481,16 @@ def history_start(session: Session) -> dt.date | None:
     return session.scalar(select(UsageDaily.day).order_by(UsageDaily.day).limit(1))
 
 
-def train(session: Session, as_of: dt.date, config: Config) -> RiskModel:
+def train(
+    session: Session, as_of: dt.date, config: Config, shared: SharedTraining | None = None
+) -> RiskModel:
+    """The model as trained on `as_of`; `shared` when several days train in one run."""
     start = history_start(session)
     if start is None:
         return RiskModel(Method.RULES, None, 0, 0)
-    return fit_risk_model(training_set(session, as_of, config, start), config)
+    if shared is None:
+        return fit_risk_model(training_set(session, as_of, config, start), config)
+    return fit_risk_model(shared.training_set(session, as_of, config, start), config, shared)
 
 
 def churn_risk(

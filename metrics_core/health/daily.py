@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from metrics_core.churn.daily_model import RiskModels
-from metrics_core.churn.risk import RiskModel
+from metrics_core.churn.risk import RiskModel, SharedTraining
 from metrics_core.config import Config
 from metrics_core.delivery.account_alerts import queue_account_alerts
 from metrics_core.delivery.targets import Target
@@ -52,12 +52,14 @@ def take_snapshot(
     model's own worker (`RiskModels.run`), where `risk.get` trains in the same thread.
     """
     compared = {day - dt.timedelta(days=n) for n in RISK_COMPARED_DAYS}
+    # The days' training sets are parts of the newest one's: read the history once.
+    shared = SharedTraining(day)
 
     def risk_for(when: dt.date) -> RiskModel | None:
         if when != day and when not in compared:
             return None
         with db.reading() as session:
-            return risk.get(session, when)
+            return risk.get(session, when, shared)
 
     days = backfill_snapshots(
         db.engine, day, backfill, config, progress=progress, risk_for=risk_for

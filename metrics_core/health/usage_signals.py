@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Date, bindparam, case, func, or_, select
+from sqlalchemy import Date, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from metrics_core.config import Config
-from metrics_core.store.models import UsageDaily
+from metrics_core.store.models import Account, UsageDaily
 
 YEAR_IN_WEEKS_DAYS = 364
 
@@ -102,27 +102,41 @@ def drops_from_sums(
 
 
 @functools.cache
-def _drops_sql(weeks: int, filtered: bool) -> Any:
-    """One scan for both years' windows: this year's and the same weeks a year earlier."""
-    statement = (
-        select(
-            UsageDaily.account_id,
-            *week_sum_columns("n", weeks),
-            *week_sum_columns("y", weeks),
-        )
-        .where(
-            or_(
-                (UsageDaily.day > bindparam("nfirst", type_=Date()))
-                & (UsageDaily.day <= bindparam("nhi0", type_=Date())),
-                (UsageDaily.day > bindparam("yfirst", type_=Date()))
-                & (UsageDaily.day <= bindparam("yhi0", type_=Date())),
-            )
-        )
-        .group_by(UsageDaily.account_id)
+def _drops_sql(prefix: str, weeks: int, filtered: bool) -> Any:
+    """One year's windows (`prefix` "n": this year's, "y": the same weeks a year earlier).
+
+    Each year's range is read per account through the (account_id, day) key: for the
+    whole book the accounts drive the join, so each one's few weeks are a range seek
+    instead of a scan of every usage row ever stored (an OR of the two years' ranges
+    cannot use the key, and a year apart they are two ranges, not one).
+    """
+    where = (UsageDaily.day > bindparam(f"{prefix}first", type_=Date())) & (
+        UsageDaily.day <= bindparam(f"{prefix}hi0", type_=Date())
     )
+    key: Any
     if filtered:
-        statement = statement.where(UsageDaily.account_id.in_(bindparam("ids", expanding=True)))
-    return statement
+        key = UsageDaily.account_id
+        statement = select(key, *week_sum_columns(prefix, weeks)).where(
+            where, key.in_(bindparam("ids", expanding=True))
+        )
+    else:
+        driver = Account.__table__.alias("driver")
+        key = driver.c.id
+        statement = (
+            select(key, *week_sum_columns(prefix, weeks))
+            .join_from(driver, UsageDaily, UsageDaily.account_id == key)
+            .where(where)
+        )
+    return statement.group_by(key)
+
+
+def _week_sums(
+    session: Session, prefix: str, weeks: int, params: dict[str, Any], filtered: bool
+) -> tuple[list[int], NDArray[np.float64]]:
+    """Accounts with a usage row in one year's windows, and their week sums (NaN: none)."""
+    rows = session.connection().execute(_drops_sql(prefix, weeks, filtered), params).all()
+    sums = np.array([tuple(row[1:]) for row in rows], dtype=np.float64)
+    return [int(row[0]) for row in rows], sums.reshape(len(rows), weeks + 1)
 
 
 def usage_drops(
@@ -139,9 +153,9 @@ def usage_drops(
     )
     if account_ids is not None:
         params["ids"] = list(account_ids)
-    statement = _drops_sql(weeks, account_ids is not None)
-    rows = [tuple(row) for row in session.connection().execute(statement, params)]
-    if not rows:
+    filtered = account_ids is not None
+    accounts, now = _week_sums(session, "n", weeks, params, filtered)
+    if not accounts:
         return pd.DataFrame(
             columns=[
                 "recent",
@@ -153,9 +167,16 @@ def usage_drops(
                 "flagged",
             ]
         )
-    sums = np.array([[np.nan if v is None else float(v) for v in row[1:]] for row in rows])
-    now, then = sums[:, : weeks + 1], sums[:, weeks + 1 :]
-    seen = ~np.isnan(now).all(axis=1)
+    # Accounts without a row this year have no drop to speak of: last year's rows are
+    # read for the others only.
+    before, sums = _week_sums(session, "y", weeks, params, filtered)
+    then = np.full_like(now, np.nan)
+    at = {account: i for i, account in enumerate(accounts)}
+    found = [(at[account], i) for i, account in enumerate(before) if account in at]
+    if found:
+        rows_now, rows_then = (list(side) for side in zip(*found, strict=True))
+        then[rows_now] = sums[rows_then]
+    seen: NDArray[np.bool_] = np.asarray(~np.isnan(now).all(axis=1), dtype=bool)
     drops = drops_from_sums(now, then, seen, config)
-    frame = pd.DataFrame(drops, index=pd.Index([row[0] for row in rows], name="account_id"))
+    frame = pd.DataFrame(drops, index=pd.Index(accounts, name="account_id"))
     return frame[seen].sort_index()

@@ -12,6 +12,7 @@ from metrics_core.churn.risk import (
     BASE_LOG_ODDS,
     Method,
     RiskModel,
+    SharedTraining,
     churn_risk,
     cut_dates,
     train,
@@ -79,6 +80,22 @@ def test_labels_are_the_outcome_of_the_next_renewal(db: Database) -> None:
     # What a model trained on 1 June could have known: no renewal decided after it.
     assert data.known_at(dt.date(2026, 6, 1)).y.empty
     assert len(data.known_at(dt.date(2026, 6, 30)).y) == len(data.y)
+
+
+def test_days_trained_in_one_run_see_what_their_own_day_would_have(db: Database) -> None:
+    ids = _book(db)
+    config = Config()
+    shared = SharedTraining(AS_OF)
+    with db.reading() as session:
+        for day in (dt.date(2026, 6, 29), dt.date(2026, 6, 30), dt.date(2026, 9, 1), AS_OF):
+            alone = training_set(session, day, config, START)
+            together = shared.training_set(session, day, config, START)
+            assert together.X.equals(alone.X), day
+            assert together.y.tolist() == alone.y.tolist(), day
+            assert together.cuts.tolist() == alone.cuts.tolist(), day
+            assert together.renewals.tolist() == alone.renewals.tolist(), day
+    # 29 June knew no outcome yet (an empty set, as read alone); today knows both.
+    assert together.y.groupby(level=0).max().to_dict() == {ids["A"]: 1, ids["B"]: 0}
 
 
 def test_a_renewal_beyond_the_horizon_gets_no_probability(db: Database) -> None:
