@@ -114,6 +114,12 @@ ZERO_WHEN_ABSENT = (
 )
 
 
+IDS_AT_ONCE = 15_000
+"""Accounts named in one query at most. A query binds each id once or twice, and databases
+cap the values one statement may bind (PostgreSQL at 65,535; SQLite, as often built, at
+32,766); a training cut-off of a large book names more customers than that."""
+
+
 def _end_of(day: dt.date) -> dt.datetime:
     """The first instant after `day` (UTC): timestamps strictly before it happened by then."""
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
@@ -211,14 +217,33 @@ def _scatter(
     queries themselves for one account.
     """
     columns = {name: np.full(len(position), np.nan) for name in names}
-    for row in connection.execute(statement, params):
-        index = position.get(row[0])
-        if index is None:
-            continue
-        for name, value in zip(names, row[1:], strict=True):
-            if value is not None:
-                columns[name][index] = convert(value)
+    rows = connection.execute(statement, params).all()
+    at = _positions(rows, position)
+    found = at >= 0
+    for k, name in enumerate(names, start=1):
+        columns[name][at[found]] = _floats([row[k] for row in rows], convert)[found]
     return columns
+
+
+def _positions(rows: Sequence[Any], position: dict[int, int]) -> NDArray[np.int64]:
+    """Where each row's account (its first value) sits in the columns; -1 if not there."""
+    return np.fromiter((position.get(row[0], -1) for row in rows), np.int64, len(rows))
+
+
+def _matrix(rows: Sequence[Any], width: int) -> NDArray[np.float64]:
+    """The values after each row's account id as a float matrix, NaN for NULL."""
+    return np.array([tuple(row[1:]) for row in rows], dtype=np.float64).reshape(len(rows), width)
+
+
+def _floats(values: list[Any], convert: Any = float) -> NDArray[np.float64]:
+    """Query values as floats, NaN for NULL, converted a column at a time.
+
+    numpy turns None into NaN and ints, floats and Decimals into floats itself, which is
+    much quicker than converting value by value for a whole book.
+    """
+    if convert is not float:
+        values = [None if value is None else convert(value) for value in values]
+    return np.array(values, dtype=np.float64)
 
 
 @functools.cache
@@ -330,19 +355,19 @@ def _usage(
         name: np.zeros(len(at)) for name in ("user_days", "user_days_prev", "usage_days")
     }
     now = np.full((len(at), weeks + 1), np.nan)
-    for row in connection.execute(_usage_sql(weeks, ids is not None), params):
-        index = at.get(row[0])
-        if index is None:
-            continue
-        columns["user_days"][index] = float(row[1] or 0)
-        columns["user_days_prev"][index] = float(row[2] or 0)
-        columns["usage_days"][index] = float(row[3] or 0)
-        now[index] = [np.nan if v is None else float(v) for v in row[4:]]
+    rows = connection.execute(_usage_sql(weeks, ids is not None), params).all()
+    index = _positions(rows, at)
+    found = index >= 0
+    sums = _matrix(rows, 3 + weeks + 1)
+    for k, name in enumerate(("user_days", "user_days_prev", "usage_days")):
+        columns[name][index[found]] = np.nan_to_num(sums[found, k], nan=0.0)
+    now[index[found]] = sums[found, 3:]
     then = np.full((len(at), weeks + 1), np.nan)
-    for row in connection.execute(_last_year_sql(weeks, ids is not None), params):
-        index = at.get(row[0])
-        if index is not None:
-            then[index] = [np.nan if v is None else float(v) for v in row[1:]]
+    rows = connection.execute(_last_year_sql(weeks, ids is not None), params).all()
+    index = _positions(rows, at)
+    found = index >= 0
+    sums = _matrix(rows, weeks + 1)
+    then[index[found]] = sums[found]
     drops = drops_from_sums(now, then, ~np.isnan(now).all(axis=1), config)
     columns["usage_drop"] = drops["flagged"]
     columns["usage_drop_change"] = drops["change"]
@@ -575,6 +600,9 @@ def _any_rows(session: Session, column: Any, before: dt.datetime) -> bool:
     return session.scalar(select(literal(True)).where(column < before).limit(1)) is not None
 
 
+SIDE_QUERY_FROM = 1000
+"""Accounts from which `_beside` runs the usage query on a second connection."""
+
 _SIDE_QUERIES = ThreadPoolExecutor(4, thread_name_prefix="closeloop-inputs")
 """The threads `_beside` runs its second connection's query on, shared by every caller
 (the snapshot, a backtest, a whole-book answer) instead of a pool made per call. Each
@@ -585,13 +613,15 @@ call submits one query and waits for it, so a few threads serve callers at once.
 def _beside(session: Session, ids: list[int] | None) -> Iterator[Callable[..., Future[Columns]]]:
     """Run one input query on a second connection while the others run on the session's.
 
-    Only for the whole book on a file or server database: there the usage scan takes as
-    long as all the other inputs together, and SQLite and PostgreSQL both work while
-    Python waits. One account's inputs are too quick to be worth a thread; an in-memory
-    database has a single connection.
+    Only for many accounts (the whole book, or a training cut-off's thousands) on a file
+    or server database: there the usage scan takes as long as all the other inputs
+    together, and SQLite and PostgreSQL both work while Python waits. One account's
+    inputs are too quick to be worth a thread; an in-memory database has a single
+    connection.
     """
     engine = session.get_bind()
-    if ids is not None or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+    few = ids is not None and len(ids) < SIDE_QUERY_FROM
+    if few or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
         connection = session.connection()
 
         def here(query: Callable[..., Columns], *args: Any) -> Future[Columns]:
@@ -627,8 +657,28 @@ def account_inputs(
     """Every input of the given accounts (all when None) as of a day.
 
     `customers_only` drops accounts that had churned by `as_of`: a churned account has no
-    health, only a history.
+    health, only a history. A long list of accounts is read in parts of `IDS_AT_ONCE`.
     """
+    if account_ids is not None and len(account_ids) > IDS_AT_ONCE:
+        ordered = sorted(set(account_ids))  # each part comes back in id order, as one would
+        parts = [
+            account_inputs(
+                session,
+                as_of,
+                config,
+                ordered[begin : begin + IDS_AT_ONCE],
+                customers_only=customers_only,
+            )
+            for begin in range(0, len(ordered), IDS_AT_ONCE)
+        ]
+        return Inputs(
+            np.concatenate([part.ids for part in parts]),
+            {
+                name: np.concatenate([part.columns[name] for part in parts])
+                for name in INPUT_COLUMNS
+            },
+            parts[0].features_total,
+        )
     window = config.health.usage.window_days
     ids, columns = _accounts(session, as_of, account_ids)
     if customers_only:

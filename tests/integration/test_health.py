@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from metrics_core.config import Config, Health, Weights
 from metrics_core.health.scorecard import (
@@ -31,7 +33,7 @@ from metrics_core.health.scorecard import (
 )
 from metrics_core.revenue.arr import Term
 from metrics_core.store.db import Database
-from metrics_core.store.models import Segment, SurveyKind, TicketPriority, TicketStatus
+from metrics_core.store.models import Account, Segment, SurveyKind, TicketPriority, TicketStatus
 from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 20)
@@ -250,3 +252,22 @@ def test_usage_windows_end_where_the_usage_data_does(db: Database) -> None:
     assert usage.score == pytest.approx(85.0)
     assert "(usage data through 2026-11-18)" in usage.detail
     assert "dropped" not in usage.detail
+
+
+def test_a_long_list_of_accounts_is_read_in_parts_with_the_same_inputs(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Databases cap the values one query may bind; a training cut-off of a large book names
+    more customers than that, so the list is read in parts, with the same result."""
+    from metrics_core.health import inputs
+    from metrics_core.synthetic import seed_database
+
+    seed_database(db.engine, accounts=40, days=120, seed=3, as_of=AS_OF)
+    with db.reading() as session:
+        ids = list(session.scalars(select(Account.id).order_by(Account.id.desc())))
+        whole = inputs.account_inputs(session, AS_OF, Config(), ids)
+        monkeypatch.setattr(inputs, "IDS_AT_ONCE", 7)
+        parted = inputs.account_inputs(session, AS_OF, Config(), ids)
+    assert len(whole) > 7 * 3
+    assert list(parted.ids) == list(whole.ids)
+    pd.testing.assert_frame_equal(parted.frame(), whole.frame())
