@@ -494,7 +494,12 @@ def child_environment(**extra: str) -> dict[str, str]:
 
 
 class BenchError(Exception):
-    """The bench cannot run as asked; the message says why."""
+    """The bench cannot run as asked, or a case failed; the message says why, and
+    `measured` holds what the cases before it measured."""
+
+    def __init__(self, message: str, measured: list[Measurement] | None = None) -> None:
+        super().__init__(message)
+        self.measured = measured or []
 
 
 def postgres_server() -> str:
@@ -591,7 +596,10 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> list[Me
                 seeded = _run_child("seed", book)
                 if "seed" in wanted:
                     results += seeded
-                results += _measure(book, [name for name in wanted if name != "seed"], progress)
+                try:
+                    results += _measure(book, [n for n in wanted if n != "seed"], progress)
+                except BenchError as error:
+                    raise BenchError(str(error), results + error.measured) from None
     return results
 
 
@@ -605,7 +613,10 @@ def _measure(book: Book, names: list[str], progress: Callable[[str], None]) -> l
         prepare = CASES[name].prepare
         if prepare is not None:
             prepare(book)
-        results += _run_child(name, book)
+        try:
+            results += _run_child(name, book)
+        except BenchError as error:
+            raise BenchError(str(error), results) from None
     return results
 
 

@@ -741,6 +741,10 @@ def bench(
         plan = harness.Plan(cases=names, sizes=sizes, databases=databases, scale=scale, book=book)
         results = harness.run(plan, progress=lambda line: err.print(line))
     except harness.BenchError as error:
+        if error.measured:  # what the cases before the failed one measured still counts
+            out.print(_bench_table(error.measured))
+            if json_out is not None:
+                json_out.write_text(json.dumps([asdict(m) for m in error.measured], indent=2))
         raise _fail(str(error)) from None
     out.print(_bench_table(results))
     together = [m for found in earlier for m in found] + results
