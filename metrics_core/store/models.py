@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -238,6 +240,8 @@ class TeamMember(Base):
 
 class Account(Base):
     __tablename__ = "accounts"
+    # An answer's email domain finds its account whatever the case (`respondents`).
+    __table_args__ = (Index("ix_accounts_domain_lower", func.lower(text("domain"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -259,6 +263,9 @@ class Account(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    # Respondents are matched by address whatever its case: `lower(email) IN (…)` seeks
+    # this index instead of reading every contact.
+    __table_args__ = (Index("ix_contacts_email_lower", func.lower(text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
