@@ -33,7 +33,7 @@ from metrics_core.config import COMPONENTS, Config
 from metrics_core.health.inputs import Columns, Inputs, account_inputs
 from metrics_core.store import input_versions
 from metrics_core.store.bulk import write_frame
-from metrics_core.store.db import writer
+from metrics_core.store.db import reader, writer
 from metrics_core.store.models import HealthSnapshot, Segment
 
 USAGE_LEVEL_SHARE = 0.7  # of the usage component; the rest is its trend
@@ -353,8 +353,12 @@ def store_snapshots(
 
     With the day's churn `model`, each snapshot also keeps the churn risk and its main
     driver, so digests read the day's numbers instead of recomputing them.
+
+    The book is scored in a read transaction and only the writing holds the write lock: on
+    SQLite one writer at a time may hold it, and scoring a large book takes long enough
+    for survey webhooks and usage batches waiting behind it to give up.
     """
-    with Session(writer(engine)) as session, session.begin():
+    with Session(reader(engine)) as session, session.begin():
         inputs = account_inputs(session, as_of, config)
         scored = inputs.frame().join(score_frame(inputs, config))
         probability: list[float | None] = [None] * len(scored)
@@ -377,6 +381,7 @@ def store_snapshots(
                 "churn_driver": driver,
             }
         )
+    with Session(writer(engine)) as session, session.begin():
         written = write_frame(
             session.connection(),
             HealthSnapshot.__table__,  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ score = .30·42.5 + .15·53.33 + .15·70 + .15·80 + .10·100 + .15·90 = 66.75 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -271,3 +272,34 @@ def test_a_long_list_of_accounts_is_read_in_parts_with_the_same_inputs(
     assert len(whole) > 7 * 3
     assert list(parted.ids) == list(whole.ids)
     pd.testing.assert_frame_equal(parted.frame(), whole.frame())
+
+
+def test_scoring_the_book_for_a_snapshot_lets_other_writers_commit(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite has one writer at a time: a snapshot that scored the whole book inside its
+    write transaction made survey webhooks wait behind it until they gave up."""
+    import sqlite3
+
+    from metrics_core.health import scorecard
+
+    _portfolio(sqlite_db)
+    path = sqlite_db.engine.url.database
+    assert path is not None
+    scoring = scorecard.score_frame
+    committed: list[bool] = []
+
+    def while_scoring(*args: Any, **kwargs: Any) -> Any:  # the inputs are read by now
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)  # no waiting at all
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE accounts SET seats = seats WHERE id = 1")
+            other.execute("COMMIT")
+            committed.append(True)
+        finally:
+            other.close()
+        return scoring(*args, **kwargs)
+
+    monkeypatch.setattr(scorecard, "score_frame", while_scoring)
+    assert scorecard.store_snapshots(sqlite_db.engine, AS_OF, Config()) > 0
+    assert committed == [True]
