@@ -93,11 +93,7 @@ class RiskModels:
         """
         model = self._known(as_of)
         if model is None:
-            model = (
-                train(session, as_of, self._config)
-                if shared is None
-                else train(session, as_of, self._config, shared)
-            )
+            model = train(session, as_of, self._config, shared)
             self._keep(as_of, model)
         return model
 

@@ -39,7 +39,9 @@ class Training:
         self.started = threading.Event()
         self.fail_next = False
 
-    def __call__(self, session: Any, as_of: dt.date, config: Config) -> RiskModel:
+    def __call__(
+        self, session: Any, as_of: dt.date, config: Config, shared: Any = None
+    ) -> RiskModel:
         self.calls.append((as_of, threading.current_thread().name))
         self.started.set()
         assert self.hold.wait(10)
