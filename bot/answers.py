@@ -46,11 +46,7 @@ class AnswerCache:
         generation = self._changes.generation()
         if generation is None or generation != self._generation:
             return None
-        held = self._replies.get(question)
-        if held is not None:
-            self._replies.move_to_end(question)
-            self.hits += 1
-        return held
+        return self._take(question)
 
     async def answer(self, question: Hashable, compute: Callable[[], Awaitable[Reply]]) -> Reply:
         """The reply to `question`, from memory if nothing has changed since it was computed.
@@ -60,23 +56,25 @@ class AnswerCache:
         asked again, so a fix shows at once.
         """
         generation = self._changes.generation()
-        if generation is None:
-            self.misses += 1
-            return await compute()
-        if generation != self._generation:
-            self._replies.clear()
-            self._generation = generation
-        held = self._replies.get(question)
-        if held is not None:
-            self._replies.move_to_end(question)
-            self.hits += 1
-            return held
+        if generation is not None:
+            if generation != self._generation:
+                self._replies.clear()
+                self._generation = generation
+            if (held := self._take(question)) is not None:
+                return held
         self.misses += 1
         reply = await compute()
         # Kept only if nothing committed while it was computed: it may have read either side.
-        unchanged = self._changes.generation() == generation == self._generation
-        if reply.outcome is Outcome.ANSWER and unchanged:
+        unchanged = generation is not None and self._changes.generation() == generation
+        if reply.outcome is Outcome.ANSWER and unchanged and self._generation == generation:
             self._replies[question] = reply
             while len(self._replies) > self._capacity:
                 self._replies.popitem(last=False)
         return reply
+
+    def _take(self, question: Hashable) -> Reply | None:
+        held = self._replies.get(question)
+        if held is not None:
+            self._replies.move_to_end(question)
+            self.hits += 1
+        return held
