@@ -28,14 +28,16 @@ import sqlite3
 import threading
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy import func as sql
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "closeloop_inputs"
 """The PostgreSQL notification channel a commit of new health inputs is announced on."""
+
+NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', current_schema())"
+"""The announcement, as SQL for writers that bypass the SQL toolkit (the usage ingester)."""
 
 RECONNECT_SECONDS = 1.0
 """How long the PostgreSQL listener waits before reconnecting after losing its connection."""
@@ -164,24 +166,10 @@ def _hears_itself(connection: Any) -> bool:
     return any(n.payload == probe for n in connection.notifies(timeout=PROBE_SECONDS))
 
 
-def watch(engine: Engine) -> Changes:
-    """The right watcher for the engine's database."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or database.startswith("file::memory:"):
-            return Unwatched()
-        return SqliteChanges(database)
-    if url.get_backend_name() == "postgresql":
-        plain = url.set(drivername="postgresql")
-        return PostgresChanges(plain.render_as_string(hide_password=False))
-    return Unwatched()
-
-
 def announce(connection: Connection | Session) -> None:
     """Tell other processes, at commit, that health inputs changed (PostgreSQL only;
     SQLite's own commit counter needs no telling). Part of the caller's transaction: a
     rollback sends nothing."""
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     if bind.dialect.name == "postgresql":
-        connection.execute(select(sql.pg_notify(CHANNEL, sql.current_schema())))
+        connection.execute(text(NOTIFY_SQL))

@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from metrics_core.store.changes import Changes, watch
+from metrics_core.store.changes import Changes, PostgresChanges, SqliteChanges, Unwatched
 
 T = TypeVar("T")
 
@@ -71,12 +71,17 @@ def _install_sqlite_behaviour(engine: Engine, *, file_backed: bool) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _in_memory(url: URL) -> bool:
+    """Whether a SQLite URL names a database in memory rather than a file."""
+    database = url.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
 def make_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> Engine:
     """An engine configured for this service; the only place engines are created."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        in_memory = _in_memory(parsed)
         if in_memory:
             # One shared connection, or each thread would see its own empty database.
             engine = create_engine(
@@ -135,7 +140,7 @@ class Database:
         """What tells, without a query, whether the database may have changed (made on
         first use: a command-line run that never asks starts no listener)."""
         if self._changes is None:
-            self._changes = watch(self.engine)
+            self._changes = _watch(self.engine.url)
         return self._changes
 
     @contextlib.contextmanager
@@ -186,6 +191,18 @@ class Database:
             self._executor.shutdown(wait=True)
             self._executor = None
         self.engine.dispose()
+
+
+def _watch(url: URL) -> Changes:
+    """The right watcher for the database: SQLite's commit counter for a file, PostgreSQL's
+    notifications, and none for a SQLite in memory, whose one shared connection never sees
+    "another" commit."""
+    if url.get_backend_name() == "sqlite":
+        return Unwatched() if _in_memory(url) else SqliteChanges(url.database or "")
+    if url.get_backend_name() == "postgresql":
+        plain = url.set(drivername="postgresql")
+        return PostgresChanges(plain.render_as_string(hide_password=False))
+    return Unwatched()
 
 
 def insert_or_ignore(

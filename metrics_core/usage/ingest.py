@@ -608,7 +608,7 @@ def _bump_inputs(driver: _Driver, accounts: Collection[int]) -> None:
             driver.rows_affected(f"{sql} IN ({driver.marks(len(chunk))})", chunk)
     if driver.postgres and ordered:
         # As `changes.announce`: replicas keeping whole answers learn at the commit.
-        driver.rows(f"SELECT pg_notify('{changes.CHANNEL}', current_schema())", [])
+        driver.rows(changes.NOTIFY_SQL, [])
 
 
 def _watermark_before(driver: _Driver, through: dt.date) -> bool:
