@@ -47,10 +47,17 @@ def method_note(model: RiskModel, config_min: int) -> str:
             if calibration.held_out_from is not None
             else "not yet calibrated (too few later renewals to check it on)"
         )
+        sample = model.sample
+        drawn = (
+            f"; a fixed sample of {sample.share * 100:.0f} % of the book's {sample.accounts:,} "
+            "accounts, as many as the model can learn from"
+            if sample is not None
+            else ""
+        )
         return (
             f"Model: logistic regression on {model.trained_rows:,} month-end snapshots of "
-            f"accounts whose next renewal was decided ({model.churned_accounts} churned "
-            f"accounts), {checked}; drivers in log-odds. `closeloop model evaluate` "
+            f"accounts whose next renewal was decided ({model.churned_accounts:,} churned "
+            f"accounts{drawn}), {checked}; drivers in log-odds. `closeloop model evaluate` "
             "backtests it."
         )
     return (

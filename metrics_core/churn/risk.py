@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from threadpoolctl import threadpool_limits
@@ -44,7 +44,7 @@ from metrics_core.churn.model import ChurnModel
 from metrics_core.config import Config
 from metrics_core.health.inputs import Inputs, account_inputs
 from metrics_core.store.db import reader
-from metrics_core.store.models import Renewal, RenewalStatus, UsageDaily
+from metrics_core.store.models import Account, Renewal, RenewalStatus, UsageDaily
 from metrics_core.surveys.scores import wilson_interval
 
 CUT_SPACING_DAYS = 30
@@ -130,6 +130,43 @@ def cut_dates(history_start: dt.date, as_of: dt.date) -> list[dt.date]:
     return cuts
 
 
+TRAINING_ACCOUNTS = 20_000
+"""Accounts whose history the model learns from at most; a larger book trains on a fixed
+sample of its accounts. The model has about twenty coefficients: twenty thousand accounts
+at a dozen cut-offs give tens of thousands of labelled rows and over a thousand churned
+accounts, far past the point where more rows move its coefficients or its calibration
+(`benchmarks/RESULTS.md` compares a sample with the whole of a 100,000-account book),
+while gathering every account at every cut-off is most of a large book's daily snapshot."""
+
+_SPREAD = np.uint64(0x9E3779B1)
+"""Knuth's multiplicative hashing constant (2^32 / golden ratio, odd): multiplying ids by it
+modulo 2^32 scatters consecutive ids evenly over [0, 2^32)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Which accounts a training set learns from: a fixed share of a book's accounts.
+
+    An account is in the sample when its id, hashed, falls in the first `share` of the
+    hash range. The choice depends on the id alone, never on outcomes, so the sample is
+    unbiased; it keeps an account's every cut-off together; and it is the same every day,
+    so the model never changes by a reshuffle. As a book grows its share shrinks, and the
+    accounts kept are among those kept before (with new ones), not a new draw.
+    """
+
+    accounts: int  # the book's accounts the sample is drawn from
+    share: float
+
+    @classmethod
+    def of(cls, accounts: int, at_most: int) -> Sample | None:
+        """The sample for a book of `accounts`, or None when all of them fit."""
+        return cls(accounts, at_most / accounts) if accounts > at_most else None
+
+    def holds(self, ids: NDArray[np.int64]) -> NDArray[np.bool_]:
+        spread = (ids.astype(np.uint64) * _SPREAD) & np.uint64(0xFFFFFFFF)
+        return np.asarray(spread < np.uint64(self.share * 2**32), dtype=np.bool_)
+
+
 @dataclass(frozen=True, slots=True)
 class TrainingSet:
     """One row per (cut-off, account) whose next renewal's outcome is known.
@@ -142,13 +179,16 @@ class TrainingSet:
     y: pd.Series
     cuts: pd.Series  # the cut-off date of each row
     renewals: pd.Series  # the date of the renewal each row is labelled with
+    sample: Sample | None = None  # None: every account's rows
 
     @property
     def churned_accounts(self) -> int:
         return int(self.X.index[self.y.to_numpy() == 1].nunique())
 
     def where(self, mask: NDArray[np.bool_]) -> TrainingSet:
-        return TrainingSet(self.X[mask], self.y[mask], self.cuts[mask], self.renewals[mask])
+        return TrainingSet(
+            self.X[mask], self.y[mask], self.cuts[mask], self.renewals[mask], self.sample
+        )
 
     def known_at(self, day: dt.date) -> TrainingSet:
         """The rows whose outcome was known by `day`: what a model trained that day saw.
@@ -189,17 +229,25 @@ def _cut_inputs(
 
 
 def training_set(
-    session: Session, as_of: dt.date, config: Config, history_start: dt.date
+    session: Session,
+    as_of: dt.date,
+    config: Config,
+    history_start: dt.date,
+    at_most: int = TRAINING_ACCOUNTS,
 ) -> TrainingSet:
     """Inputs at every past cut-off, labelled by the outcome of the next renewal.
 
     A row is kept when the account was a customer at the cut-off and its next renewal,
     due within `churn.horizon_days`, was decided by `as_of`. Which rows are kept depends
-    on renewal dates, never on outcomes, so the labels are an unbiased sample.
+    on renewal dates, never on outcomes, so the labels are an unbiased sample. A book of
+    more than `at_most` accounts learns from a fixed `Sample` of them.
     """
     horizon = config.churn.horizon_days
+    sample = Sample.of(session.scalar(select(func.count()).select_from(Account)) or 0, at_most)
     outcomes = _renewal_outcomes(session)
     outcomes = outcomes[outcomes["renewal_date"] <= pd.Timestamp(as_of)].dropna()
+    if sample is not None:
+        outcomes = outcomes[sample.holds(outcomes["account_id"].to_numpy(np.int64))]
     due = [(cut, _next_renewals(outcomes, cut, horizon)) for cut in cut_dates(history_start, as_of)]
     due = [(cut, upcoming) for cut, upcoming in due if not upcoming.empty]
     gathered = _cut_inputs(
@@ -215,8 +263,10 @@ def training_set(
     if not frames:
         empty = features(account_inputs(session, as_of, config, []))
         nothing = pd.Series(dtype=object)
-        return TrainingSet(empty, pd.Series(dtype=int), nothing, nothing)
-    return TrainingSet(pd.concat(frames), pd.concat(labels), pd.concat(cuts), pd.concat(renewals))
+        return TrainingSet(empty, pd.Series(dtype=int), nothing, nothing, sample)
+    return TrainingSet(
+        pd.concat(frames), pd.concat(labels), pd.concat(cuts), pd.concat(renewals), sample
+    )
 
 
 # Transparent fallback: each rule adds log-odds to a 10 % base rate when it fires.
@@ -395,6 +445,7 @@ class RiskModel:
     trained_rows: int
     churned_accounts: int
     calibration: Calibration = Calibration()
+    sample: Sample | None = None  # the accounts it learned from, when not all
 
     def score(self, X: pd.DataFrame) -> tuple[NDArray[np.float64], list[list[tuple[str, float]]]]:
         """Probabilities and, per row, the drivers that raise the risk (largest first).
@@ -435,7 +486,7 @@ def fit_risk_model(
     with threadpool_limits(limits=1):
         c, calibration = _calibrate(training, shared)
         model = ChurnModel(C=c).fit(training.X, training.y.to_numpy())
-    return RiskModel(Method.MODEL, model, len(training.y), churned, calibration)
+    return RiskModel(Method.MODEL, model, len(training.y), churned, calibration, training.sample)
 
 
 class SharedTraining:

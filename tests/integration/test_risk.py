@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import math
 
+import numpy as np
 import pytest
 
 from metrics_core.churn.risk import (
@@ -137,3 +138,24 @@ def test_rules_do_not_read_missing_usage_as_zero(db: Database) -> None:
         risk = churn_risk(session, AS_OF, Config(), RiskModel(Method.RULES, None, 0, 0))
     assert risk.loc[quiet, "drivers"] == []
     assert risk.loc[quiet, "probability"] == pytest.approx(0.1)
+
+
+def test_a_book_larger_than_the_model_needs_learns_from_a_fixed_sample(db: Database) -> None:
+    ids = _book(db)
+    config = Config()
+    with db.reading() as session:
+        whole = training_set(session, AS_OF, config, START)
+        assert whole.sample is None  # three accounts: all of them fit
+        sampled = training_set(session, AS_OF, config, START, at_most=2)
+        again = training_set(session, AS_OF, config, START, at_most=2)
+    assert sampled.sample is not None
+    assert (sampled.sample.accounts, round(sampled.sample.share, 3)) == (3, 0.667)
+    # The sample picks accounts, never rows: a sampled account keeps every cut-off, with
+    # exactly the rows the whole book gave it, and the same accounts are drawn every day.
+    labelled = [ids["A"], ids["B"]]
+    drawn = sampled.sample.holds(np.array(labelled))
+    assert set(sampled.X.index) == {i for i, kept in zip(labelled, drawn, strict=True) if kept}
+    held = sampled.sample.holds(whole.X.index.to_numpy())
+    assert sampled.X.equals(whole.X[held])
+    assert sampled.y.tolist() == whole.y[held].tolist()
+    assert again.X.equals(sampled.X)

@@ -31,7 +31,7 @@ from metrics_core.churn.report import (
     risk_bands,
     top_risks,
 )
-from metrics_core.churn.risk import Calibration, Method, RiskModel
+from metrics_core.churn.risk import Calibration, Method, RiskModel, Sample
 from metrics_core.config import Bands, Config, Health
 from metrics_core.followups.work import OpenFollowUp
 from metrics_core.health.portfolio import Book, BookAccount, book
@@ -271,6 +271,23 @@ async def test_churn_says_which_model_and_how_it_was_checked() -> None:
         "Model: logistic regression on 4,200 month-end snapshots of accounts whose next "
         "renewal was decided (48 churned accounts), calibrated on the 1,300 predictions "
         "about renewals decided after 2026-05-01"
+    )
+
+
+async def test_a_model_learned_from_a_sample_of_a_large_book_says_so() -> None:
+    model = RiskModel(
+        Method.MODEL,
+        None,
+        trained_rows=68_000,
+        churned_accounts=1_950,
+        sample=Sample(accounts=100_000, share=0.2),
+    )
+    reader = FakeReader({churn_report: AccountChurn(Resolution(match=ACME), _risk(0.05))})
+    reply = await _ask("churn acme", reader, model)
+    assert reply.notes[0].startswith(
+        "Model: logistic regression on 68,000 month-end snapshots of accounts whose next "
+        "renewal was decided (1,950 churned accounts; a fixed sample of 20 % of the book's "
+        "100,000 accounts, as many as the model can learn from), not yet calibrated"
     )
 
 
