@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -102,7 +102,7 @@ async def request_ids(
     goes back in the response's `X-Request-Id`.
     """
     offered = request.headers.get("X-Request-Id", "")
-    rid = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    rid = offered if _REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
     correlation.request_id.set(rid)
     try:
         response = await handler(request)

@@ -178,7 +178,6 @@ def build_slack_app(
         request_verification_enabled=True,
         process_before_response=True,
     )
-    app.middleware(events.middleware)
 
     rendered = _Rendered()
 
@@ -222,8 +221,10 @@ def build_slack_app(
         log.error("a slash command could not be answered", exc_info=error)
         await ack()
 
-    for name in (UMBRELLA, *registry.names()):
-        app.command(f"/{name}")(on_command)
+    # One listener for every command, matched by one pattern: bolt tries its listeners in
+    # turn for each request, so a listener per command would make later commands slower.
+    names = "|".join(re.escape(name) for name in (UMBRELLA, *registry.names()))
+    app.command(re.compile(f"^/(?:{names})$"))(on_command)
 
     async def act(body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any) -> None:
         user = body.get("user", {})

@@ -149,7 +149,9 @@ class SlackEvents:
             self.work.spawn(process(event, client, self.event_id(body)))
 
         run.__name__ = run.__qualname__ = f"on_{event_type}"  # bolt logs listeners by name
-        app.event(event_type)(run)
+        # The claim runs as this listener's middleware, so other requests (slash commands
+        # above all) never pass through it.
+        app.event(event_type, middleware=[self.middleware])(run)
 
     async def _record(self, outcome: Callable[..., None], event_id: str) -> None:
         now = self.clock()
