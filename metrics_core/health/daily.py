@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from metrics_core.churn.daily_model import RiskModels
 from metrics_core.churn.risk import RiskModel, SharedTraining
 from metrics_core.config import Config
-from metrics_core.delivery.account_alerts import queue_account_alerts
+from metrics_core.delivery.account_alerts import account_alerts, queue_alerts
 from metrics_core.delivery.targets import Target
 from metrics_core.digests.facts import WEEK
 from metrics_core.health.scorecard import backfill_snapshots
@@ -64,6 +64,8 @@ def take_snapshot(
     days = backfill_snapshots(
         db.engine, day, backfill, config, progress=progress, risk_for=risk_for
     )
+    with db.reading() as session:
+        found = account_alerts(session, day, config)
     with db.writing() as session:
-        alerts = queue_account_alerts(session, day, config, now, fallback=fallback)
+        alerts = queue_alerts(session, found, day, config, now, fallback=fallback)
     return DailyRun(days, alerts)

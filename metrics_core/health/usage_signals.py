@@ -102,28 +102,30 @@ def drops_from_sums(
 
 
 @functools.cache
-def _drops_sql(prefix: str, weeks: int, filtered: bool) -> Any:
-    """One year's windows (`prefix` "n": this year's, "y": the same weeks a year earlier).
+def _drops_sql(prefix: str, weeks: int, days: int, filtered: bool) -> Any:
+    """One year's windows for `days` as-of days (`prefix` "n": this year's, "y": the same
+    weeks a year earlier); day i's windows are bound by the parameters `<prefix><i>_…`.
 
-    Each year's range is read per account through the (account_id, day) key: for the
-    whole book the accounts drive the join, so each one's few weeks are a range seek
-    instead of a scan of every usage row ever stored (an OR of the two years' ranges
-    cannot use the key, and a year apart they are two ranges, not one).
+    The days' windows overlap almost wholly, so one range of rows (`<prefix>from`,
+    `<prefix>to`) holds them all: asking for two days costs hardly more than one. Each
+    year's range is read per account through the (account_id, day) key: for the whole
+    book the accounts drive the join, so each one's few weeks are a range seek instead of
+    a scan of every usage row ever stored (an OR of the two years' ranges cannot use the
+    key, and a year apart they are two ranges, not one).
     """
-    where = (UsageDaily.day > bindparam(f"{prefix}first", type_=Date())) & (
-        UsageDaily.day <= bindparam(f"{prefix}hi0", type_=Date())
+    where = (UsageDaily.day > bindparam(f"{prefix}from", type_=Date())) & (
+        UsageDaily.day <= bindparam(f"{prefix}to", type_=Date())
     )
+    sums = [column for i in range(days) for column in week_sum_columns(f"{prefix}{i}_", weeks)]
     key: Any
     if filtered:
         key = UsageDaily.account_id
-        statement = select(key, *week_sum_columns(prefix, weeks)).where(
-            where, key.in_(bindparam("ids", expanding=True))
-        )
+        statement = select(key, *sums).where(where, key.in_(bindparam("ids", expanding=True)))
     else:
         driver = Account.__table__.alias("driver")
         key = driver.c.id
         statement = (
-            select(key, *week_sum_columns(prefix, weeks))
+            select(key, *sums)
             .join_from(driver, UsageDaily, UsageDaily.account_id == key)
             .where(where)
         )
@@ -131,12 +133,30 @@ def _drops_sql(prefix: str, weeks: int, filtered: bool) -> Any:
 
 
 def _week_sums(
-    session: Session, prefix: str, weeks: int, params: dict[str, Any], filtered: bool
-) -> tuple[list[int], NDArray[np.float64]]:
-    """Accounts with a usage row in one year's windows, and their week sums (NaN: none)."""
-    rows = session.connection().execute(_drops_sql(prefix, weeks, filtered), params).all()
+    session: Session,
+    prefix: str,
+    ends: Sequence[dt.date],
+    config: Config,
+    ids: Sequence[int] | None,
+) -> tuple[list[int], list[NDArray[np.float64]]]:
+    """Accounts with a usage row in one year's windows of any of `ends`, and for each end
+    their week sums (NaN: none)."""
+    weeks, length = config.usage_drop.baseline_weeks, config.usage_drop.recent_days
+    params: dict[str, Any] = {}
+    for i, end in enumerate(ends):
+        params |= week_params(f"{prefix}{i}_", end, weeks, length)
+    params[f"{prefix}from"] = min(end - dt.timedelta(days=7 * weeks + length) for end in ends)
+    params[f"{prefix}to"] = max(ends)
+    if ids is not None:
+        params["ids"] = list(ids)
+    statement = _drops_sql(prefix, weeks, len(ends), ids is not None)
+    rows = session.connection().execute(statement, params).all()
     sums = np.array([tuple(row[1:]) for row in rows], dtype=np.float64)
-    return [int(row[0]) for row in rows], sums.reshape(len(rows), weeks + 1)
+    sums = sums.reshape(len(rows), len(ends) * (weeks + 1))
+    return [int(row[0]) for row in rows], np.hsplit(sums, len(ends))
+
+
+_COLUMNS = ["recent", "baseline", "expected", "change", "yoy_change", "seasonal", "flagged"]
 
 
 def usage_drops(
@@ -146,37 +166,33 @@ def usage_drops(
     expected, e.g. −0.4 for 40 % below), `yoy_change` (NaN without last year's data),
     `seasonal` (whether last year's movement adjusted the expectation) and `flagged`.
     """
-    rules = config.usage_drop
-    weeks, length = rules.baseline_weeks, rules.recent_days
-    params: dict[str, Any] = week_params("n", as_of, weeks, length) | week_params(
-        "y", last_year(as_of), weeks, length
-    )
-    if account_ids is not None:
-        params["ids"] = list(account_ids)
-    filtered = account_ids is not None
-    accounts, now = _week_sums(session, "n", weeks, params, filtered)
+    return usage_drops_on(session, [as_of], config, account_ids)[0]
+
+
+def usage_drops_on(
+    session: Session,
+    days: Sequence[dt.date],
+    config: Config,
+    account_ids: Sequence[int] | None = None,
+) -> list[pd.DataFrame]:
+    """`usage_drops` of each of `days` (in that order), read in one pass per year: for a
+    few days close together, as the day's alerts compare today with yesterday."""
+    accounts, nows = _week_sums(session, "n", days, config, account_ids)
     if not accounts:
-        return pd.DataFrame(
-            columns=[
-                "recent",
-                "baseline",
-                "expected",
-                "change",
-                "yoy_change",
-                "seasonal",
-                "flagged",
-            ]
-        )
-    # Accounts without a row this year have no drop to speak of: last year's rows are
-    # read for the others only.
-    before, sums = _week_sums(session, "y", weeks, params, filtered)
-    then = np.full_like(now, np.nan)
+        return [pd.DataFrame(columns=_COLUMNS) for _ in days]
+    # Accounts without a row this year have no drop to speak of: last year's rows of the
+    # others are placed beside theirs.
+    before, sums = _week_sums(session, "y", [last_year(day) for day in days], config, account_ids)
     at = {account: i for i, account in enumerate(accounts)}
     found = [(at[account], i) for i, account in enumerate(before) if account in at]
-    if found:
-        rows_now, rows_then = (list(side) for side in zip(*found, strict=True))
-        then[rows_now] = sums[rows_then]
-    seen: NDArray[np.bool_] = np.asarray(~np.isnan(now).all(axis=1), dtype=bool)
-    drops = drops_from_sums(now, then, seen, config)
-    frame = pd.DataFrame(drops, index=pd.Index(accounts, name="account_id"))
-    return frame[seen].sort_index()
+    frames = []
+    for now, earlier in zip(nows, sums, strict=True):
+        then = np.full_like(now, np.nan)
+        if found:
+            rows_now, rows_then = (list(side) for side in zip(*found, strict=True))
+            then[rows_now] = earlier[rows_then]
+        seen: NDArray[np.bool_] = np.asarray(~np.isnan(now).all(axis=1), dtype=bool)
+        drops = drops_from_sums(now, then, seen, config)
+        frame = pd.DataFrame(drops, index=pd.Index(accounts, name="account_id"))
+        frames.append(frame[seen].sort_index())
+    return frames

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from metrics_core.config import AccountAlerts, Alerts, Config
+from metrics_core.delivery import account_alerts
 from metrics_core.delivery.account_alerts import HEALTH_BAND, USAGE_DROP, queue_account_alerts
 from metrics_core.delivery.targets import Target
 from metrics_core.store.db import Database
@@ -69,6 +71,21 @@ def test_any_band_change_to_a_channel_when_configured(db: Database) -> None:
     assert _queue(db, config) == 2
     with db.reading() as session:
         assert set(session.scalars(select(Delivery.target))) == {"C0HEALTH"}
+
+
+def test_a_day_that_moves_many_accounts_gives_each_its_reason(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _snapshots(db)
+    # Components are read in parts; parts of one account make every move cross a part.
+    monkeypatch.setattr(account_alerts, "_IDS_AT_ONCE", 1)
+    config = Config(alerts=Alerts(accounts=AccountAlerts(band_change="any", owner_dm=False)))
+    with db.writing() as session:
+        found = account_alerts.account_alerts(session, TODAY, config)
+    assert sorted((a.details["to"], a.details.get("reason")) for a in found) == [
+        ("red", "usage"),
+        ("yellow", "usage"),
+    ]
 
 
 def test_a_usage_drop_alerts_on_the_day_it_starts(db: Database) -> None:

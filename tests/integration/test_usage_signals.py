@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 
 from metrics_core.config import Config
-from metrics_core.health.usage_signals import usage_drops
+from metrics_core.health.usage_signals import usage_drops, usage_drops_on
 from metrics_core.store.db import Database
 from metrics_core.store.models import UsageDaily
 from tests import factories as f
@@ -95,3 +96,28 @@ def test_threshold_comes_from_config_and_quiet_accounts_are_not_flagged(db: Data
     assert not default.loc[mild, "flagged"]
     assert strict.loc[mild, "flagged"]
     assert silent not in default.index  # no usage at all: nothing to compare
+
+
+def test_days_read_together_are_the_days_read_alone(db: Database) -> None:
+    drops_today, dropped_yesterday, seasonal, new = _accounts(db, "TODAY", "YDAY", "SEAS", "NEW")
+    # TODAY falls on the last day only; YDAY fell the week before yesterday and stays down;
+    # SEAS has last year's season; NEW started using the product yesterday.
+    _usage(db, drops_today, range(70), lambda d: 0 if d == AS_OF else 10)
+    _usage(db, dropped_yesterday, range(70), lambda d: 3 if (AS_OF - d).days < 8 else 10)
+    _usage(db, seasonal, range(70), lambda d: 20 - (AS_OF - d).days % 7)
+    _usage(db, seasonal, range(364, 364 + 70), lambda d: 20 - (AS_OF - d).days % 5)
+    _usage(db, new, range(2), lambda d: 5)
+    config = Config.model_validate({"usage_drop": {"threshold": 0.1}})
+    days = [AS_OF, AS_OF - dt.timedelta(days=1), AS_OF - dt.timedelta(days=6)]
+    with db.reading() as session:
+        together = usage_drops_on(session, days, config)
+        alone = [usage_drops(session, day, config) for day in days]
+        some = usage_drops_on(session, days, config, [seasonal, new])
+    for day, both, one, few in zip(days, together, alone, some, strict=True):
+        pd.testing.assert_frame_equal(both, one, check_dtype=False, obj=str(day))
+        pd.testing.assert_frame_equal(few, one.loc[one.index.isin([seasonal, new])], obj=str(day))
+    assert together[0].loc[drops_today, "flagged"] and not together[1].loc[drops_today, "flagged"]
+    assert together[0].loc[dropped_yesterday, "flagged"]
+    assert together[1].loc[dropped_yesterday, "flagged"]
+    assert together[0].loc[seasonal, "seasonal"]
+    assert new in together[1].index and new not in together[2].index
