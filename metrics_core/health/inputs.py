@@ -11,11 +11,11 @@ fixed cost of pandas (tens of microseconds an operation) would dwarf the queries
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+import itertools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -601,49 +601,52 @@ def _any_rows(session: Session, column: Any, before: dt.datetime) -> bool:
 
 
 SIDE_QUERY_FROM = 1000
-"""Accounts from which `_beside` runs the usage query on a second connection."""
+"""Accounts from which `_on_two_connections` runs the input queries on two connections."""
 
 _SIDE_QUERIES = ThreadPoolExecutor(4, thread_name_prefix="closeloop-inputs")
-"""The threads `_beside` runs its second connection's query on, shared by every caller
-(the snapshot, a backtest, a whole-book answer) instead of a pool made per call. Each
-call submits one query and waits for it, so a few threads serve callers at once."""
+"""The threads the second connection's queries run on, shared by every caller (the
+snapshot, a training cut-off, a whole-book answer) instead of a pool made per call. Each
+call keeps one of them busy while it runs, so a few threads serve callers at once."""
+
+Query = tuple[Callable[..., Columns], tuple[Any, ...]]
+"""An input query and its arguments after the connection it runs on."""
 
 
-@contextlib.contextmanager
-def _beside(session: Session, ids: list[int] | None) -> Iterator[Callable[..., Future[Columns]]]:
-    """Run one input query on a second connection while the others run on the session's.
+def _on_two_connections(
+    session: Session, ids: list[int] | None, queries: list[Query]
+) -> list[Columns]:
+    """Each query's columns, in order; for many accounts, run on two connections at once.
 
-    Only for many accounts (the whole book, or a training cut-off's thousands) on a file
-    or server database: there the usage scan takes as long as all the other inputs
-    together, and SQLite and PostgreSQL both work while Python waits. One account's
-    inputs are too quick to be worth a thread; an in-memory database has a single
-    connection.
+    For the whole book or a training cut-off's thousands of accounts on a file or server
+    database, the session's connection and a second one each take the next query as soon
+    as they finish one, slowest first, so both cores are busy until the end: SQLite and
+    PostgreSQL do the work while Python waits, and which query is slowest differs
+    between them (on PostgreSQL feature breadth, on SQLite usage). One account's inputs
+    are too quick to be worth a thread; an in-memory database has a single connection.
     """
+    connection = session.connection()
     engine = session.get_bind()
     few = ids is not None and len(ids) < SIDE_QUERY_FROM
     if few or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
-        connection = session.connection()
+        return [query(connection, *args) for query, args in queries]
+    done: list[Columns] = [{} for _ in queries]
+    turns = itertools.count()  # each `next` is one atomic step: no query is taken twice
 
-        def here(query: Callable[..., Columns], *args: Any) -> Future[Columns]:
-            done: Future[Columns] = Future()
-            done.set_result(query(connection, *args))
-            return done
+    def take_turns(on: Connection) -> None:
+        while (k := next(turns)) < len(queries):
+            query, args = queries[k]
+            done[k] = query(on, *args)
 
-        yield here
-        return
     # A plain reader even inside a write session, or it would queue behind its own lock.
     with reader(engine).connect() as second:
-        pending: list[Future[Columns]] = []
-
-        def beside(query: Callable[..., Columns], *args: Any) -> Future[Columns]:
-            pending.append(_SIDE_QUERIES.submit(query, second, *args))
-            return pending[-1]
-
+        beside = _SIDE_QUERIES.submit(take_turns, second)
         try:
-            yield beside
+            take_turns(connection)
         finally:
             # The connection goes back to the pool only once nothing runs on it.
-            wait(pending)
+            wait([beside])
+        beside.result()  # its failure, if it had one
+    return done
 
 
 def account_inputs(
@@ -701,15 +704,19 @@ def account_inputs(
     # Filter the queries by id only when asked for some accounts: for the whole book a
     # plain scan is faster than an IN list of thousands.
     wanted = list(at) if account_ids is not None else None
-    connection = session.connection()
-    with _beside(session, wanted) as run:
-        usage = run(_usage, usage_day, config, wanted, at)
-        columns |= _features(connection, usage_day, window, wanted, at)
-        columns |= _tickets(connection, as_of, window, wanted, at)
-        columns |= _sentiment(connection, as_of, config.health.sentiment.window_days, wanted, at)
-        columns |= _touches(connection, as_of, wanted, at)
-        columns |= _commercial(connection, as_of, config, wanted, at)
-        columns |= usage.result()
+    for found in _on_two_connections(
+        session,
+        wanted,
+        [
+            (_usage, (usage_day, config, wanted, at)),
+            (_features, (usage_day, window, wanted, at)),
+            (_tickets, (as_of, window, wanted, at)),
+            (_touches, (as_of, wanted, at)),
+            (_sentiment, (as_of, config.health.sentiment.window_days, wanted, at)),
+            (_commercial, (as_of, config, wanted, at)),
+        ],
+    ):
+        columns |= found
     for name in ZERO_WHEN_ABSENT:
         columns[name] = np.nan_to_num(columns[name], nan=0.0)
     # Average daily active users over the days the account was a customer in each window.

@@ -274,6 +274,23 @@ def test_a_long_list_of_accounts_is_read_in_parts_with_the_same_inputs(
     pd.testing.assert_frame_equal(parted.frame(), whole.frame())
 
 
+def test_inputs_read_on_two_connections_are_the_inputs_read_on_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metrics_core.health import inputs
+    from metrics_core.synthetic import seed_database
+
+    seed_database(db.engine, accounts=40, days=120, seed=3, as_of=AS_OF)
+    with db.reading() as session:
+        ids = list(session.scalars(select(Account.id)))
+        monkeypatch.setattr(inputs, "SIDE_QUERY_FROM", 10**9)  # one connection, in turn
+        alone = inputs.account_inputs(session, AS_OF, Config(), ids)
+        monkeypatch.setattr(inputs, "SIDE_QUERY_FROM", 1)  # two, each taking the next
+        both = inputs.account_inputs(session, AS_OF, Config(), ids)
+    assert len(alone) > 20
+    pd.testing.assert_frame_equal(both.frame(), alone.frame())
+
+
 def test_scoring_the_book_for_a_snapshot_lets_other_writers_commit(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
