@@ -45,6 +45,7 @@ from metrics_core.health.scorecard import Band, compared_day
 from metrics_core.playbooks.overdue import OverduePlays, overdue_plays
 from metrics_core.revenue.rates import RetentionResult, retention_and_arr_in_db
 from metrics_core.revenue.renewals import arr_at_stake
+from metrics_core.store.db import beside
 from metrics_core.store.models import (
     Account,
     DigestCadence,
@@ -875,6 +876,17 @@ def gather(
     """
     days = cadence_days(cadence)
     limit = config.digests.movers
+    segment = scope.segment.value if scope.kind is DigestScope.SEGMENT and scope.segment else None
+    # The year's retention and each account's ARR today, summed per account in the
+    # database in one pass over the movements (the segment is a condition on the account),
+    # on a second connection while this one reads the snapshots.
+    owned = Account.owner_id == scope.owner_id if scope.kind is DigestScope.OWNER else None
+    revenue = beside(
+        session,
+        lambda own: retention_and_arr_in_db(
+            own, as_of - dt.timedelta(days=365), as_of + dt.timedelta(days=1), segment, owned
+        ),
+    )
     known = _days(session, as_of, days, scope)
     snapshot_day, compared_days = known.snapshot_day, known.compared
     # The first compared day in full (what was red, at risk, the average then); the later
@@ -895,16 +907,7 @@ def gather(
                 else _has_snapshots(session, day, scope)
             )
             earlier.append(_Earlier(ComparedDay(day, (snapshot_day - day).days, available), scores))
-    segment = scope.segment.value if scope.kind is DigestScope.SEGMENT and scope.segment else None
-    # The year's retention and each account's ARR today, summed per account in the
-    # database in one pass over the movements (the segment is a condition on the account).
-    year, arr = retention_and_arr_in_db(
-        session,
-        as_of - dt.timedelta(days=365),
-        as_of + dt.timedelta(days=1),
-        segment,
-        accounts=Account.owner_id == scope.owner_id if scope.kind is DigestScope.OWNER else None,
-    )
+    year, arr = revenue.result()
     accounts["arr"] = arr.reindex(accounts.index)
     shown = _Shown(session)
     if accounts.empty or snapshot_day is None:

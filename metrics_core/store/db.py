@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
@@ -191,6 +191,38 @@ class Database:
             self._executor.shutdown(wait=True)
             self._executor = None
         self.engine.dispose()
+
+
+_BESIDE = ThreadPoolExecutor(4, thread_name_prefix="closeloop-beside")
+"""The threads `beside` runs its work on, shared by every caller; started on first use."""
+
+
+def beside(session: Session, work: Callable[[Session], T]) -> Future[T]:
+    """Start `work` in a read session of its own on another thread; the caller goes on.
+
+    For a whole-book read with parts that do not depend on each other (a digest's ARR
+    beside its snapshots): the database works on both at once, and Python waits on
+    neither, so both cores are used. The other session may see commits that landed after
+    the caller's transaction began, which such a read tolerates. A database in memory has
+    one connection: there the work runs at once, in `session`.
+    """
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+        done: Future[T] = Future()
+        try:
+            done.set_result(work(session))
+        except Exception as error:  # delivered by `result()`, as from a thread
+            done.set_exception(error)
+        return done
+
+    def run() -> T:
+        with Session(reader(engine)) as own, own.begin():
+            try:
+                return work(own)
+            finally:
+                own.rollback()
+
+    return _BESIDE.submit(contextvars.copy_context().run, run)
 
 
 def _watch(url: URL) -> Changes:
