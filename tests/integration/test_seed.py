@@ -144,6 +144,28 @@ def test_sqlite_and_postgresql_get_the_same_rows(sqlite_url: str, postgres_schem
         postgres.dispose()
 
 
+@pytest.mark.postgres
+def test_a_seeded_postgresql_book_is_vacuumed_and_analyzed(postgres_schema_url: str) -> None:
+    """Without them the first questions of a fresh book are planned as if it were empty."""
+    engine = _fresh_engine(postgres_schema_url)
+    try:
+        _seed_small(engine)
+        with engine.connect() as connection:
+            analyzed = dict(
+                connection.execute(
+                    text(
+                        "SELECT relname, last_analyze IS NOT NULL AND last_vacuum IS NOT NULL "
+                        "FROM pg_stat_user_tables "
+                        "WHERE schemaname = current_schema()"
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    for table in ("accounts", "usage_daily", "tickets", "activities", "survey_responses"):
+        assert analyzed[table], table
+
+
 # One medium data set, seeded once, for the checks of what the data looks like.
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, SeedSummary]]:
