@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from metrics_core.store.db import Database
+from metrics_core.synthetic import seed_database
 
 
 def _bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -140,3 +144,23 @@ def test_a_book_seeded_beforehand_is_measured_once_and_compared(tmp_path: Path) 
     again = _cli("bench", "--book", url, "--scale", "0.01", "--only", "metrics")
     assert again.returncode != 0
     assert "freshly seeded" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_a_training_sample_is_compared_with_the_whole_book(sqlite_db: Database) -> None:
+    seed_database(sqlite_db.engine, accounts=400, days=365, seed=7, as_of=dt.date(2026, 11, 20))
+    url = sqlite_db.engine.url.render_as_string(hide_password=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.training_sample", url, "200"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| trained on | rows | churned accounts | ROC AUC")
+    whole, sample = (row.split(" | ") for row in rows[1:])
+    assert whole[0] == "| all accounts" and sample[0] == "| a sample of 200"
+    # The sample trains on fewer rows; both are scored on the same held-out rows.
+    assert int(sample[1].replace(",", "")) < int(whole[1].replace(",", ""))
+    assert 0.5 < float(whole[3]) <= 1 and 0 < float(sample[3]) <= 1
