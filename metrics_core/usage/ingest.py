@@ -320,11 +320,27 @@ class _Driver:
         return list(self._cursor.fetchall())  # rows are tuples in both drivers
 
     def returning(
-        self, head: str, width: int, tail: str, rows: Sequence[tuple[Any, ...]]
+        self, head: str, types: Sequence[str], tail: str, rows: Sequence[tuple[Any, ...]]
     ) -> list[tuple[Any, ...]]:
-        """`head VALUES (…), (…) tail` over `rows` (`width` values each), chunk by chunk;
-        the rows RETURNING gives."""
-        template = f"({self.marks(width)})"
+        """`head` over `rows` (one value of each SQL type in `types` a row), then `tail`;
+        the rows RETURNING gives.
+
+        On PostgreSQL the rows travel as one array per column (`SELECT … FROM unnest`,
+        sorted there, so concurrent requests take their locks in one order): one short
+        statement, which the driver parses once and the server prepares, where a `VALUES`
+        list of a thousand rows is new text to both every time. On SQLite, `VALUES (…),
+        (…)` chunk by chunk, in the order given.
+        """
+        if not rows:
+            return []
+        if self.postgres:
+            arrays = ", ".join(f"CAST(%s AS {kind}[])" for kind in types)
+            order = ", ".join(str(k) for k in range(1, len(types) + 1))
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            return self.rows(
+                f"{head} SELECT * FROM unnest({arrays}) ORDER BY {order} {tail}", columns
+            )
+        template = f"({self.marks(len(types))})"
         found: list[tuple[Any, ...]] = []
         for begin in range(0, len(rows), _CHUNK):
             chunk = rows[begin : begin + _CHUNK]
@@ -365,7 +381,7 @@ def _record_ids(driver: _Driver, messages: Mapping[str, object], now: dt.datetim
     at = driver.instant(now)
     returned = driver.returning(
         f"INSERT INTO {_IDS.name} (message_id, received_at)",
-        2,
+        ("TEXT", "TIMESTAMPTZ"),
         "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
         [(message_id, at) for message_id in sorted(messages)],
     )
@@ -500,11 +516,14 @@ def _roll_up(
         (account, day_of[held] if held in day_of else driver.read_day(held))
         for account, held in driver.returning(
             f"INSERT INTO {_ACTIVE.name} (account_id, day, user_key)",
-            3,
+            ("INTEGER", "DATE", "TEXT"),
             "ON CONFLICT (account_id, day, user_key) DO NOTHING RETURNING account_id, day",
             rows,
         )
     )
+    if driver.postgres:
+        _add_days_at_once(driver, ordered, stored_day, new_users)
+        return written
     sql = _DailySql.of(driver)
     plain, featured, more = [], [], []
     for (account, day), totals in ordered:
@@ -522,38 +541,90 @@ def _roll_up(
     return written
 
 
+_ADD_DAYS_AT_ONCE = f"""
+INSERT INTO {_DAILY.name} (account_id, day, active_users, events, sessions, feature_counts)
+SELECT account_id, day, users, events, 0, CAST(features AS JSON)
+FROM unnest(
+    CAST(%s AS INTEGER[]), CAST(%s AS DATE[]), CAST(%s AS INTEGER[]), CAST(%s AS INTEGER[]),
+    CAST(%s AS TEXT[])
+) AS added (account_id, day, users, events, features)
+ORDER BY account_id, day
+ON CONFLICT (account_id, day) DO UPDATE SET
+    active_users = {_DAILY.name}.active_users + excluded.active_users,
+    events = {_DAILY.name}.events + excluded.events,
+    feature_counts = CASE
+        WHEN CAST(excluded.feature_counts AS TEXT) = '{{}}' THEN {_DAILY.name}.feature_counts
+        ELSE (
+            SELECT COALESCE(json_object_agg(name, total), CAST('{{}}' AS JSON))
+            FROM (
+                SELECT name, SUM(CAST(count AS BIGINT)) AS total
+                FROM (
+                    SELECT key, value FROM json_each_text({_DAILY.name}.feature_counts)
+                    UNION ALL
+                    SELECT key, value FROM json_each_text(excluded.feature_counts)
+                ) AS counts (name, count)
+                GROUP BY name
+            ) AS summed
+        )
+    END
+"""
+"""`_roll_up`'s additions on PostgreSQL: every (account, day) of a transaction in one
+statement, each day's feature counts added key by key to what is stored."""
+
+
+def _add_days_at_once(
+    driver: _Driver,
+    ordered: Sequence[tuple[tuple[int, dt.date], _Day]],
+    stored_day: Mapping[dt.date, Any],
+    new_users: Counter[tuple[int, dt.date]],
+) -> None:
+    """Add the day totals on PostgreSQL in one statement over arrays.
+
+    A statement per row, even pipelined, costs PostgreSQL a parse, a plan and an
+    execution each: at a few rows per event that was most of the server's work, and
+    ingestion ran at half the pace it does on SQLite. The arrays travel as one value
+    each; rows are written in (account, day) order, so concurrent requests lock in one
+    order, and the upsert adds to the row as it stands when it locks it, so two
+    requests adding to one day at once both count.
+    """
+    columns: tuple[list[Any], ...] = ([], [], [], [], [])
+    for (account, day), totals in ordered:
+        values = (
+            account,
+            stored_day[day],
+            new_users[(account, day)],
+            totals.events,
+            _JSON.encode(totals.features),
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    driver.rows_affected(_ADD_DAYS_AT_ONCE, columns)
+
+
 @dataclass(frozen=True, slots=True)
 class _DailySql:
-    """The `usage_daily` statements of `_roll_up`, in each database's JSON dialect.
+    """The `usage_daily` statements of `_roll_up` on SQLite, in its JSON dialect.
 
     `plain` adds a day's numbers; `featured` also adds one feature's count; `more` adds
     another feature's count to a day already written. `key(name)` gives the values that
-    address a feature in the JSON (SQLite: the path `$."name"`, twice; PostgreSQL: the
-    name, twice).
+    address a feature in the JSON (the path `$."name"`, twice). SQLite runs in the
+    process: a statement per row costs it little, unlike PostgreSQL (`_add_days_at_once`).
     """
 
     plain: str
     featured: str
     more: str
-    postgres: bool
 
-    def key(self, name: str) -> tuple[str, str]:
-        where = name if self.postgres else f'$."{name}"'
+    @staticmethod
+    def key(name: str) -> tuple[str, str]:
+        where = f'$."{name}"'
         return where, where
 
     @staticmethod
     def of(driver: _Driver) -> _DailySql:
         table, m = _DAILY.name, driver.mark
-        if driver.postgres:
-            new = "json_build_object(CAST(%s AS TEXT), CAST(%s AS BIGINT))"
-            stored = f"{table}.feature_counts"
-            add = (
-                "jsonb_set({0}::jsonb, ARRAY[CAST(%s AS TEXT)], to_jsonb(COALESCE(({0} ->> "
-                "CAST(%s AS TEXT))::bigint, 0) + CAST(%s AS BIGINT)))::json"
-            )
-        else:
-            new, stored = "json_object(?, ?)", f"{table}.feature_counts"
-            add = "json_set({0}, ?, COALESCE(json_extract({0}, ?), 0) + ?)"
+        new, stored = "json_object(?, ?)", f"{table}.feature_counts"
+        add = "json_set({0}, ?, COALESCE(json_extract({0}, ?), 0) + ?)"
         head = (
             f"INSERT INTO {table} (account_id, day, active_users, events, sessions, "
             f"feature_counts) VALUES ({m}, {m}, {m}, {m}, 0, "
@@ -570,7 +641,6 @@ class _DailySql:
                 f"UPDATE {table} SET feature_counts = {add.format('feature_counts')} "
                 f"WHERE account_id = {m} AND day = {m}"
             ),
-            postgres=driver.postgres,
         )
 
 
