@@ -49,8 +49,8 @@ def method_note(model: RiskModel, config_min: int) -> str:
         )
         sample = model.sample
         drawn = (
-            f"; a fixed sample of {sample.share * 100:.0f} % of the book's {sample.accounts:,} "
-            "accounts, as many as the model can learn from"
+            f"; learnt from a fixed sample of {sample.share * 100:.0f} % of the book's "
+            f"{sample.accounts:,} accounts"
             if sample is not None
             else ""
         )

@@ -286,8 +286,8 @@ async def test_a_model_learned_from_a_sample_of_a_large_book_says_so() -> None:
     reply = await _ask("churn acme", reader, model)
     assert reply.notes[0].startswith(
         "Model: logistic regression on 68,000 month-end snapshots of accounts whose next "
-        "renewal was decided (1,950 churned accounts; a fixed sample of 20 % of the book's "
-        "100,000 accounts, as many as the model can learn from), not yet calibrated"
+        "renewal was decided (1,950 churned accounts; learnt from a fixed sample of 20 % of "
+        "the book's 100,000 accounts), not yet calibrated"
     )
 
 
