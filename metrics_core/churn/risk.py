@@ -134,9 +134,10 @@ TRAINING_ACCOUNTS = 20_000
 """Accounts whose history the model learns from at most; a larger book trains on a fixed
 sample of its accounts. The model has about twenty coefficients: twenty thousand accounts
 at a dozen cut-offs give tens of thousands of labelled rows and over a thousand churned
-accounts, far past the point where more rows move its coefficients or its calibration
-(`benchmarks/RESULTS.md` compares a sample with the whole of a 100,000-account book),
-while gathering every account at every cut-off is most of a large book's daily snapshot."""
+accounts. On a 100,000-account book the sample's model scored held-out renewals as well
+as the whole book's (ROC AUC 0.860 vs 0.861; an account's probability 0.7 points apart on
+average: `benchmarks/RESULTS.md`), while gathering every account at every cut-off was
+most of that book's daily snapshot."""
 
 _SPREAD = np.uint64(0x9E3779B1)
 """Knuth's multiplicative hashing constant (2^32 / golden ratio, odd): multiplying ids by it
