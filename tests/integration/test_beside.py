@@ -27,11 +27,10 @@ def test_work_beside_a_read_sees_the_data_on_another_connection(db: Database) ->
         f.account(session, "A", "Acme", domain=None)
         f.account(session, "B", "Beta", domain=None)
     with db.reading() as session:
-        started = beside(session, _names)
-        mine = _names(session)
-        theirs = started.result(timeout=30)
+        mine = _names(session)  # the session holds its connection from here to the end
+        theirs = beside(session, _names).result(timeout=30)
     assert theirs[0] == mine[0] == ["Acme", "Beta"]
-    assert theirs[1] != mine[1]  # a connection of its own
+    assert theirs[1] != mine[1]  # a connection of its own, while this one is held
     assert theirs[2] != mine[2]  # on a thread of its own
 
 
