@@ -43,7 +43,6 @@ __all__ = [
     "clv",
     "retention",
     "retention_and_arr_in_db",
-    "retention_in_db",
 ]
 
 # Amounts are NUMERIC(14, 2): summed as floats they leave dust (0.1 + 0.2 − 0.3 ≠ 0), and
@@ -241,7 +240,11 @@ def _of_period(
 ) -> RetentionResult:
     """The result from the cohort's ARR at `start` and the movements of the period
     (account_id, code, amount; and segment, read when `outsiders_by_segment` and a
-    `segment` is asked for: the cohort has been chosen by segment already)."""
+    `segment` is asked for: the cohort has been chosen by segment already).
+
+    The one place the definitions live, whether the cohort and the movements come from a
+    frame of movements (`retention`) or from the database (`retention_and_arr_in_db`).
+    """
     of_cohort = period["account_id"].isin(cohort.index).to_numpy()
 
     # One column per kind, summed per cohort account, aligned with the cohort (0 if quiet).
@@ -265,33 +268,8 @@ def _of_period(
     outsiders = period.loc[~of_cohort & (period["code"] == _NEW).to_numpy()]
     if segment is not None and outsiders_by_segment:
         outsiders = outsiders.loc[(outsiders["segment"] == segment).to_numpy(dtype=bool)]
-    return _result(
-        start,
-        end,
-        segment,
-        cohort,
-        sums,
-        new_arr=float(outsiders["amount"].sum()),
-        new_accounts=int(outsiders["account_id"].nunique()),
-    )
-
-
-def _result(
-    start: dt.date,
-    end: dt.date,
-    segment: str | None,
-    cohort: pd.Series,
-    sums: pd.DataFrame,
-    *,
-    new_arr: float,
-    new_accounts: int,
-) -> RetentionResult:
-    """The result from the cohort's ARR at `start` and its movements in the period summed
-    per kind (columns new, expansion, contraction, churn, aligned with `cohort`).
-
-    The one place the definitions live, whether the sums come from a frame of movements
-    (`retention`) or from the database (`retention_in_db`).
-    """
+    new_arr = float(outsiders["amount"].sum())
+    new_accounts = int(outsiders["account_id"].nunique())
     end_arr = _cents(cohort + sums["new"] + sums["expansion"] - sums["contraction"] - sums["churn"])
     retained = (end_arr > 0).to_numpy()
 
@@ -410,25 +388,6 @@ def _of_accounts(statement: _S, conditions: list[Any]) -> _S:
     return statement.join(Account, Account.id == ArrMovement.account_id).where(*conditions)
 
 
-def retention_in_db(
-    session: Session,
-    start: dt.date,
-    end: dt.date,
-    segment: str | None = None,
-    accounts: Any = None,
-) -> RetentionResult:
-    """`retention` of the stored movements, with the whole-history sums done in the database.
-
-    The same answer as `retention(movements(session), start, end, segment)` (a test holds
-    the two together) without reading years of movements into Python: the database sums
-    each account's ARR at `start`, and only the period's movements are read, for
-    `_of_period` to apply the definitions. `accounts` optionally narrows the book to a
-    condition on `Account` (an owner's book, say). A movement's segment is its account's,
-    so `segment` is a condition on the account too.
-    """
-    return retention_and_arr_in_db(session, start, end, segment, accounts)[0]
-
-
 def retention_and_arr_in_db(
     session: Session,
     start: dt.date,
@@ -436,9 +395,16 @@ def retention_and_arr_in_db(
     segment: str | None = None,
     accounts: Any = None,
 ) -> tuple[RetentionResult, pd.Series]:
-    """`retention_in_db` and, from the same sums per account, each account's ARR at the
-    start of `end` (`arr_by_account(movements, end)` of the same accounts): a digest
-    reports both, and the database sums them in one pass over the movements."""
+    """`retention` of the stored movements, and each account's ARR at the start of `end`
+    (`arr_by_account(movements, end)` of the same accounts), summed in the database.
+
+    The same answer as `retention(movements(session), start, end, segment)` (a test holds
+    the two together) without reading years of movements into Python: the database sums
+    each account's ARR at `start` and at `end` in one pass, and only the period's
+    movements are read, for `_of_period` to apply the definitions. `accounts` optionally
+    narrows the book to a condition on `Account` (an owner's book, say). A movement's
+    segment is its account's, so `segment` is a condition on the account too.
+    """
     start_day, end_day = _day(start, "start"), _day(end, "end")
     if start_day >= end_day:
         raise ValueError(f"empty period: start {start} is not before end {end}")

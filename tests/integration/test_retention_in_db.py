@@ -12,7 +12,6 @@ from metrics_core.revenue.rates import (
     arr_by_account,
     retention,
     retention_and_arr_in_db,
-    retention_in_db,
 )
 from metrics_core.store.db import Database
 from metrics_core.store.frames import movements
@@ -64,10 +63,10 @@ def test_one_owners_book(seeded: Database) -> None:
 
 def test_an_empty_book_has_no_ratios(db: Database) -> None:
     with db.reading() as session:
-        result = retention_in_db(session, *PERIODS[0])
+        result, _ = retention_and_arr_in_db(session, *PERIODS[0])
     assert (result.accounts, result.nrr, result.grr, result.new_arr) == (0, None, None, 0.0)
 
 
 def test_an_empty_period_is_refused(db: Database) -> None:
     with db.reading() as session, pytest.raises(ValueError, match="empty period"):
-        retention_in_db(session, AS_OF, AS_OF)
+        retention_and_arr_in_db(session, AS_OF, AS_OF)
