@@ -34,16 +34,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 from threadpoolctl import threadpool_limits
 
 from metrics_core.churn.evaluation import calibration_table, roc_auc, top_decile
 from metrics_core.churn.model import ChurnModel
 from metrics_core.config import Config
 from metrics_core.health.inputs import Inputs, account_inputs
-from metrics_core.store.db import reader
+from metrics_core.store.db import other_connections, reader
 from metrics_core.store.models import Account, Renewal, RenewalStatus, UsageDaily
 from metrics_core.surveys.scores import wilson_interval
 
@@ -215,8 +214,8 @@ def _cut_inputs(
     does, so a second one uses the second core. An in-memory database (one connection)
     gathers them one after the other in `session`.
     """
-    engine = session.get_bind()
-    if len(cuts) < 2 or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+    engine = other_connections(session)
+    if len(cuts) < 2 or engine is None:
         return [account_inputs(session, cut, config, ids) for cut, ids in cuts]
 
     def gather(cut: dt.date, ids: list[int]) -> Inputs:

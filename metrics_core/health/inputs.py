@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,9 +35,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from metrics_core.config import Config
@@ -50,7 +48,7 @@ from metrics_core.health.usage_signals import (
 )
 from metrics_core.revenue.rates import arr_sql
 from metrics_core.store import watermarks
-from metrics_core.store.db import reader
+from metrics_core.store.db import beside
 from metrics_core.store.models import (
     Account,
     Activity,
@@ -603,11 +601,6 @@ def _any_rows(session: Session, column: Any, before: dt.datetime) -> bool:
 SIDE_QUERY_FROM = 1000
 """Accounts from which `_on_two_connections` runs the input queries on two connections."""
 
-_SIDE_QUERIES = ThreadPoolExecutor(4, thread_name_prefix="closeloop-inputs")
-"""The threads the second connection's queries run on, shared by every caller (the
-snapshot, a training cut-off, a whole-book answer) instead of a pool made per call. Each
-call keeps one of them busy while it runs, so a few threads serve callers at once."""
-
 Query = tuple[Callable[..., Columns], tuple[Any, ...]]
 """An input query and its arguments after the connection it runs on."""
 
@@ -625,9 +618,7 @@ def _on_two_connections(
     are too quick to be worth a thread; an in-memory database has a single connection.
     """
     connection = session.connection()
-    engine = session.get_bind()
-    few = ids is not None and len(ids) < SIDE_QUERY_FROM
-    if few or not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+    if ids is not None and len(ids) < SIDE_QUERY_FROM:
         return [query(connection, *args) for query, args in queries]
     done: list[Columns] = [{} for _ in queries]
     turns = itertools.count()  # each `next` is one atomic step: no query is taken twice
@@ -637,15 +628,14 @@ def _on_two_connections(
             query, args = queries[k]
             done[k] = query(on, *args)
 
-    # A plain reader even inside a write session, or it would queue behind its own lock.
-    with reader(engine).connect() as second:
-        beside = _SIDE_QUERIES.submit(take_turns, second)
-        try:
-            take_turns(connection)
-        finally:
-            # The connection goes back to the pool only once nothing runs on it.
-            wait([beside])
-        beside.result()  # its failure, if it had one
+    # In a plain read session of its own, even beside a write session, or it would queue
+    # behind its own lock; on a database in memory it takes every query before this one.
+    other = beside(session, lambda own: take_turns(own.connection()))
+    try:
+        take_turns(connection)
+    finally:
+        wait([other])  # nothing may run on the other connection once this returns
+    other.result()  # its failure, if it had one
     return done
 
 

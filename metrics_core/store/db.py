@@ -193,6 +193,15 @@ class Database:
         self.engine.dispose()
 
 
+def other_connections(session: Session) -> Engine | None:
+    """The engine to open connections on beside `session`'s own, for reads that run at the
+    same time; None for a SQLite in memory, whose one shared connection is the session's."""
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+        return None
+    return engine
+
+
 _BESIDE = ThreadPoolExecutor(4, thread_name_prefix="closeloop-beside")
 """The threads `beside` runs its work on, shared by every caller; started on first use."""
 
@@ -206,8 +215,8 @@ def beside(session: Session, work: Callable[[Session], T]) -> Future[T]:
     the caller's transaction began, which such a read tolerates. A database in memory has
     one connection: there the work runs at once, in `session`.
     """
-    engine = session.get_bind()
-    if not isinstance(engine, Engine) or isinstance(engine.pool, StaticPool):
+    engine = other_connections(session)
+    if engine is None:
         done: Future[T] = Future()
         try:
             done.set_result(work(session))
