@@ -19,13 +19,13 @@ from metrics_core.config import Config
 from metrics_core.delivery import outbox
 from metrics_core.delivery.routing import account_targets
 from metrics_core.delivery.targets import Target
+from metrics_core.health.inputs import IDS_AT_ONCE
 from metrics_core.health.usage_signals import usage_drops_on
 from metrics_core.store.models import HealthSnapshot
 
 USAGE_DROP = "usage_drop"
 HEALTH_BAND = "health_band"
 _SEVERITY = {"green": 0, "yellow": 1, "red": 2}
-_IDS_AT_ONCE = 10_000  # well under the values one statement may bind
 
 
 def _band_changes(session: Session, as_of: dt.date, worse_only: bool) -> pd.DataFrame:
@@ -51,12 +51,12 @@ def _band_changes(session: Session, as_of: dt.date, worse_only: bool) -> pd.Data
     # few; in parts, as a day when the scorecard changed can move most of the book.
     ids = [int(i) for i in moved.index]
     components: dict[int, dict[str, float | None]] = {}
-    for begin in range(0, len(ids), _IDS_AT_ONCE):
+    for begin in range(0, len(ids), IDS_AT_ONCE):
         components.update(
             session.execute(
                 select(HealthSnapshot.account_id, HealthSnapshot.components).where(
                     HealthSnapshot.day == as_of,
-                    HealthSnapshot.account_id.in_(ids[begin : begin + _IDS_AT_ONCE]),
+                    HealthSnapshot.account_id.in_(ids[begin : begin + IDS_AT_ONCE]),
                 )
             ).all()
         )

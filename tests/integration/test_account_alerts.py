@@ -78,7 +78,7 @@ def test_a_day_that_moves_many_accounts_gives_each_its_reason(
 ) -> None:
     _snapshots(db)
     # Components are read in parts; parts of one account make every move cross a part.
-    monkeypatch.setattr(account_alerts, "_IDS_AT_ONCE", 1)
+    monkeypatch.setattr(account_alerts, "IDS_AT_ONCE", 1)
     config = Config(alerts=Alerts(accounts=AccountAlerts(band_change="any", owner_dm=False)))
     with db.writing() as session:
         found = account_alerts.account_alerts(session, TODAY, config)
