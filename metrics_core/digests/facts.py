@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, case, cast, func, select
+from sqlalchemy import Select, cast, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Text
 
@@ -415,39 +415,20 @@ def _scoped(statement: _S, scope: Scope) -> _S:
     return _in_scope(statement.join(Account, Account.id == HealthSnapshot.account_id), scope)
 
 
-def _earlier_snapshots(
-    session: Session, days: list[dt.date], scope: Scope
-) -> dict[dt.date, pd.DataFrame]:
-    """The scope's snapshots of earlier `days`, with only what changes are measured on.
-
-    One pass over the snapshots for all of them, each day's rows in the order a query of
-    that day alone returns them. Bands and churn risks are read for the first day only:
-    the later ones are measured on their scores alone (`_movers`), and the first is the
-    one new risks are told from (`_new_risks`).
-    """
-    # Which day a row is of, as its position in `days`: a small number per row is cheaper
-    # to carry than a date.
-    position = case({day: k for k, day in enumerate(days)}, value=HealthSnapshot.day)
-    first = HealthSnapshot.day == days[0]
+def _earlier_snapshots(session: Session, day: dt.date, scope: Scope) -> pd.DataFrame:
+    """The scope's snapshots of the first compared `day`, with only what changes and new
+    risks are measured on (later compared days come with today's rows, `_snapshots`)."""
     statement = _scoped(
         select(
-            position,
             HealthSnapshot.account_id,
             HealthSnapshot.score,
-            case((first, HealthSnapshot.band)),
-            case((first, HealthSnapshot.churn_probability)),
-        ).where(HealthSnapshot.day.in_(days)),
+            HealthSnapshot.band,
+            HealthSnapshot.churn_probability,
+        ).where(HealthSnapshot.day == day),
         scope,
     )
     rows = list(map(tuple, session.connection().execute(statement)))  # see `_snapshots`
-    frame = pd.DataFrame(rows, columns=["position", *_EARLIER_COLUMNS])
-    positions = frame["position"].to_numpy()
-    return {
-        day: frame.loc[positions == k, _EARLIER_COLUMNS]
-        .reset_index(drop=True)
-        .set_index("account_id")
-        for k, day in enumerate(days)
-    }
+    return pd.DataFrame(rows, columns=_EARLIER_COLUMNS).set_index("account_id")
 
 
 class _Shown:
@@ -895,10 +876,11 @@ def gather(
     accounts = _snapshots(session, snapshot_day, scope, later)
     earlier: list[_Earlier] = []
     if snapshot_day is not None and first:
-        for day, before in _earlier_snapshots(session, first, scope).items():
-            earlier.append(
-                _Earlier(ComparedDay(day, (snapshot_day - day).days, not before.empty), before)
-            )
+        day = first[0]
+        before = _earlier_snapshots(session, day, scope)
+        earlier.append(
+            _Earlier(ComparedDay(day, (snapshot_day - day).days, not before.empty), before)
+        )
         for k, day in enumerate(later):
             scores = accounts.pop(f"then_{k}").dropna().to_frame("score")
             available = (
