@@ -69,16 +69,15 @@ class SlackEvents:
         self.work = work
         self.lease = lease
         self.clock = clock
-        self._types: set[str] = set()
 
     def event_id(self, body: dict[str, Any]) -> str | None:
-        """The id to claim the delivery by, if it is an event callback this app handles."""
+        """The id to claim the delivery by, if it is a well-formed event callback (the
+        claim runs only for events a listener matched, `listen`)."""
         event = body.get("event")
         event_id = body.get("event_id")
         if (
             body.get("type") != "event_callback"
             or not isinstance(event, dict)
-            or event.get("type") not in self._types
             or not isinstance(event_id, str)
             or not 0 < len(event_id) <= _MAX_ID
         ):
@@ -129,7 +128,6 @@ class SlackEvents:
 
     def listen(self, app: AsyncApp, event_type: str, listener: EventListener) -> None:
         """Handle `event_type` with `listener(event, client)`, once per event."""
-        self._types.add(event_type)
 
         async def process(
             event: dict[str, Any], client: AsyncWebClient, event_id: str | None
