@@ -43,6 +43,7 @@ from metrics_core.health import product_features
 from metrics_core.health.usage_signals import (
     drops_from_sums,
     last_year,
+    sums_after_id,
     week_params,
     week_sum_columns,
 )
@@ -228,11 +229,6 @@ def _positions(rows: Sequence[Any], position: dict[int, int]) -> NDArray[np.int6
     return np.fromiter((position.get(row[0], -1) for row in rows), np.int64, len(rows))
 
 
-def _matrix(rows: Sequence[Any], width: int) -> NDArray[np.float64]:
-    """The values after each row's account id as a float matrix, NaN for NULL."""
-    return np.array([tuple(row[1:]) for row in rows], dtype=np.float64).reshape(len(rows), width)
-
-
 def _floats(values: list[Any], convert: Any = float) -> NDArray[np.float64]:
     """Query values as floats, NaN for NULL, converted a column at a time.
 
@@ -356,7 +352,7 @@ def _usage(
     rows = connection.execute(_usage_sql(weeks, ids is not None), params).all()
     index = _positions(rows, at)
     found = index >= 0
-    sums = _matrix(rows, 3 + weeks + 1)
+    sums = sums_after_id(rows, 3 + weeks + 1)
     for k, name in enumerate(("user_days", "user_days_prev", "usage_days")):
         columns[name][index[found]] = np.nan_to_num(sums[found, k], nan=0.0)
     now[index[found]] = sums[found, 3:]
@@ -364,7 +360,7 @@ def _usage(
     rows = connection.execute(_last_year_sql(weeks, ids is not None), params).all()
     index = _positions(rows, at)
     found = index >= 0
-    sums = _matrix(rows, weeks + 1)
+    sums = sums_after_id(rows, weeks + 1)
     then[index[found]] = sums[found]
     drops = drops_from_sums(now, then, ~np.isnan(now).all(axis=1), config)
     columns["usage_drop"] = drops["flagged"]

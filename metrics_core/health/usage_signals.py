@@ -52,6 +52,12 @@ def week_params(prefix: str, end: dt.date, weeks: int, length: int) -> dict[str,
     return params
 
 
+def sums_after_id(rows: Sequence[Any], width: int) -> NDArray[np.float64]:
+    """The values after each row's account id as a float matrix of `width` columns, NaN
+    for NULL: grouped sums per account, converted at once rather than value by value."""
+    return np.array([tuple(row[1:]) for row in rows], dtype=np.float64).reshape(len(rows), width)
+
+
 def last_year(as_of: dt.date) -> dt.date:
     return as_of - dt.timedelta(days=YEAR_IN_WEEKS_DAYS)
 
@@ -151,8 +157,7 @@ def _week_sums(
         params["ids"] = list(ids)
     statement = _drops_sql(prefix, weeks, len(ends), ids is not None)
     rows = session.connection().execute(statement, params).all()
-    sums = np.array([tuple(row[1:]) for row in rows], dtype=np.float64)
-    sums = sums.reshape(len(rows), len(ends) * (weeks + 1))
+    sums = sums_after_id(rows, len(ends) * (weeks + 1))
     return [int(row[0]) for row in rows], np.hsplit(sums, len(ends))
 
 
