@@ -626,17 +626,22 @@ def seeded_book(url: str, scale: float, workdir: Path) -> Book:
     run on it without seeding a large book again. The cases write to it: give a copy."""
     from sqlalchemy import func, select
 
-    from metrics_core.store.db import make_engine
+    from metrics_core.store.db import make_engine, normalise_url
     from metrics_core.store.models import Account, HealthSnapshot
 
-    engine = make_engine(url)
+    try:
+        parsed = normalise_url(url)
+    except Exception:
+        raise BenchError("--book is not a database URL (dialect://user@host/database)") from None
+    shown = parsed.render_as_string(hide_password=True)  # errors never show the password
+    engine = make_engine(parsed)
     try:
         with engine.connect() as connection:
             accounts = int(connection.scalar(select(func.count()).select_from(Account)) or 0)
             snapshots = connection.scalar(select(func.count()).select_from(HealthSnapshot))
     except Exception as error:
         raise BenchError(
-            f"--book {url!r} cannot be read as a Closeloop database: {error}"
+            f"--book {shown!r} cannot be read as a Closeloop database: {error}"
         ) from None
     finally:
         engine.dispose()

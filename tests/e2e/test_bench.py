@@ -146,6 +146,15 @@ def test_a_book_seeded_beforehand_is_measured_once_and_compared(tmp_path: Path) 
     assert "freshly seeded" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_a_book_that_cannot_be_read_is_named_without_its_password() -> None:
+    url = "postgresql+psycopg://bench:s3cret-word@127.0.0.1:1/nowhere"
+    result = _cli("bench", "--book", url, "--only", "metrics")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "cannot be read as a Closeloop database" in result.stderr
+    assert "s3cret-word" not in result.stderr + result.stdout
+    assert "bench:***@127.0.0.1:1/nowhere" in result.stderr
+
+
 def test_a_training_sample_is_compared_with_the_whole_book(sqlite_db: Database) -> None:
     seed_database(sqlite_db.engine, accounts=400, days=365, seed=7, as_of=dt.date(2026, 11, 20))
     url = sqlite_db.engine.url.render_as_string(hide_password=False)
